@@ -1,0 +1,120 @@
+//! The one error type of the crate: a kind (what went wrong, stable, mapped to
+//! C statuses and Python exceptions) and a message (for humans).
+
+use std::fmt;
+
+/// What kind of failure an [`Error`] is. Stable: the C and Python faces map
+/// each kind to one status / exception class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A bad argument: empty or malformed name, zero weight, bad parameter.
+    InvalidArgument,
+    /// A lookup on a ring that has no nodes.
+    EmptyRing,
+    /// The named node (or object) does not exist.
+    NotFound,
+    /// The named node (or object) exists already.
+    AlreadyExists,
+    /// A non-blocking operation could not proceed.
+    WouldBlock,
+    /// A timed operation ran out of time.
+    Timeout,
+    /// The operation would deadlock (e.g. re-acquiring a held lock).
+    Deadlock,
+    /// An operating-system error.
+    Io,
+    /// Stored or serialised data is malformed.
+    Corrupt,
+    /// A bug in ringlock.
+    Internal,
+}
+
+impl ErrorKind {
+    /// A short, stable, lower-case name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::EmptyRing => "empty ring",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::WouldBlock => "would block",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Deadlock => "deadlock",
+            ErrorKind::Io => "i/o error",
+            ErrorKind::Corrupt => "corrupt data",
+            ErrorKind::Internal => "internal error",
+        }
+    }
+}
+
+/// A failure: its [`ErrorKind`] and a message that says what and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    /// A new error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub(crate) fn corrupt(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Corrupt, message)
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The detailed message (without the kind).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io, e.to_string())
+    }
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_kind_and_message() {
+        let e = Error::new(ErrorKind::NotFound, "node \"a\" is not in the ring");
+        assert_eq!(e.to_string(), "not found: node \"a\" is not in the ring");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.message(), "node \"a\" is not in the ring");
+    }
+
+    #[test]
+    fn io_errors_map_to_io() {
+        let e: Error = std::io::Error::from(std::io::ErrorKind::PermissionDenied).into();
+        assert_eq!(e.kind(), ErrorKind::Io);
+    }
+}

@@ -1,0 +1,25 @@
+//! ringlock: consistent-hashing placement and (in a later release) robust
+//! named locks between processes on one host.
+//!
+//! ```
+//! use ringlock::{Algorithm, Ring};
+//! let mut ring = Ring::with_nodes(Algorithm::Xxh3, 0, [("cache-a", 1), ("cache-b", 2)])?;
+//! let owner = ring.get(b"user:42")?;
+//! assert!(owner == "cache-a" || owner == "cache-b");
+//! ring.add("cache-c", 1)?;
+//! let replicas = ring.get_n(b"user:42", 2)?;
+//! assert_eq!(replicas.len(), 2);
+//! # Ok::<(), ringlock::Error>(())
+//! ```
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod ring;
+
+pub use error::{Error, ErrorKind, Result};
+pub use ring::{jump_hash, Algorithm, Ring};
+
+/// The library version, from Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

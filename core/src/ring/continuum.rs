@@ -1,0 +1,154 @@
+//! The shared lookup surface of the point-based algorithms (ketama, xxh3): a
+//! sorted table of 64-bit positions, each owned by a node id, and a bucket
+//! index over the top bits of the position so that a lookup touches two or
+//! three cache lines instead of binary-searching the whole table.
+//!
+//! Memory: 8 bytes (position) + 4 (owner) + at most 4 (index) = at most
+//! 16 bytes per point.
+
+/// A sorted set of points. Ties (equal positions) are ordered by owner id,
+/// i.e. by node name, so the table is a pure function of the point set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Continuum {
+    pos: Vec<u64>,
+    owner: Vec<u32>,
+    /// `index[b]` is the first point whose position is >= `b << shift`;
+    /// `index[buckets]` is the number of points.
+    index: Vec<u32>,
+    shift: u32,
+}
+
+impl Continuum {
+    /// Builds the table from unsorted `(position, owner)` pairs.
+    pub fn build(mut points: Vec<(u64, u32)>) -> Self {
+        points.sort_unstable();
+        let pos: Vec<u64> = points.iter().map(|p| p.0).collect();
+        let owner: Vec<u32> = points.iter().map(|p| p.1).collect();
+        drop(points);
+        // Between 1/2 and 1 bucket per point, at least 2 buckets.
+        let bits = usize::BITS - pos.len().max(2).leading_zeros() - 1;
+        let bits = bits.clamp(1, 31);
+        let shift = 64 - bits;
+        let buckets = 1usize << bits;
+        let mut index = Vec::with_capacity(buckets + 1);
+        let mut j = 0usize;
+        for b in 0..buckets {
+            let start = (b as u64) << shift;
+            while j < pos.len() && pos[j] < start {
+                j += 1;
+            }
+            index.push(j as u32);
+        }
+        index.push(pos.len() as u32);
+        Continuum {
+            pos,
+            owner,
+            index,
+            shift,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    /// Index of the first point at or after `h`, wrapping to 0 past the top.
+    /// The table must not be empty.
+    #[inline]
+    pub fn find(&self, h: u64) -> usize {
+        let b = (h >> self.shift) as usize;
+        let lo = self.index[b] as usize;
+        let hi = self.index[b + 1] as usize;
+        let i = lo + self.pos[lo..hi].partition_point(|&p| p < h);
+        if i == self.pos.len() {
+            0
+        } else {
+            i
+        }
+    }
+
+    /// The owner of the first point at or after `h` (wrapping).
+    #[inline]
+    pub fn owner_at(&self, h: u64) -> Option<u32> {
+        if self.pos.is_empty() {
+            return None;
+        }
+        Some(self.owner[self.find(h)])
+    }
+
+    /// Owners of the points from the first at or after `h`, clockwise, each
+    /// point once (the same node may repeat).
+    pub fn walk(&self, h: u64) -> impl Iterator<Item = u32> + '_ {
+        let start = if self.pos.is_empty() { 0 } else { self.find(h) };
+        let (tail, head) = self.owner.split_at(start);
+        head.iter().chain(tail.iter()).copied()
+    }
+
+    /// The points as (position, owner), in table order.
+    pub fn points(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.pos.iter().copied().zip(self.owner.iter().copied())
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.pos.capacity() * 8 + self.owner.capacity() * 4 + self.index.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(points: &[(u64, u32)], h: u64) -> u32 {
+        let mut s = points.to_vec();
+        s.sort_unstable();
+        s.iter().find(|p| p.0 >= h).unwrap_or(&s[0]).1
+    }
+
+    #[test]
+    fn at_or_after_with_wrap() {
+        let pts = vec![(100, 0), (200, 1), (u64::MAX - 5, 2)];
+        let c = Continuum::build(pts);
+        assert_eq!(c.owner_at(0), Some(0));
+        assert_eq!(c.owner_at(100), Some(0));
+        assert_eq!(c.owner_at(101), Some(1));
+        assert_eq!(c.owner_at(200), Some(1));
+        assert_eq!(c.owner_at(201), Some(2));
+        assert_eq!(c.owner_at(u64::MAX - 5), Some(2));
+        assert_eq!(c.owner_at(u64::MAX - 4), Some(0));
+        assert_eq!(c.owner_at(u64::MAX), Some(0));
+    }
+
+    #[test]
+    fn ties_go_to_the_lowest_owner() {
+        let c = Continuum::build(vec![(7, 3), (7, 1), (7, 2)]);
+        assert_eq!(c.owner_at(7), Some(1));
+        assert_eq!(c.walk(7).collect::<Vec<_>>(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn empty_table_has_no_owner() {
+        let c = Continuum::build(vec![]);
+        assert_eq!(c.owner_at(5), None);
+        assert_eq!(c.walk(5).count(), 0);
+    }
+
+    #[test]
+    fn matches_a_linear_scan_on_random_points() {
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [1usize, 2, 3, 17, 1000] {
+            let pts: Vec<(u64, u32)> = (0..n).map(|i| (next(), i as u32)).collect();
+            let c = Continuum::build(pts.clone());
+            for _ in 0..2000 {
+                let h = next();
+                assert_eq!(c.owner_at(h), Some(naive(&pts, h)));
+            }
+            assert!(c.memory_bytes() <= 16 * n.max(2) + 8);
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Placement: a consistent-hashing ring over named, weighted nodes.
+//!
+//! Every algorithm answers the same questions through [`Ring`]: which node owns
+//! a key ([`Ring::get`]), which `n` distinct nodes hold its replicas
+//! ([`Ring::get_n`]), for one key or a batch. Placement is a pure function of
+//! (algorithm, vnodes, set of (name, weight), key); docs/placement.md writes
+//! each function down exactly.
+
+mod algorithm;
+mod continuum;
+mod jump;
+mod ketama;
+mod nodes;
+mod serial;
+mod xxh3;
+
+pub use algorithm::Algorithm;
+pub use jump::jump_hash;
+pub use nodes::{validate_name, validate_weight};
+
+use crate::error::{Error, ErrorKind, Result};
+use continuum::Continuum;
+use nodes::NodeSet;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// The most virtual points (or jump buckets) one ring may hold: 2^26, about
+/// 1 GiB of table. More is refused with `InvalidArgument`.
+pub const MAX_POINTS: u64 = 1 << 26;
+
+/// What a lookup consults.
+#[derive(Debug, Clone)]
+enum Table {
+    /// ketama and xxh3: points on a circle.
+    Points(Continuum),
+    /// jump: bucket number -> owner id.
+    Buckets(Vec<u32>),
+}
+
+/// A consistent-hashing ring.
+///
+/// Lookups (`get*`) take `&self`, allocate nothing (except the `Vec`-returning
+/// conveniences) and take no lock: any number of threads may look up at once.
+/// Mutations take `&mut self` and rebuild the lookup table (O(points)).
+#[derive(Debug, Clone)]
+pub struct Ring {
+    algorithm: Algorithm,
+    vnodes: u32,
+    nodes: NodeSet,
+    table: Table,
+}
+
+impl Ring {
+    /// An empty ring with the algorithm's default number of virtual nodes.
+    pub fn new(algorithm: Algorithm) -> Ring {
+        Ring::with_vnodes(algorithm, 0).expect("default vnodes are valid")
+    }
+
+    /// An empty ring; `vnodes` 0 means the algorithm's default (160 for ketama
+    /// and xxh3). Ketama needs a multiple of 4; jump takes only 0.
+    pub fn with_vnodes(algorithm: Algorithm, vnodes: u32) -> Result<Ring> {
+        let vnodes = algorithm.resolve_vnodes(vnodes)?;
+        let mut ring = Ring {
+            algorithm,
+            vnodes,
+            nodes: NodeSet::default(),
+            table: Table::Buckets(Vec::new()),
+        };
+        ring.rebuild();
+        Ok(ring)
+    }
+
+    /// A ring holding `nodes` (name, weight), built once.
+    pub fn with_nodes<I, S>(algorithm: Algorithm, vnodes: u32, nodes: I) -> Result<Ring>
+    where
+        I: IntoIterator<Item = (S, u32)>,
+        S: AsRef<str>,
+    {
+        let mut ring = Ring::with_vnodes(algorithm, vnodes)?;
+        ring.add_many(nodes)?;
+        Ok(ring)
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Virtual nodes per unit of weight (0 for jump).
+    pub fn vnodes(&self) -> u32 {
+        self.vnodes
+    }
+
+    /// Adds a node. Errors: `InvalidArgument` (empty name, NUL in name, weight
+    /// 0, too many points), `AlreadyExists`. On error the ring is unchanged.
+    pub fn add(&mut self, name: &str, weight: u32) -> Result<()> {
+        self.add_many([(name, weight)])
+    }
+
+    /// Adds several nodes at once, all or nothing, with one rebuild.
+    pub fn add_many<I, S>(&mut self, nodes: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (S, u32)>,
+        S: AsRef<str>,
+    {
+        let mut next = self.nodes.clone();
+        for (name, weight) in nodes {
+            next.insert(name.as_ref(), weight)?;
+        }
+        self.replace_nodes(next)
+    }
+
+    /// Removes a node. Errors: `NotFound`. Only the keys it owned move.
+    pub fn remove(&mut self, name: &str) -> Result<()> {
+        let mut next = self.nodes.clone();
+        next.remove(name)?;
+        self.replace_nodes(next)
+    }
+
+    /// Changes a node's weight. Errors: `InvalidArgument` (0, too many
+    /// points), `NotFound`.
+    pub fn set_weight(&mut self, name: &str, weight: u32) -> Result<()> {
+        let mut next = self.nodes.clone();
+        next.set_weight(name, weight)?;
+        self.replace_nodes(next)
+    }
+
+    fn replace_nodes(&mut self, next: NodeSet) -> Result<()> {
+        let points = self.points_for(&next);
+        if points > MAX_POINTS {
+            return Err(Error::invalid(format!(
+                "the ring would hold {points} points, more than the {MAX_POINTS} allowed; \
+                 lower the weights or vnodes"
+            )));
+        }
+        self.nodes = next;
+        self.rebuild();
+        Ok(())
+    }
+
+    fn points_for(&self, nodes: &NodeSet) -> u64 {
+        let total = nodes.total_weight();
+        match self.algorithm {
+            Algorithm::Jump => total,
+            Algorithm::Xxh3 => total * u64::from(self.vnodes),
+            // ketama: about vnodes per server whatever the weights
+            Algorithm::Ketama => nodes.len() as u64 * u64::from(self.vnodes),
+        }
+    }
+
+    fn rebuild(&mut self) {
+        let nodes = self.nodes.as_slice();
+        self.table = match self.algorithm {
+            Algorithm::Jump => Table::Buckets(jump::buckets(nodes.iter().map(|n| n.weight))),
+            Algorithm::Ketama | Algorithm::Xxh3 => {
+                let mut pts = Vec::new();
+                if self.algorithm == Algorithm::Ketama {
+                    ketama::points(nodes, self.vnodes, &mut pts);
+                } else {
+                    xxh3::points(nodes, self.vnodes, &mut pts);
+                }
+                Table::Points(Continuum::build(pts))
+            }
+        };
+    }
+
+    /// The id (index into [`Ring::nodes`] order) of the node owning `key`, or
+    /// `None` on an empty ring.
+    #[inline]
+    pub fn get_id(&self, key: &[u8]) -> Option<usize> {
+        match &self.table {
+            Table::Points(c) => {
+                let h = self.position(key);
+                c.owner_at(h).map(|o| o as usize)
+            }
+            Table::Buckets(b) => {
+                if b.is_empty() {
+                    return None;
+                }
+                let i = jump_hash(xxh3_64(key), b.len() as i32);
+                Some(b[i as usize] as usize)
+            }
+        }
+    }
+
+    #[inline]
+    fn position(&self, key: &[u8]) -> u64 {
+        match self.algorithm {
+            Algorithm::Ketama => ketama::key_position(key),
+            _ => xxh3::key_position(key),
+        }
+    }
+
+    /// The name of the node owning `key`. Errors: `EmptyRing`.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Result<&str> {
+        match self.get_id(key) {
+            Some(id) => Ok(self.name_of(id)),
+            None => Err(empty_ring()),
+        }
+    }
+
+    /// Writes the ids of up to `out.len()` distinct nodes for `key` into `out`,
+    /// owner first, then the next distinct nodes clockwise (jump: the next
+    /// buckets). Returns how many were written: `min(out.len(), nodes)` (ketama
+    /// nodes whose weight earns them no point are never returned). Allocates
+    /// nothing.
+    pub fn get_n_ids(&self, key: &[u8], out: &mut [usize]) -> usize {
+        let want = out.len().min(self.nodes.len());
+        if want == 0 {
+            return 0;
+        }
+        let mut found = 0;
+        let mut push = |id: usize| {
+            if !out[..found].contains(&id) {
+                out[found] = id;
+                found += 1;
+            }
+            found == want
+        };
+        match &self.table {
+            Table::Points(c) => {
+                for o in c.walk(self.position(key)) {
+                    if push(o as usize) {
+                        break;
+                    }
+                }
+            }
+            Table::Buckets(b) => {
+                let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
+                for &o in b[start..].iter().chain(b[..start].iter()) {
+                    if push(o as usize) {
+                        break;
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Up to `n` distinct node names for `key`, owner first. Errors:
+    /// `EmptyRing`. `n = 0` gives an empty list.
+    pub fn get_n(&self, key: &[u8], n: usize) -> Result<Vec<&str>> {
+        if self.nodes.len() == 0 {
+            return Err(empty_ring());
+        }
+        let mut ids = vec![0usize; n.min(self.nodes.len())];
+        let k = self.get_n_ids(key, &mut ids);
+        Ok(ids[..k].iter().map(|&id| self.name_of(id)).collect())
+    }
+
+    /// The owners of a batch of keys, in order. Errors: `EmptyRing`.
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<&str>> {
+        if self.nodes.len() == 0 {
+            return Err(empty_ring());
+        }
+        Ok(keys
+            .iter()
+            .map(|k| self.name_of(self.get_id(k.as_ref()).expect("non-empty")))
+            .collect())
+    }
+
+    /// Writes the owner id of each key into `out` (same length). Errors:
+    /// `EmptyRing`, `InvalidArgument` if the lengths differ. Allocates nothing.
+    pub fn get_many_ids<K: AsRef<[u8]>>(&self, keys: &[K], out: &mut [usize]) -> Result<()> {
+        if keys.len() != out.len() {
+            return Err(Error::invalid(format!(
+                "{} keys but room for {} answers",
+                keys.len(),
+                out.len()
+            )));
+        }
+        if self.nodes.len() == 0 {
+            return Err(empty_ring());
+        }
+        for (k, o) in keys.iter().zip(out.iter_mut()) {
+            *o = self.get_id(k.as_ref()).expect("non-empty");
+        }
+        Ok(())
+    }
+
+    fn name_of(&self, id: usize) -> &str {
+        &self.nodes.as_slice()[id].name
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the ring has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() == 0
+    }
+
+    /// Whether `name` is a node of the ring.
+    pub fn contains(&self, name: &str) -> bool {
+        self.nodes.find(name).is_ok()
+    }
+
+    /// The weight of `name`, if it is a node.
+    pub fn weight(&self, name: &str) -> Option<u32> {
+        self.nodes.find(name).ok().map(|id| self.nodes.as_slice()[id].weight)
+    }
+
+    /// The id of `name`, if it is a node: its index in [`Ring::nodes`].
+    pub fn id_of(&self, name: &str) -> Option<usize> {
+        self.nodes.find(name).ok()
+    }
+
+    /// The node with id `id`: (name, weight).
+    pub fn node(&self, id: usize) -> Option<(&str, u32)> {
+        self.nodes.get(id).map(|n| (&*n.name, n.weight))
+    }
+
+    /// The nodes (name, weight) in byte order of the names; a node's id is
+    /// its index in this order.
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = (&str, u32)> + '_ {
+        self.nodes.as_slice().iter().map(|n| (&*n.name, n.weight))
+    }
+
+    /// The number of virtual points (ketama, xxh3) or buckets (jump).
+    pub fn point_count(&self) -> usize {
+        match &self.table {
+            Table::Points(c) => c.len(),
+            Table::Buckets(b) => b.len(),
+        }
+    }
+
+    /// Bytes held by the lookup table.
+    pub fn table_bytes(&self) -> usize {
+        match &self.table {
+            Table::Points(c) => c.memory_bytes(),
+            Table::Buckets(b) => b.capacity() * 4,
+        }
+    }
+}
+
+impl PartialEq for Ring {
+    /// Rings are equal when they place every key alike: same algorithm,
+    /// vnodes and node set.
+    fn eq(&self, other: &Ring) -> bool {
+        self.algorithm == other.algorithm
+            && self.vnodes == other.vnodes
+            && self.nodes == other.nodes
+    }
+}
+
+impl Eq for Ring {}
+
+fn empty_ring() -> Error {
+    Error::new(ErrorKind::EmptyRing, "the ring has no nodes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(a: Algorithm, nodes: &[(&str, u32)]) -> Ring {
+        Ring::with_nodes(a, 0, nodes.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn empty_ring_lookups_fail_cleanly() {
+        for a in Algorithm::ALL {
+            let r = Ring::new(a);
+            assert_eq!(r.get(b"k").unwrap_err().kind(), ErrorKind::EmptyRing);
+            assert_eq!(r.get_n(b"k", 2).unwrap_err().kind(), ErrorKind::EmptyRing);
+            assert_eq!(r.get_id(b"k"), None);
+            assert_eq!(r.get_n_ids(b"k", &mut [0; 3]), 0);
+        }
+    }
+
+    #[test]
+    fn single_node_owns_everything() {
+        for a in Algorithm::ALL {
+            let r = ring(a, &[("only", 1)]);
+            for i in 0..100 {
+                assert_eq!(r.get(format!("k{i}").as_bytes()).unwrap(), "only");
+            }
+        }
+    }
+
+    #[test]
+    fn get_n_gives_distinct_nodes_owner_first() {
+        for a in Algorithm::ALL {
+            let r = ring(a, &[("a", 1), ("b", 2), ("c", 1), ("d", 1)]);
+            for i in 0..200 {
+                let key = format!("key-{i}");
+                let all = r.get_n(key.as_bytes(), 10).unwrap();
+                assert_eq!(all.len(), 4);
+                assert_eq!(all[0], r.get(key.as_bytes()).unwrap());
+                let mut s = all.clone();
+                s.sort();
+                s.dedup();
+                assert_eq!(s.len(), 4);
+                assert_eq!(r.get_n(key.as_bytes(), 2).unwrap(), all[..2].to_vec());
+                assert!(r.get_n(key.as_bytes(), 0).unwrap().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn mutation_errors_leave_the_ring_unchanged() {
+        let mut r = ring(Algorithm::Xxh3, &[("a", 1), ("b", 1)]);
+        let before = r.clone();
+        let owner = r.get(b"x").unwrap().to_string();
+        assert!(r.add("a", 1).is_err());
+        assert!(r.add_many([("c", 1), ("", 1)]).is_err());
+        assert!(r.remove("zz").is_err());
+        assert!(r.set_weight("a", 0).is_err());
+        assert!(r.add("huge", u32::MAX).is_err());
+        assert_eq!(r, before);
+        assert_eq!(r.get(b"x").unwrap(), owner);
+        assert!(!r.contains("c"));
+    }
+
+    #[test]
+    fn node_enumeration_is_in_name_order() {
+        let r = ring(Algorithm::Ketama, &[("b", 2), ("a", 1)]);
+        assert_eq!(r.nodes().collect::<Vec<_>>(), vec![("a", 1), ("b", 2)]);
+        assert_eq!(r.id_of("b"), Some(1));
+        assert_eq!(r.weight("b"), Some(2));
+        assert_eq!(r.node(2), None);
+    }
+
+    #[test]
+    fn get_many_agrees_with_get() {
+        let r = ring(Algorithm::Jump, &[("a", 1), ("b", 1), ("c", 3)]);
+        let keys: Vec<String> = (0..500).map(|i| format!("k{i}")).collect();
+        let many = r.get_many(&keys).unwrap();
+        let mut ids = vec![0; keys.len()];
+        r.get_many_ids(&keys, &mut ids).unwrap();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(many[i], r.get(k.as_bytes()).unwrap());
+            assert_eq!(r.node(ids[i]).unwrap().0, many[i]);
+        }
+        assert!(r.get_many_ids(&keys, &mut ids[1..]).is_err());
+    }
+
+    #[test]
+    fn table_memory_is_at_most_16_bytes_per_point() {
+        for n in [10usize, 100, 1000] {
+            let nodes: Vec<(String, u32)> = (0..n).map(|i| (format!("n{i}"), 1)).collect();
+            for a in [Algorithm::Ketama, Algorithm::Xxh3] {
+                let r = Ring::with_nodes(a, 0, nodes.clone()).unwrap();
+                assert!(
+                    r.table_bytes() <= 16 * r.point_count() + 8,
+                    "{a} {n}: {} bytes for {} points",
+                    r.table_bytes(),
+                    r.point_count()
+                );
+            }
+        }
+    }
+}

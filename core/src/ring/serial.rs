@@ -1,0 +1,215 @@
+//! Serialisation of a ring: what is needed to rebuild it, no table.
+//!
+//! Format version 1, all integers little-endian:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `"RLRING\0\n"` |
+//! | 2 | format version (1) |
+//! | 1 | algorithm code (1 ketama, 2 xxh3, 3 jump) |
+//! | 1 | reserved, 0 |
+//! | 4 | vnodes |
+//! | 4 | node count `n` |
+//! | n × (4 + len + 4) | name length, UTF-8 name, weight — names strictly ascending |
+//! | 8 | XXH3-64 of every byte before it |
+//!
+//! Loading checks every field and rebuilds the ring through the normal
+//! constructors, so a buffer that loads is a ring that could have been built.
+
+use super::{Algorithm, Ring};
+use crate::error::{Error, Result};
+use xxhash_rust::xxh3::xxh3_64;
+
+const MAGIC: &[u8; 8] = b"RLRING\0\n";
+const VERSION: u16 = 1;
+
+impl Ring {
+    /// The ring as bytes (format above). Equal rings give equal bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + self.len() * 24);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.push(self.algorithm.code());
+        out.push(0);
+        out.extend_from_slice(&self.vnodes.to_le_bytes());
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        for (name, weight) in self.nodes() {
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&weight.to_le_bytes());
+        }
+        let sum = xxh3_64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// A ring from [`Ring::to_bytes`] output. Errors: `Corrupt` for anything
+    /// that is not a whole, intact buffer of a known version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Ring> {
+        if bytes.len() < MAGIC.len() + 20 {
+            return Err(Error::corrupt(format!(
+                "serialised ring is {} bytes, shorter than any valid ring",
+                bytes.len()
+            )));
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(Error::corrupt("not a serialised ring (bad magic)"));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        let mut r = Reader { buf: body, at: 8 };
+        let version = u16::from_le_bytes([r.byte()?, r.byte()?]);
+        if version != VERSION {
+            return Err(Error::corrupt(format!(
+                "serialised ring has format version {version}; this library reads version {VERSION}"
+            )));
+        }
+        if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != xxh3_64(body) {
+            return Err(Error::corrupt("serialised ring fails its checksum"));
+        }
+        let code = r.byte()?;
+        let algorithm = Algorithm::from_code(u32::from(code))
+            .ok_or_else(|| Error::corrupt(format!("unknown algorithm code {code}")))?;
+        if r.byte()? != 0 {
+            return Err(Error::corrupt("reserved byte is not 0"));
+        }
+        let vnodes = r.u32()?;
+        let count = r.u32()? as usize;
+        let mut nodes: Vec<(String, u32)> = Vec::with_capacity(count.min(body.len() / 9));
+        for i in 0..count {
+            let len = r.u32()? as usize;
+            let name = std::str::from_utf8(r.take(len)?)
+                .map_err(|_| Error::corrupt(format!("node {i}: name is not UTF-8")))?;
+            let weight = r.u32()?;
+            if let Some((prev, _)) = nodes.last() {
+                if prev.as_bytes() >= name.as_bytes() {
+                    return Err(Error::corrupt(format!(
+                        "node {i}: names are not in strictly ascending order"
+                    )));
+                }
+            }
+            nodes.push((name.to_owned(), weight));
+        }
+        if r.at != body.len() {
+            return Err(Error::corrupt(format!(
+                "{} unexpected bytes after the last node",
+                body.len() - r.at
+            )));
+        }
+        Ring::with_nodes(algorithm, vnodes, nodes)
+            .map_err(|e| Error::corrupt(format!("serialised ring is invalid: {}", e.message())))
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or_else(|| Error::corrupt("serialised ring is truncated"))?;
+        let s = &self.buf[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn sample(a: Algorithm) -> Ring {
+        Ring::with_nodes(a, 0, [("alpha", 1), ("beta", 3), ("γ", 2)]).unwrap()
+    }
+
+    #[test]
+    fn round_trips_every_algorithm() {
+        for a in Algorithm::ALL {
+            let r = sample(a);
+            let back = Ring::from_bytes(&r.to_bytes()).unwrap();
+            assert_eq!(back, r);
+            assert_eq!(back.to_bytes(), r.to_bytes());
+            for i in 0..100 {
+                let k = format!("k{i}");
+                assert_eq!(back.get(k.as_bytes()).unwrap(), r.get(k.as_bytes()).unwrap());
+            }
+        }
+        let empty = Ring::new(Algorithm::Ketama);
+        assert_eq!(Ring::from_bytes(&empty.to_bytes()).unwrap(), empty);
+    }
+
+    #[test]
+    fn every_truncation_and_bit_flip_is_corrupt() {
+        let bytes = sample(Algorithm::Xxh3).to_bytes();
+        for cut in 0..bytes.len() {
+            let e = Ring::from_bytes(&bytes[..cut]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "cut at {cut}: {e}");
+        }
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                let e = Ring::from_bytes(&b).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Corrupt, "flip {i}.{bit}: {e}");
+            }
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Ring::from_bytes(&longer).is_err());
+    }
+
+    /// A buffer with a valid checksum but invalid content is still refused.
+    #[test]
+    fn semantic_errors_behind_a_good_checksum() {
+        fn seal(mut body: Vec<u8>) -> Vec<u8> {
+            let s = xxh3_64(&body);
+            body.extend_from_slice(&s.to_le_bytes());
+            body
+        }
+        let head = |algo: u8, vnodes: u32, n: u32| {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&1u16.to_le_bytes());
+            b.extend_from_slice(&[algo, 0]);
+            b.extend_from_slice(&vnodes.to_le_bytes());
+            b.extend_from_slice(&n.to_le_bytes());
+            b
+        };
+        let node = |b: &mut Vec<u8>, name: &[u8], w: u32| {
+            b.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            b.extend_from_slice(name);
+            b.extend_from_slice(&w.to_le_bytes());
+        };
+        let mut zero_weight = head(2, 0, 1);
+        node(&mut zero_weight, b"a", 0);
+        let mut unsorted = head(2, 0, 2);
+        node(&mut unsorted, b"b", 1);
+        node(&mut unsorted, b"a", 1);
+        let mut bad_utf8 = head(2, 0, 1);
+        node(&mut bad_utf8, b"\xff", 1);
+        let mut huge = head(2, 0, 1);
+        node(&mut huge, b"a", u32::MAX);
+        let many = head(2, 0, u32::MAX);
+        for (what, body) in [
+            ("zero weight", zero_weight),
+            ("unsorted", unsorted),
+            ("bad utf8", bad_utf8),
+            ("huge", huge),
+            ("count past the end", many),
+            ("algorithm 9", head(9, 0, 0)),
+            ("ketama vnodes 5", head(1, 5, 0)),
+        ] {
+            let e = Ring::from_bytes(&seal(body)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
+        }
+    }
+}

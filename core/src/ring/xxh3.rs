@@ -1,0 +1,64 @@
+//! `xxh3`: a virtual-node ring on XXH3-64 (seed 0), the fast default.
+//!
+//! Node `name` of weight `w` has `vnodes * w` points; point `j` sits at
+//! `XXH3_64(name_bytes ++ le32(j))`. A key sits at `XXH3_64(key)` and goes to
+//! the first point at or after it, wrapping. A node's points depend on its own
+//! name and weight only, so adding, removing or re-weighting a node moves keys
+//! only to or from that node.
+
+use super::nodes::Node;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Points per unit of weight unless the caller says otherwise.
+pub const DEFAULT_VNODES: u32 = 160;
+
+/// The position of a key.
+#[inline]
+pub fn key_position(key: &[u8]) -> u64 {
+    xxh3_64(key)
+}
+
+/// The position of point `j` of node `name`.
+pub fn point_position(name: &str, j: u32, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(&j.to_le_bytes());
+    xxh3_64(buf)
+}
+
+/// Appends the points of every node (owner = index in `nodes`) to `out`.
+pub fn points(nodes: &[Node], vnodes: u32, out: &mut Vec<(u64, u32)>) {
+    let mut buf = Vec::with_capacity(64);
+    for (id, node) in nodes.iter().enumerate() {
+        let count = vnodes.saturating_mul(node.weight);
+        for j in 0..count {
+            out.push((point_position(&node.name, j, &mut buf), id as u32));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_text_is_name_then_le32_counter() {
+        let mut buf = Vec::new();
+        assert_eq!(
+            point_position("node-a", 258, &mut buf),
+            xxh3_64(b"node-a\x02\x01\x00\x00")
+        );
+    }
+
+    #[test]
+    fn weight_multiplies_points() {
+        let nodes = [
+            Node { name: "a".into(), weight: 1 },
+            Node { name: "b".into(), weight: 3 },
+        ];
+        let mut out = Vec::new();
+        points(&nodes, 10, &mut out);
+        assert_eq!(out.iter().filter(|p| p.1 == 0).count(), 10);
+        assert_eq!(out.iter().filter(|p| p.1 == 1).count(), 30);
+    }
+}
