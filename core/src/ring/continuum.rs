@@ -84,11 +84,6 @@ impl Continuum {
         head.iter().chain(tail.iter()).copied()
     }
 
-    /// The points as (position, owner), in table order.
-    pub fn points(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.pos.iter().copied().zip(self.owner.iter().copied())
-    }
-
     pub fn memory_bytes(&self) -> usize {
         self.pos.capacity() * 8 + self.owner.capacity() * 4 + self.index.capacity() * 4
     }

@@ -1,0 +1,89 @@
+# ringlock — the two commands: `make demo` and `make test`.
+# Also: `make bench`, `make install PREFIX=/some/dir`, `make header`, `make clean`.
+#
+# Everything is set up from a fresh clone: a .venv with maturin, pytest and
+# the reference packages, the release library, the C/C++ examples.
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3
+CARGO   ?= cargo
+CC      ?= gcc
+CXX     ?= g++
+PREFIX  ?= /usr/local
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+BUILD   := build
+RELEASE := target/release
+
+# pieces owned by each face; each defines its own targets
+include ffi/ffi.mk
+include python/python.mk
+include bench/bench.mk
+
+.PHONY: help demo test test-rust lint test-cross balance clean
+
+help:
+	@echo "make demo     build everything and run the cross-language demo"
+	@echo "make test     build everything and run every test (Rust, C, C++, dlopen, Python)"
+	@echo "make bench    benchmarks beside the peers, medians and ratios"
+	@echo "make install  PREFIX=/some/dir: lib, headers, pkg-config file"
+	@echo "make header   regenerate include/ringlock.h with cbindgen"
+
+# ---- Rust -------------------------------------------------------------------
+
+test-rust:
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# ---- cross-language agreement -------------------------------------------------
+
+CROSS_OUT := $(BUILD)/cross
+
+$(RELEASE)/examples/ring: $(shell find core -name '*.rs') core/Cargo.toml
+	$(CARGO) build --release -p ringlock --example ring
+
+# Rust, C, C++, dlopen and Python print the placements of the same keys on the
+# same rings; the outputs must be byte-identical.
+test-cross: $(RELEASE)/examples/ring c-examples python
+	@mkdir -p $(CROSS_OUT)
+	$(RELEASE)/examples/ring               > $(CROSS_OUT)/rust.txt
+	$(BUILD)/examples/ring_c               > $(CROSS_OUT)/c.txt
+	$(BUILD)/examples/ring_c_static        > $(CROSS_OUT)/c_static.txt
+	$(BUILD)/examples/ring_cpp             > $(CROSS_OUT)/cpp.txt
+	$(BUILD)/examples/ring_dlopen $(abspath $(RELEASE)/libringlock.so) > $(CROSS_OUT)/dlopen.txt
+	$(VPY) examples/python/ring.py         > $(CROSS_OUT)/python.txt
+	@test -s $(CROSS_OUT)/rust.txt
+	@for f in c c_static cpp dlopen python; do \
+	  cmp -s $(CROSS_OUT)/rust.txt $(CROSS_OUT)/$$f.txt \
+	    || { echo "cross-language mismatch: rust vs $$f"; diff $(CROSS_OUT)/rust.txt $(CROSS_OUT)/$$f.txt | head -20; exit 1; }; \
+	done
+	@echo "cross-language: rust, c, c (static), c++, dlopen and python agree on $$(wc -l < $(CROSS_OUT)/rust.txt) lines"
+
+# ---- the two commands ---------------------------------------------------------
+
+balance:
+	$(CARGO) run --quiet --release -p ringlock --example balance
+
+demo: test-cross
+	@echo
+	@echo "== the same ring, five languages (first lines of each) =="
+	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; sed -n 2p $(CROSS_OUT)/$$f.txt; done
+	@echo
+	@echo "== digests of 10,000 placements per algorithm, per language =="
+	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; grep digest $(CROSS_OUT)/$$f.txt | awk '{printf "%s %s  ", $$1, $$NF}'; echo; done
+	@echo
+	@$(MAKE) --no-print-directory balance
+
+test: lint test-rust test-c test-cross test-python test-install
+	@echo
+	@echo "make test: all suites passed"
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD) $(VENV)

@@ -1,0 +1,19 @@
+# Python face: the .venv, the package, its tests. Included by the top Makefile.
+
+.PHONY: venv python test-python
+
+$(VENV)/.stamp: python/requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r python/requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# pip install ./python, as a user would (maturin from the venv, no isolation
+# so no second download of maturin)
+python: venv
+	$(VPY) -m pip install --quiet --no-build-isolation ./python
+
+test-python: python
+	$(VPY) -m pytest -q python/tests
