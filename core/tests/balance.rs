@@ -1,0 +1,51 @@
+//! Balance: how evenly keys spread. The numbers for 40 to 1,000 virtual nodes
+//! are in docs/placement.md (`cargo run --release -p ringlock --example balance -- --sweep`).
+
+use ringlock::{Algorithm, Ring};
+
+fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
+    let mut count = vec![0usize; ring.len()];
+    for i in 0..keys {
+        count[ring.get_id(format!("key:{i}").as_bytes()).unwrap()] += 1;
+    }
+    count
+}
+
+#[test]
+fn default_vnodes_keep_peak_over_mean_at_most_1_30() {
+    const KEYS: usize = 1_000_000;
+    for algorithm in Algorithm::ALL {
+        let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1));
+        let ring = Ring::with_nodes(algorithm, 0, nodes).unwrap();
+        let count = loads(&ring, KEYS);
+        let peak = *count.iter().max().unwrap() as f64 / (KEYS as f64 / 100.0);
+        assert!(peak <= 1.30, "{algorithm}: peak/mean {peak:.3}");
+        assert!(count.iter().all(|&c| c > 0), "{algorithm}: a node owns nothing");
+    }
+}
+
+#[test]
+fn weights_one_to_two_give_loads_within_10_percent_of_one_to_two() {
+    const KEYS: usize = 600_000;
+    for algorithm in Algorithm::ALL {
+        // 50 nodes of weight 1 and 50 of weight 2: the weight-2 nodes together
+        // must take twice what the weight-1 nodes take, within 10%.
+        let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1 + (i % 2)));
+        let ring = Ring::with_nodes(algorithm, 0, nodes).unwrap();
+        let count = loads(&ring, KEYS);
+        let (mut one, mut two) = (0usize, 0usize);
+        for (id, c) in count.iter().enumerate() {
+            match ring.node(id).unwrap().1 {
+                1 => one += c,
+                _ => two += c,
+            }
+        }
+        let ratio = two as f64 / one as f64;
+        assert!((1.8..=2.2).contains(&ratio), "{algorithm}: 2:1 ratio is {ratio:.3}");
+        // and a single pair: "a" weight 1, "b" weight 2
+        let pair = Ring::with_nodes(algorithm, 0, [("a", 1), ("b", 2)]).unwrap();
+        let c = loads(&pair, KEYS);
+        let ratio = c[1] as f64 / c[0] as f64;
+        assert!((1.8..=2.2).contains(&ratio), "{algorithm}: pair ratio is {ratio:.3}");
+    }
+}
