@@ -51,7 +51,14 @@ fn main() {
     );
     println!(
         "{:<8} {:>7} {:>10} {:>15} {:>17} {:>12} {:>9} {:>8}",
-        "algo", "vnodes", "peak/mean", "moved (last)", "moved (middle)", "bytes/point", "build ms", "get ns"
+        "algo",
+        "vnodes",
+        "peak/mean",
+        "moved (last)",
+        "moved (middle)",
+        "bytes/point",
+        "build ms",
+        "get ns"
     );
     for algorithm in Algorithm::ALL {
         let t = Instant::now();

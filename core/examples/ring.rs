@@ -42,9 +42,15 @@ fn main() -> Result<(), ringlock::Error> {
         println!("{name} digest keys=10000 fnv1a64={:016x}", digest(&ring));
         ring.remove("10.0.1.2:11211")?;
         ring.set_weight("10.0.1.3:11211", 2)?;
-        println!("{name} digest-after keys=10000 fnv1a64={:016x}", digest(&ring));
+        println!(
+            "{name} digest-after keys=10000 fnv1a64={:016x}",
+            digest(&ring)
+        );
     }
     println!("jump_hash 42 57 {}", ringlock::jump_hash(42, 57));
-    println!("jump_hash 3735883980 666 {}", ringlock::jump_hash(0xDEAD10CC, 666));
+    println!(
+        "jump_hash 3735883980 666 {}",
+        ringlock::jump_hash(0xDEAD10CC, 666)
+    );
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! ringlock: consistent-hashing placement and (in a later release) robust
-//! named locks between processes on one host.
+//! ringlock: consistent-hashing placement ([`ring`]) and robust named locks
+//! between processes on one host ([`lock`]).
 //!
 //! ```
 //! use ringlock::{Algorithm, Ring};
@@ -12,13 +12,14 @@
 //! # Ok::<(), ringlock::Error>(())
 //! ```
 
-#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod error;
+pub mod lock;
 pub mod ring;
 
 pub use error::{Error, ErrorKind, Result};
+pub use lock::{Backend, Hold, Lock, LockOptions, LockStatus, Mode};
 pub use ring::{jump_hash, Algorithm, Ring};
 
 /// The library version, from Cargo.toml.

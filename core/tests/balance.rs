@@ -20,7 +20,10 @@ fn default_vnodes_keep_peak_over_mean_at_most_1_30() {
         let count = loads(&ring, KEYS);
         let peak = *count.iter().max().unwrap() as f64 / (KEYS as f64 / 100.0);
         assert!(peak <= 1.30, "{algorithm}: peak/mean {peak:.3}");
-        assert!(count.iter().all(|&c| c > 0), "{algorithm}: a node owns nothing");
+        assert!(
+            count.iter().all(|&c| c > 0),
+            "{algorithm}: a node owns nothing"
+        );
     }
 }
 
@@ -41,11 +44,17 @@ fn weights_one_to_two_give_loads_within_10_percent_of_one_to_two() {
             }
         }
         let ratio = two as f64 / one as f64;
-        assert!((1.8..=2.2).contains(&ratio), "{algorithm}: 2:1 ratio is {ratio:.3}");
+        assert!(
+            (1.8..=2.2).contains(&ratio),
+            "{algorithm}: 2:1 ratio is {ratio:.3}"
+        );
         // and a single pair: "a" weight 1, "b" weight 2
         let pair = Ring::with_nodes(algorithm, 0, [("a", 1), ("b", 2)]).unwrap();
         let c = loads(&pair, KEYS);
         let ratio = c[1] as f64 / c[0] as f64;
-        assert!((1.8..=2.2).contains(&ratio), "{algorithm}: pair ratio is {ratio:.3}");
+        assert!(
+            (1.8..=2.2).contains(&ratio),
+            "{algorithm}: pair ratio is {ratio:.3}"
+        );
     }
 }

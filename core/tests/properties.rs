@@ -11,7 +11,9 @@ fn keys() -> Vec<Vec<u8>> {
 }
 
 fn owners(ring: &Ring, keys: &[Vec<u8>]) -> Vec<String> {
-    keys.iter().map(|k| ring.get(k).unwrap().to_string()).collect()
+    keys.iter()
+        .map(|k| ring.get(k).unwrap().to_string())
+        .collect()
 }
 
 /// Distinct node names of 1..12 characters.

@@ -41,7 +41,9 @@ impl Algorithm {
 
     /// The algorithm of a numeric code.
     pub fn from_code(code: u32) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|a| u32::from(a.code()) == code)
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| u32::from(a.code()) == code)
     }
 
     /// The number of virtual nodes used when the caller passes 0.

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn long_names_are_cut_like_snprintf() {
         let long = "x".repeat(40);
-        let nodes = [Node { name: long.clone().into(), weight: 1 }];
+        let nodes = [Node {
+            name: long.clone().into(),
+            weight: 1,
+        }];
         let mut pts = Vec::new();
         points(&nodes, 160, &mut pts);
         // every hash text is the same 29 bytes, so every digest is the same

@@ -6,6 +6,8 @@
 //! (algorithm, vnodes, set of (name, weight), key); docs/placement.md writes
 //! each function down exactly.
 
+#![forbid(unsafe_code)]
+
 mod algorithm;
 mod continuum;
 mod jump;
@@ -299,7 +301,10 @@ impl Ring {
 
     /// The weight of `name`, if it is a node.
     pub fn weight(&self, name: &str) -> Option<u32> {
-        self.nodes.find(name).ok().map(|id| self.nodes.as_slice()[id].weight)
+        self.nodes
+            .find(name)
+            .ok()
+            .map(|id| self.nodes.as_slice()[id].weight)
     }
 
     /// The id of `name`, if it is a node: its index in [`Ring::nodes`].

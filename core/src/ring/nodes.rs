@@ -132,13 +132,31 @@ mod tests {
         let mut s = NodeSet::default();
         s.insert("a", 1).unwrap();
         let before = s.clone();
-        assert_eq!(s.insert("", 1).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(s.insert("x\0y", 1).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(s.insert("b", 0).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(s.insert("a", 1).unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(
+            s.insert("", 1).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            s.insert("x\0y", 1).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            s.insert("b", 0).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            s.insert("a", 1).unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
         assert_eq!(s.remove("zz").unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(s.set_weight("a", 0).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(s.set_weight("q", 2).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            s.set_weight("a", 0).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            s.set_weight("q", 2).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         assert_eq!(s, before);
     }
 }

@@ -119,7 +119,9 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }
 
@@ -141,7 +143,10 @@ mod tests {
             assert_eq!(back.to_bytes(), r.to_bytes());
             for i in 0..100 {
                 let k = format!("k{i}");
-                assert_eq!(back.get(k.as_bytes()).unwrap(), r.get(k.as_bytes()).unwrap());
+                assert_eq!(
+                    back.get(k.as_bytes()).unwrap(),
+                    r.get(k.as_bytes()).unwrap()
+                );
             }
         }
         let empty = Ring::new(Algorithm::Ketama);

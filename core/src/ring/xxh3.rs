@@ -53,8 +53,14 @@ mod tests {
     #[test]
     fn weight_multiplies_points() {
         let nodes = [
-            Node { name: "a".into(), weight: 1 },
-            Node { name: "b".into(), weight: 3 },
+            Node {
+                name: "a".into(),
+                weight: 1,
+            },
+            Node {
+                name: "b".into(),
+                weight: 3,
+            },
         ];
         let mut out = Vec::new();
         points(&nodes, 10, &mut out);

@@ -1,0 +1,172 @@
+//! Process identity and liveness: our pid (cached, kept right across fork),
+//! a process's start time, and whether a recorded holder is still there.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Once;
+
+static PID: AtomicU32 = AtomicU32::new(0);
+static START: AtomicU64 = AtomicU64::new(0);
+static REGISTER: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    // SAFETY: getpid is async-signal-safe and has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    PID.store(pid, Ordering::SeqCst);
+    START.store(0, Ordering::SeqCst);
+}
+
+/// This process's pid, without a syscall on the fast path (glibc no longer
+/// caches getpid); a `pthread_atfork` child handler refreshes it.
+#[inline]
+pub fn current_pid() -> u32 {
+    let pid = PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a plain extern "C" function with no captured
+        // state; the handler only calls getpid and stores atomics.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    PID.store(pid, Ordering::SeqCst);
+    pid
+}
+
+/// This process's start time (clock ticks after boot, /proc/self/stat field 22).
+pub fn current_start() -> u64 {
+    let s = START.load(Ordering::Relaxed);
+    if s != 0 {
+        return s;
+    }
+    let s = stat(current_pid()).map(|s| s.start).unwrap_or(0);
+    START.store(s, Ordering::Relaxed);
+    s
+}
+
+/// What /proc says of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// The state letter (R, S, D, T, t, Z, X, ...).
+    pub state: u8,
+    /// Start time in clock ticks after boot.
+    pub start: u64,
+}
+
+/// Reads /proc/<pid>/stat; `None` if the process does not exist.
+pub fn stat(pid: u32) -> Option<Stat> {
+    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.bytes().next()?;
+    // after the state come ppid (4) ... starttime (22): 18 more fields
+    let start = fields.nth(18)?.parse().ok()?;
+    Some(Stat { state, start })
+}
+
+/// How a recorded holder is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Liveness {
+    /// Running or sleeping.
+    Alive,
+    /// Stopped (SIGSTOP, ptrace): alive, but will not release.
+    Stopped,
+    /// Gone, a zombie, or its pid now belongs to another process.
+    Dead,
+}
+
+/// Whether `pid` (which started at `start` ticks, 0 if unknown) is alive.
+pub fn liveness(pid: u32, start: u64) -> Liveness {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return Liveness::Dead;
+    }
+    match stat(pid) {
+        Some(s) if s.state == b'Z' || s.state == b'X' => Liveness::Dead,
+        Some(s) if start != 0 && s.start != start => Liveness::Dead,
+        Some(s) if s.state == b'T' || s.state == b't' => Liveness::Stopped,
+        Some(_) => Liveness::Alive,
+        None => {
+            // No /proc entry: ask the kernel (a /proc-less container).
+            // SAFETY: kill with signal 0 only checks for existence.
+            let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+            if r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+                Liveness::Alive
+            } else {
+                Liveness::Dead
+            }
+        }
+    }
+}
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A number naming the calling thread, never 0, never reused in a process.
+#[inline]
+pub fn thread_token() -> u64 {
+    THREAD.with(|t| *t)
+}
+
+/// Wall-clock milliseconds since the Unix epoch (coarse clock: cheap).
+#[inline]
+pub fn now_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec; the clock id is a constant.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn we_are_alive_and_our_start_time_is_known() {
+        let pid = current_pid();
+        assert_eq!(pid, std::process::id());
+        let start = current_start();
+        assert!(start > 0);
+        assert_eq!(liveness(pid, start), Liveness::Alive);
+        assert_eq!(
+            liveness(pid, start + 1),
+            Liveness::Dead,
+            "pid reuse is detected"
+        );
+        assert_eq!(liveness(0, 0), Liveness::Dead);
+    }
+
+    #[test]
+    fn a_reaped_child_is_dead_and_a_zombie_too() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = stat(pid).unwrap().start;
+        assert_eq!(liveness(pid, start), Liveness::Alive);
+        child.kill().unwrap();
+        // not yet reaped: a zombie
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(liveness(pid, start), Liveness::Dead);
+        child.wait().unwrap();
+        assert_eq!(liveness(pid, start), Liveness::Dead);
+    }
+
+    #[test]
+    fn thread_tokens_differ() {
+        let here = thread_token();
+        let there = std::thread::spawn(thread_token).join().unwrap();
+        assert_ne!(here, there);
+        assert_ne!(here, 0);
+        assert_eq!(here, thread_token());
+    }
+}

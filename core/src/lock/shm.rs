@@ -1,0 +1,338 @@
+//! `shm`: the lock lives in a mapped page (on tmpfs by default) and is taken
+//! with atomics; no syscall when uncontended.
+//!
+//! - Exclusive: compare-and-swap the page's `word` from 0 to our pid, then wait
+//!   for shared holders to drain (their bits in `readers_mask`). While `word`
+//!   is set, new readers back off: a stream of readers cannot starve a writer.
+//! - Shared: claim a reader slot (pid, start time), set its bit, then check
+//!   that no writer owns `word` (both sides use sequentially consistent
+//!   operations, so a reader and a writer cannot both see the other absent);
+//!   otherwise clear the bit and wait.
+//! - Waiting: on a futex word (`seq` for the word, `drain` for readers), woken
+//!   by the release; every [`LIVENESS_SLICE`] without a release the waiter
+//!   checks that the holder's process still exists (pid and start time, not a
+//!   zombie) and takes over from a dead one.
+
+use super::page::{Mapped, Page, Record, CLAIMED, FREE, HELD, READER_SLOTS};
+use super::proc::{current_pid, current_start, liveness, now_ms, Liveness};
+use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
+use super::{Acquired, Holder, LockStatus, Mode};
+use crate::error::{Error, ErrorKind, Result};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::Duration;
+
+/// A pid that no process has: marks a reader slot being reaped.
+const REAPING: u32 = u32::MAX;
+
+pub struct Shm {
+    map: Mapped,
+}
+
+impl Shm {
+    pub fn new(map: Mapped) -> Shm {
+        Shm { map }
+    }
+
+    fn page(&self) -> &Page {
+        self.map.page()
+    }
+
+    pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
+        match mode {
+            Mode::Exclusive => self.exclusive(deadline, name),
+            Mode::Shared => self.shared(deadline, name),
+        }
+    }
+
+    fn exclusive(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
+        let p = self.page();
+        let me = current_pid();
+        let mut check = true;
+        // 1. own the word
+        while let Err(holder) = p.word.compare_exchange(0, me, SeqCst, SeqCst) {
+            if check && holder != me && self.take_from_dead_writer(holder, me) {
+                break;
+            }
+            let w = Waiting::new(&p.seq, &p.seq_waiters);
+            let seen = w.seen();
+            if p.word.load(SeqCst) == 0 {
+                continue;
+            }
+            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+                return Err(deadline.expired(name));
+            };
+            w.sleep(seen, slice);
+            check = p.seq.load(SeqCst) == seen;
+        }
+        set_record(&p.writer, me, CLAIMED);
+        // 2. wait for shared holders to leave
+        if p.readers_mask.load(SeqCst) != 0 {
+            if let Err(e) = self.drain_readers(deadline, name) {
+                p.writer.state.store(FREE, Relaxed);
+                p.writer.pid.store(0, Relaxed);
+                p.word.store(0, SeqCst);
+                wake(&p.seq, &p.seq_waiters);
+                return Err(e);
+            }
+        }
+        let token = p.token.load(Relaxed) + 1;
+        p.token.store(token, Relaxed);
+        p.writer.token.store(token, Relaxed);
+        p.writer.state.store(HELD, Relaxed);
+        let died = p.died.load(Relaxed) != 0;
+        if died {
+            p.died.store(0, Relaxed);
+        }
+        Ok(Acquired {
+            token,
+            previous_owner_died: died,
+            slot: None,
+        })
+    }
+
+    /// If the pid in `word` is dead, takes the word over from it.
+    fn take_from_dead_writer(&self, holder: u32, me: u32) -> bool {
+        let p = self.page();
+        let recorded = p.writer.pid.load(SeqCst) == holder;
+        let start = if recorded {
+            p.writer.start.load(SeqCst)
+        } else {
+            0
+        };
+        if liveness(holder, start) != Liveness::Dead {
+            return false;
+        }
+        if p.word.compare_exchange(holder, me, SeqCst, SeqCst).is_err() {
+            return false;
+        }
+        if recorded && p.writer.state.load(SeqCst) == HELD {
+            p.died.store(1, SeqCst);
+        }
+        true
+    }
+
+    fn drain_readers(&self, deadline: Deadline, name: &str) -> Result<()> {
+        let p = self.page();
+        let mut check = true;
+        loop {
+            if p.readers_mask.load(SeqCst) == 0 {
+                return Ok(());
+            }
+            if check && self.reap_dead_readers() {
+                continue;
+            }
+            let w = Waiting::new(&p.drain, &p.drain_waiters);
+            let seen = w.seen();
+            if p.readers_mask.load(SeqCst) == 0 {
+                return Ok(());
+            }
+            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+                return Err(deadline.expired(name));
+            };
+            w.sleep(seen, slice);
+            check = p.drain.load(SeqCst) == seen;
+        }
+    }
+
+    /// Frees the slots of dead readers; true if any was freed.
+    fn reap_dead_readers(&self) -> bool {
+        let p = self.page();
+        let mut any = false;
+        for (i, rec) in p.readers.iter().enumerate() {
+            let pid = rec.pid.load(SeqCst);
+            if pid == 0 || pid == REAPING {
+                continue;
+            }
+            if liveness(pid, rec.start.load(SeqCst)) != Liveness::Dead {
+                continue;
+            }
+            // Only one reaper wins the slot; nobody can claim it meanwhile.
+            if rec
+                .pid
+                .compare_exchange(pid, REAPING, SeqCst, SeqCst)
+                .is_err()
+            {
+                continue;
+            }
+            if p.readers_mask.fetch_and(!(1u64 << i), SeqCst) & (1u64 << i) != 0
+                && rec.state.load(SeqCst) == HELD
+            {
+                p.died.store(1, SeqCst);
+            }
+            rec.state.store(FREE, SeqCst);
+            rec.pid.store(0, SeqCst);
+            any = true;
+        }
+        any
+    }
+
+    fn shared(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
+        let p = self.page();
+        let me = current_pid();
+        let slot = self.claim_slot(me, deadline, name)?;
+        let rec = &p.readers[slot];
+        let bit = 1u64 << slot;
+        let mut check = true;
+        loop {
+            p.readers_mask.fetch_or(bit, SeqCst);
+            let writer = p.word.load(SeqCst);
+            if writer == 0 {
+                let token = p.token.load(Relaxed);
+                rec.token.store(token, Relaxed);
+                rec.state.store(HELD, SeqCst);
+                return Ok(Acquired {
+                    token,
+                    previous_owner_died: false,
+                    slot: Some(slot),
+                });
+            }
+            // A writer owns the word (or waits for readers): step back.
+            p.readers_mask.fetch_and(!bit, SeqCst);
+            wake(&p.drain, &p.drain_waiters);
+            if check && self.clear_dead_writer(writer) {
+                continue;
+            }
+            let w = Waiting::new(&p.seq, &p.seq_waiters);
+            let seen = w.seen();
+            if p.word.load(SeqCst) == 0 {
+                continue;
+            }
+            let Some(left) = deadline.remaining(LIVENESS_SLICE) else {
+                free_slot(rec);
+                return Err(deadline.expired(name));
+            };
+            w.sleep(seen, left);
+            check = p.seq.load(SeqCst) == seen;
+        }
+    }
+
+    /// A reader that finds a dead writer in `word` clears it.
+    fn clear_dead_writer(&self, holder: u32) -> bool {
+        let p = self.page();
+        let recorded = p.writer.pid.load(SeqCst) == holder;
+        let start = if recorded {
+            p.writer.start.load(SeqCst)
+        } else {
+            0
+        };
+        if liveness(holder, start) != Liveness::Dead {
+            return false;
+        }
+        if recorded && p.writer.state.load(SeqCst) == HELD {
+            p.died.store(1, SeqCst);
+        }
+        if p.word.compare_exchange(holder, 0, SeqCst, SeqCst).is_ok() {
+            if recorded {
+                p.writer.state.store(FREE, SeqCst);
+                p.writer.pid.store(0, SeqCst);
+            }
+            wake(&p.seq, &p.seq_waiters);
+        }
+        true
+    }
+
+    fn claim_slot(&self, me: u32, deadline: Deadline, name: &str) -> Result<usize> {
+        let p = self.page();
+        loop {
+            for (i, rec) in p.readers.iter().enumerate() {
+                if rec.pid.load(Relaxed) == 0
+                    && rec.pid.compare_exchange(0, me, SeqCst, SeqCst).is_ok()
+                {
+                    set_record(rec, me, CLAIMED);
+                    return Ok(i);
+                }
+            }
+            if self.reap_dead_readers() {
+                continue;
+            }
+            // All READER_SLOTS slots are held by live readers: wait a little.
+            let Some(left) = deadline.remaining(Duration::from_millis(2)) else {
+                return Err(deadline.expired(name));
+            };
+            std::thread::sleep(left);
+        }
+    }
+
+    pub fn release(&self, mode: Mode, slot: Option<usize>, name: &str) -> Result<()> {
+        let p = self.page();
+        let me = current_pid();
+        match (mode, slot) {
+            (Mode::Exclusive, _) => {
+                p.writer.state.store(FREE, Relaxed);
+                p.writer.pid.store(0, Relaxed);
+                if p.word.compare_exchange(me, 0, SeqCst, SeqCst).is_err() {
+                    return Err(taken_over(name));
+                }
+                wake(&p.seq, &p.seq_waiters);
+            }
+            (Mode::Shared, Some(slot)) => {
+                let rec = &p.readers[slot];
+                if rec.pid.load(SeqCst) != me {
+                    return Err(taken_over(name));
+                }
+                p.readers_mask.fetch_and(!(1u64 << slot), SeqCst);
+                wake(&p.drain, &p.drain_waiters);
+                free_slot(rec);
+            }
+            (Mode::Shared, None) => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "shared hold without a slot",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    pub fn status(&self) -> LockStatus {
+        let p = self.page();
+        let mut holders = Vec::new();
+        let word = p.word.load(SeqCst);
+        if word != 0 && p.writer.pid.load(SeqCst) == word && p.writer.state.load(SeqCst) == HELD {
+            holders.push(holder(&p.writer, Mode::Exclusive));
+        }
+        let mask = p.readers_mask.load(SeqCst);
+        for (i, rec) in p.readers.iter().enumerate() {
+            if mask & (1u64 << i) != 0 && rec.state.load(SeqCst) == HELD {
+                holders.push(holder(rec, Mode::Shared));
+            }
+        }
+        LockStatus {
+            token: p.token.load(SeqCst),
+            holders,
+        }
+    }
+}
+
+const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
+
+fn set_record(rec: &Record, pid: u32, state: u32) {
+    rec.pid.store(pid, SeqCst);
+    rec.start.store(current_start(), Relaxed);
+    rec.since_ms.store(now_ms(), Relaxed);
+    rec.token.store(0, Relaxed);
+    rec.state.store(state, SeqCst);
+}
+
+fn free_slot(rec: &Record) {
+    rec.state.store(FREE, SeqCst);
+    rec.pid.store(0, SeqCst);
+}
+
+pub(super) fn holder(rec: &Record, mode: Mode) -> Holder {
+    let pid = rec.pid.load(SeqCst);
+    Holder {
+        pid,
+        mode,
+        since_ms: rec.since_ms.load(Relaxed),
+        token: rec.token.load(Relaxed),
+        liveness: liveness(pid, rec.start.load(Relaxed)),
+    }
+}
+
+fn taken_over(name: &str) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("lock {name:?} was taken over while held (was this process thought dead?)"),
+    )
+}
