@@ -8,9 +8,9 @@
 //! on the page's futex, woken by every release, and retries; it notices a
 //! holder's death within [`LIVENESS_SLICE`].
 
-use super::page::{Mapped, Page, FREE, HELD};
-use super::proc::{current_pid, current_start, liveness, now_ms, Liveness};
-use super::shm::holder;
+use super::page::{Mapped, Page, HELD};
+use super::proc::{current_pid, liveness, Liveness};
+use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, LockStatus, Mode};
 use crate::error::{Error, ErrorKind, Result};
@@ -77,8 +77,7 @@ impl FileLock {
                 for rec in &p.readers {
                     if rec.pid.load(SeqCst) != 0 {
                         died |= rec.state.load(SeqCst) == HELD;
-                        rec.state.store(FREE, SeqCst);
-                        rec.pid.store(0, SeqCst);
+                        free_slot(rec);
                     }
                 }
                 let token = p.token.load(SeqCst) + 1;
@@ -154,14 +153,8 @@ impl FileLock {
     pub fn release(&self, mode: Mode, slot: Option<usize>) -> Result<()> {
         let p = self.page();
         match (mode, slot) {
-            (Mode::Exclusive, _) => {
-                p.writer.state.store(FREE, SeqCst);
-                p.writer.pid.store(0, SeqCst);
-            }
-            (Mode::Shared, Some(i)) => {
-                p.readers[i].state.store(FREE, SeqCst);
-                p.readers[i].pid.store(0, SeqCst);
-            }
+            (Mode::Exclusive, _) => free_slot(&p.writer),
+            (Mode::Shared, Some(i)) => free_slot(&p.readers[i]),
             (Mode::Shared, None) => {}
         }
         self.flock(libc::LOCK_UN).map_err(|e| self.io(e))?;
@@ -224,9 +217,6 @@ impl AsRawFd for FileLock {
 }
 
 fn record(rec: &super::page::Record, pid: u32, token: u64) {
-    rec.pid.store(pid, SeqCst);
-    rec.start.store(current_start(), SeqCst);
-    rec.since_ms.store(now_ms(), SeqCst);
+    set_record(rec, pid, HELD);
     rec.token.store(token, SeqCst);
-    rec.state.store(HELD, SeqCst);
 }

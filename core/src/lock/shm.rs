@@ -68,8 +68,7 @@ impl Shm {
         // 2. wait for shared holders to leave
         if p.readers_mask.load(SeqCst) != 0 {
             if let Err(e) = self.drain_readers(deadline, name) {
-                p.writer.state.store(FREE, Relaxed);
-                p.writer.pid.store(0, Relaxed);
+                free_slot(&p.writer);
                 p.word.store(0, SeqCst);
                 wake(&p.seq, &p.seq_waiters);
                 return Err(e);
@@ -93,19 +92,13 @@ impl Shm {
     /// If the pid in `word` is dead, takes the word over from it.
     fn take_from_dead_writer(&self, holder: u32, me: u32) -> bool {
         let p = self.page();
-        let recorded = p.writer.pid.load(SeqCst) == holder;
-        let start = if recorded {
-            p.writer.start.load(SeqCst)
-        } else {
-            0
-        };
-        if liveness(holder, start) != Liveness::Dead {
+        let Some((recorded, held)) = writer_is_dead(p, holder) else {
             return false;
-        }
+        };
         if p.word.compare_exchange(holder, me, SeqCst, SeqCst).is_err() {
             return false;
         }
-        if recorded && p.writer.state.load(SeqCst) == HELD {
+        if recorded && held {
             p.died.store(1, SeqCst);
         }
         true
@@ -159,8 +152,7 @@ impl Shm {
             {
                 p.died.store(1, SeqCst);
             }
-            rec.state.store(FREE, SeqCst);
-            rec.pid.store(0, SeqCst);
+            free_slot(rec);
             any = true;
         }
         any
@@ -209,22 +201,15 @@ impl Shm {
     /// A reader that finds a dead writer in `word` clears it.
     fn clear_dead_writer(&self, holder: u32) -> bool {
         let p = self.page();
-        let recorded = p.writer.pid.load(SeqCst) == holder;
-        let start = if recorded {
-            p.writer.start.load(SeqCst)
-        } else {
-            0
-        };
-        if liveness(holder, start) != Liveness::Dead {
+        let Some((recorded, held)) = writer_is_dead(p, holder) else {
             return false;
-        }
-        if recorded && p.writer.state.load(SeqCst) == HELD {
-            p.died.store(1, SeqCst);
-        }
+        };
         if p.word.compare_exchange(holder, 0, SeqCst, SeqCst).is_ok() {
+            if recorded && held {
+                p.died.store(1, SeqCst);
+            }
             if recorded {
-                p.writer.state.store(FREE, SeqCst);
-                p.writer.pid.store(0, SeqCst);
+                free_slot(&p.writer);
             }
             wake(&p.seq, &p.seq_waiters);
         }
@@ -258,8 +243,7 @@ impl Shm {
         let me = current_pid();
         match (mode, slot) {
             (Mode::Exclusive, _) => {
-                p.writer.state.store(FREE, Relaxed);
-                p.writer.pid.store(0, Relaxed);
+                free_slot(&p.writer);
                 if p.word.compare_exchange(me, 0, SeqCst, SeqCst).is_err() {
                     return Err(taken_over(name));
                 }
@@ -306,17 +290,37 @@ impl Shm {
 
 const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
 
-fn set_record(rec: &Record, pid: u32, state: u32) {
+/// Fills a record. `pid` goes first (for reader slots it was claimed by a
+/// compare-and-swap already); `start` stays 0 ("unknown": liveness then checks
+/// only that the pid exists) until it is written, so a reader of the record
+/// never pairs our pid with another process's start time.
+pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
     rec.pid.store(pid, SeqCst);
-    rec.start.store(current_start(), Relaxed);
+    rec.start.store(current_start(), SeqCst);
     rec.since_ms.store(now_ms(), Relaxed);
     rec.token.store(0, Relaxed);
     rec.state.store(state, SeqCst);
 }
 
-fn free_slot(rec: &Record) {
+/// Empties a record: start cleared before pid (see [`set_record`]).
+pub(super) fn free_slot(rec: &Record) {
     rec.state.store(FREE, SeqCst);
+    rec.start.store(0, SeqCst);
     rec.pid.store(0, SeqCst);
+}
+
+/// Whether the writer `holder` (the pid in `word`) is dead: `Some((recorded,
+/// held))` if so, where `recorded` says the writer record was its and `held`
+/// that it had completed its acquisition.
+fn writer_is_dead(p: &Page, holder: u32) -> Option<(bool, bool)> {
+    let rec = &p.writer;
+    let recorded = rec.pid.load(SeqCst) == holder;
+    let start = if recorded { rec.start.load(SeqCst) } else { 0 };
+    let held = recorded && rec.state.load(SeqCst) == HELD;
+    if recorded && rec.pid.load(SeqCst) != holder {
+        return None; // the record changed under us: look again later
+    }
+    (liveness(holder, start) == Liveness::Dead).then_some((recorded, held))
 }
 
 pub(super) fn holder(rec: &Record, mode: Mode) -> Holder {
