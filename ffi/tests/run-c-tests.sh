@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The C face's checks, run by `make test-c` after `make c-examples`:
+# header compiles (C, C++, twice), the C and C++ tests (shared and static),
+# valgrind or ASAN+UBSAN, exported symbols, SONAME, examples agree.
+# Prints "test-c: N passed, N failed" and exits 1 on any failure.
+#
+# Environment (set by ffi/ffi.mk): CC CXX RELEASE BUILD CFLAGS CXXFLAGS
+# LINK_SO (flags to link the shared library) STATIC_LIBS (what libringlock.a needs).
+set -uo pipefail
+
+: "${CC:=gcc}" "${CXX:=g++}" "${RELEASE:=target/release}" "${BUILD:=build}"
+: "${CFLAGS:=-std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude}"
+: "${CXXFLAGS:=-std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinclude}"
+: "${LINK_SO:=-L$RELEASE -lringlock -Wl,-rpath,$PWD/$BUILD/lib}"
+: "${STATIC_LIBS:=-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc}"
+
+out=$BUILD/tests
+mkdir -p "$out"
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+check() { # check DESCRIPTION COMMAND...
+    local what=$1; shift
+    if "$@" > "$out/last.log" 2>&1; then pass "$what"; else fail "$what"; sed 's/^/  | /' "$out/last.log" | head -40; fi
+}
+# Runs a test program and adds its own "N passed, N failed" line to the totals.
+run_counted() { # run_counted DESCRIPTION COMMAND...
+    local what=$1; shift
+    local log="$out/run.log" rc p f
+    "$@" > "$log" 2>&1
+    rc=$?
+    sed 's/^/  | /' "$log" | grep -v ' passed, 0 failed$' | head -40
+    read -r p f < <(sed -n 's/^.*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n1)
+    if [[ $rc -eq 0 && -n "${p:-}" ]]; then
+        passed=$((passed + p)); failed=$((failed + f))
+        echo "ok: $what ($p checks)"
+    else
+        failed=$((failed + ${f:-0} + 1))
+        passed=$((passed + ${p:-0}))
+        echo "FAIL: $what (exit $rc)"
+    fi
+}
+
+# ---- the header ---------------------------------------------------------------
+printf '#include "ringlock.h"\n#include "ringlock.h"\nint main(void) { return RL_OK; }\n' > "$out/twice.c"
+cp "$out/twice.c" "$out/twice.cpp"
+printf '#include "ringlock.hpp"\n#include "ringlock.hpp"\n#include "ringlock.h"\nint main() { return 0; }\n' > "$out/twice_hpp.cpp"
+check "ringlock.h compiles as C11, included twice" $CC $CFLAGS -o "$out/twice_c" "$out/twice.c"
+check "ringlock.h compiles as C99" $CC ${CFLAGS/-std=c11/-std=c99} -fsyntax-only "$out/twice.c"
+check "ringlock.h compiles as C++17, included twice" $CXX $CXXFLAGS -o "$out/twice_cpp" "$out/twice.cpp"
+check "ringlock.h compiles as C++11" $CXX ${CXXFLAGS/-std=c++17/-std=c++11} -fsyntax-only "$out/twice.cpp"
+check "ringlock.hpp compiles as C++17, included twice" $CXX $CXXFLAGS -fsyntax-only "$out/twice_hpp.cpp"
+
+# ---- the test programs ----------------------------------------------------------
+check "build test_ring (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring"
+check "build test_ring (static)" $CC $CFLAGS -O1 ffi/tests/c/test_ring.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_ring_static"
+check "build test_ring_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_ring.cpp $LINK_SO -o "$out/test_ring_cpp"
+run_counted "test_ring (shared)" "$out/test_ring"
+run_counted "test_ring (static)" "$out/test_ring_static"
+run_counted "test_ring_cpp" "$out/test_ring_cpp"
+
+if command -v valgrind > /dev/null; then
+    run_counted "test_ring under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring"
+    run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
+else
+    echo "skipped: no valgrind (the sanitizer run below still runs)"
+fi
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+if echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1; then
+    check "build test_ring with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring_san"
+    run_counted "test_ring under ASAN+UBSAN" "$out/test_ring_san"
+else
+    echo "skipped: $CC has no ASAN/UBSAN"
+fi
+
+# ---- the shared library -------------------------------------------------------
+so=$RELEASE/libringlock.so
+exports() {
+    local syms bad
+    syms=$(nm -D --defined-only "$so" | awk '{print $2, $3}')
+    [[ -n "$syms" ]] || { echo "no exported symbol"; return 1; }
+    bad=$(grep -v '^T rl_' <<< "$syms")
+    [[ -z "$bad" ]] || { echo "exports other than rl_ functions:"; echo "$bad"; return 1; }
+    echo "$(wc -l <<< "$syms") rl_ functions"
+}
+check "libringlock.so exports only rl_ functions" exports
+check "libringlock.so has SONAME libringlock.so.0" \
+    bash -c "readelf -d '$so' | grep -q 'SONAME.*\[libringlock\.so\.0\]'"
+check "ring_c_static does not need libringlock.so" \
+    bash -c "! readelf -d '$BUILD/examples/ring_c_static' | grep -q 'NEEDED.*ringlock'"
+check "ring_dlopen does not need libringlock.so" \
+    bash -c "! readelf -d '$BUILD/examples/ring_dlopen' | grep -q 'NEEDED.*ringlock'"
+
+# ---- the examples agree with each other (test-cross compares them with Rust) ---
+ex=$BUILD/examples
+check "ring_c runs and prints 33 lines" \
+    bash -c "'$ex/ring_c' > '$out/ring_c.txt' && [[ \$(wc -l < '$out/ring_c.txt') -eq 33 ]]"
+check "ring_c_static prints what ring_c prints" bash -c "'$ex/ring_c_static' | cmp - '$out/ring_c.txt'"
+check "ring_cpp prints what ring_c prints" bash -c "'$ex/ring_cpp' | cmp - '$out/ring_c.txt'"
+check "ring_dlopen prints what ring_c prints" \
+    bash -c "'$ex/ring_dlopen' '$(realpath "$so")' | cmp - '$out/ring_c.txt'"
+check "ring_dlopen fails cleanly on a missing library" \
+    bash -c "! '$ex/ring_dlopen' /nonexistent/libringlock.so 2> /dev/null"
+
+echo "test-c: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
