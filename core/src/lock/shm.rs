@@ -18,7 +18,7 @@ use super::proc::{current_pid, current_start, liveness, now_ms, Liveness};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, Holder, LockStatus, Mode};
 use crate::error::{Error, ErrorKind, Result};
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::time::Duration;
 
 /// A pid that no process has: marks a reader slot being reaped.
@@ -295,18 +295,20 @@ const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
 /// only that the pid exists) until it is written, so a reader of the record
 /// never pairs our pid with another process's start time.
 pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
-    rec.pid.store(pid, SeqCst);
-    rec.start.store(current_start(), SeqCst);
+    // Release stores suffice: a reader that sees our pid (acquire) also sees
+    // the start time 0 written by the previous free_slot, or ours.
+    rec.pid.store(pid, Release);
+    rec.start.store(current_start(), Release);
     rec.since_ms.store(now_ms(), Relaxed);
     rec.token.store(0, Relaxed);
-    rec.state.store(state, SeqCst);
+    rec.state.store(state, Release);
 }
 
 /// Empties a record: start cleared before pid (see [`set_record`]).
 pub(super) fn free_slot(rec: &Record) {
-    rec.state.store(FREE, SeqCst);
-    rec.start.store(0, SeqCst);
-    rec.pid.store(0, SeqCst);
+    rec.state.store(FREE, Release);
+    rec.start.store(0, Release);
+    rec.pid.store(0, Release);
 }
 
 /// Whether the writer `holder` (the pid in `word`) is dead: `Some((recorded,
