@@ -11,9 +11,10 @@ $(VENV)/.stamp: python/requirements-test.txt
 venv: $(VENV)/.stamp
 
 # pip install ./python, as a user would (maturin from the venv, no isolation
-# so no second download of maturin)
+# so no second download of maturin). maturin's PEP 517 hook runs `maturin`
+# from PATH, hence the venv's bin first.
 python: venv
-	$(VPY) -m pip install --quiet --no-build-isolation ./python
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VPY) -m pip install --quiet --no-build-isolation ./python
 
 test-python: python
 	$(VPY) -m pytest -q python/tests

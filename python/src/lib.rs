@@ -1,1 +1,24 @@
-//! placeholder
+//! `ringlock._ringlock`: the native module behind the Python package
+//! `ringlock` (whose `__init__.py` curates the public names). Thin by rule:
+//! argument conversion and error mapping; placement is the core's.
+
+use pyo3::prelude::*;
+
+mod args;
+mod errors;
+mod jump;
+mod keys;
+mod ring;
+
+// `gil_used`: a change to a ring is atomic for lookups because both hold
+// the GIL. The abi3 wheel never loads on a free-threaded CPython; a build
+// for one keeps the GIL on rather than let a lookup racing a change fail
+// with "Already borrowed".
+/// The native part of ringlock (private): import ringlock instead.
+#[pymodule(gil_used = true)]
+fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ring::PyRing>()?;
+    m.add_function(wrap_pyfunction!(jump::jump_hash, m)?)?;
+    m.add("__version__", ringlock::VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+"""The exceptions of ringlock.
+
+Every exception that ringlock raises for a failure it detects derives from
+:class:`ringlock.Error`, and also from the builtin exception a Python programmer
+would expect for that kind of failure, so ``except LookupError`` or
+``except ValueError`` keep working. Which class each failure of the Rust core
+becomes is decided in one place, ``python/src/errors.rs``.
+
+Wrong argument *types* (a float weight, an int key) raise a plain
+:class:`TypeError`, as builtins do.
+"""
+
+__all__ = [
+    "CorruptError",
+    "DeadlockError",
+    "EmptyRingError",
+    "Error",
+    "InternalError",
+    "InvalidArgumentError",
+    "IoError",
+    "LockTimeout",
+    "NodeExistsError",
+    "NodeNotFoundError",
+    "WouldBlockError",
+]
+
+
+class Error(Exception):
+    """Base class of every error raised by ringlock."""
+
+    __module__ = "ringlock"
+
+
+class InvalidArgumentError(Error, ValueError):
+    """A bad argument value: an empty node name or one containing NUL, a weight
+    outside 1..2**32-1, an unknown algorithm, vnodes that the algorithm does not
+    accept, a negative count, a key that cannot be encoded as UTF-8."""
+
+    __module__ = "ringlock"
+
+
+class EmptyRingError(Error, LookupError):
+    """A lookup on a ring that has no nodes."""
+
+    __module__ = "ringlock"
+
+
+class NodeNotFoundError(Error, KeyError):
+    """The named node is not in the ring (``remove``, ``set_weight``)."""
+
+    __module__ = "ringlock"
+
+    # KeyError's str() is the repr of its argument; show the message as is.
+    __str__ = Exception.__str__
+
+
+class NodeExistsError(Error, ValueError):
+    """A node of that name is already in the ring (``add``, or a duplicate name
+    given to the constructor)."""
+
+    __module__ = "ringlock"
+
+
+class CorruptError(Error, ValueError):
+    """Serialised data (``Ring.from_bytes``) is truncated, damaged or of an
+    unknown format version."""
+
+    __module__ = "ringlock"
+
+
+class LockTimeout(Error, TimeoutError):
+    """A lock could not be acquired before the timeout ran out."""
+
+    __module__ = "ringlock"
+
+
+class WouldBlockError(Error, BlockingIOError):
+    """A non-blocking operation could not proceed without waiting."""
+
+    __module__ = "ringlock"
+
+
+class DeadlockError(Error, RuntimeError):
+    """The operation would deadlock, such as acquiring a lock that the same
+    handle already holds (locks are not reentrant)."""
+
+    __module__ = "ringlock"
+
+
+class IoError(Error, OSError):
+    """An operating-system call failed."""
+
+    __module__ = "ringlock"
+
+
+class InternalError(Error, RuntimeError):
+    """A bug in ringlock; please report it."""
+
+    __module__ = "ringlock"

@@ -1,0 +1,113 @@
+//! The other arguments: node lists, weights, vnodes, counts and the
+//! algorithm, converted to what the core takes. A value of the wrong type is
+//! a `TypeError`; an integer out of range an `InvalidArgumentError`. What the
+//! core checks itself (weight 0, empty names, vnodes per algorithm) is left
+//! to the core.
+
+use crate::errors::invalid;
+use crate::keys::{as_str, type_name};
+use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyMapping, PyString, PyTuple};
+use ringlock::Algorithm;
+
+/// `operator.index(obj)`: the int itself, or its `__index__`, or TypeError.
+pub(crate) fn index<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
+    if let Ok(int) = obj.cast::<PyInt>() {
+        return Ok(int.clone());
+    }
+    // SAFETY: PyNumber_Index returns a new reference or NULL with an error set.
+    let int = unsafe { Bound::from_owned_ptr_or_err(obj.py(), ffi::PyNumber_Index(obj.as_ptr())) }?;
+    Ok(int.cast_into::<PyInt>()?)
+}
+
+/// A node weight: an integer from 1 to 2**32-1 (0 is refused by the core).
+pub(crate) fn weight(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let int = index(obj)?;
+    int.extract::<u32>().map_err(|_| {
+        invalid(format!(
+            "weight of node {name:?} is {int}; weights are integers from 1 to {}",
+            u32::MAX
+        ))
+    })
+}
+
+/// Virtual nodes: 0 (the default) to 2**32-1; the core checks the rest.
+pub(crate) fn vnodes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+    let Some(obj) = obj else { return Ok(0) };
+    let int = index(obj)?;
+    int.extract::<u32>().map_err(|_| {
+        invalid(format!(
+            "vnodes is {int}; expected an integer from 0 to {}",
+            u32::MAX
+        ))
+    })
+}
+
+/// A count (`get_n`'s n): >= 0; counts past usize are as good as usize::MAX.
+pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let int = index(obj)?;
+    if int.lt(0)? {
+        return Err(invalid(format!("n must be >= 0, not {int}")));
+    }
+    Ok(int.extract::<usize>().unwrap_or(usize::MAX))
+}
+
+/// An algorithm name: "ketama", "xxh3" or "jump".
+pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
+    name.parse::<Algorithm>().map_err(crate::errors::to_py)
+}
+
+/// The constructor's `nodes`: an iterable of names or (name, weight) pairs,
+/// or a mapping name -> weight.
+pub(crate) fn nodes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, u32)>> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "nodes must be an iterable of names or (name, weight) pairs, or a dict; \
+             for a single node pass [name], not a bare {}",
+            type_name(obj)
+        )));
+    }
+    let mut out = Vec::new();
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        for (name, w) in dict.iter() {
+            out.push(node(&name, Some(&w))?);
+        }
+    } else if let Ok(mapping) = obj.cast::<PyMapping>() {
+        for item in mapping.items()?.iter() {
+            let (name, w) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+            out.push(node(&name, Some(&w))?);
+        }
+    } else {
+        for item in obj.try_iter()? {
+            let item = item?;
+            if item.is_instance_of::<PyString>() {
+                out.push(node(&item, None)?);
+            } else if item.is_instance_of::<PyTuple>() || item.is_instance_of::<PyList>() {
+                if item.len()? != 2 {
+                    return Err(PyTypeError::new_err(format!(
+                        "a node pair must be (name, weight), got {} items",
+                        item.len()?
+                    )));
+                }
+                out.push(node(&item.get_item(0)?, Some(&item.get_item(1)?))?);
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "each node must be a name (str) or a (name, weight) pair, not {}",
+                    type_name(&item)
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn node(name: &Bound<'_, PyAny>, w: Option<&Bound<'_, PyAny>>) -> PyResult<(String, u32)> {
+    let name = as_str(name, "node name")?;
+    let w = match w {
+        Some(w) => weight(name, w)?,
+        None => 1,
+    };
+    Ok((name.to_owned(), w))
+}

@@ -1,0 +1,375 @@
+//! `ringlock.Ring`: the Python face of [`ringlock::Ring`].
+//!
+//! Lookups return new references to one cached `str` per node (rebuilt on
+//! mutation), so a lookup allocates nothing. No method runs Python code or
+//! releases the GIL while it borrows the ring, so a lookup never sees a
+//! half-made change and a change never fails because a lookup is running.
+
+use crate::{args, errors, keys};
+use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use ringlock::Ring;
+use std::fmt::Write;
+
+/// A consistent-hashing ring: which node owns a key, which ``n`` nodes hold
+/// its replicas.
+///
+/// ``nodes`` is an iterable of names or ``(name, weight)`` pairs, or a dict
+/// name -> weight. Names are non-empty str without NUL; weights are integers
+/// from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
+/// ``"ketama"`` (libketama-compatible, maps keys like memcached clients that
+/// use ketama) or ``"jump"`` (jump consistent hash over buckets numbered in
+/// name order). ``vnodes`` is the number of virtual points per unit of
+/// weight (xxh3) or per server of average weight (ketama, a multiple of 4);
+/// 0 means the default, 160. Jump takes no vnodes.
+///
+/// Keys are bytes: a str key is placed by its UTF-8 bytes, so
+/// ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
+/// Placement is a pure function of (algorithm, vnodes, nodes and weights,
+/// key): the same in every process, language and version of ringlock.
+///
+/// Thread safety: lookups may run from any number of threads at once; a
+/// change (add, remove, set_weight) is atomic: every lookup sees the ring
+/// before or after it. Changes hold the GIL while the table is rebuilt
+/// (O(points)); building a ring (the constructor, from_bytes) releases it.
+/// Errors leave the ring unchanged.
+#[pyclass(module = "ringlock", name = "Ring", mapping, weakref)]
+pub struct PyRing {
+    inner: Ring,
+    /// `names[id]`: the str returned for node `id` (ids are name order).
+    names: Vec<Py<PyString>>,
+}
+
+impl PyRing {
+    fn wrap(py: Python<'_>, inner: Ring) -> Self {
+        let names = inner
+            .nodes()
+            .map(|(name, _)| PyString::new(py, name).unbind())
+            .collect();
+        PyRing { inner, names }
+    }
+
+    /// Rebuilds the name cache after a change of membership.
+    fn sync_names(&mut self, py: Python<'_>) {
+        self.names = self
+            .inner
+            .nodes()
+            .map(|(name, _)| PyString::new(py, name).unbind())
+            .collect();
+    }
+
+    #[inline]
+    fn owner(&self, key: &Bound<'_, PyAny>) -> PyResult<&Py<PyString>> {
+        match keys::with_key(key, |k| self.inner.get_id(k))? {
+            Some(id) => Ok(&self.names[id]),
+            None => Err(errors::empty_ring()),
+        }
+    }
+}
+
+#[pymethods]
+impl PyRing {
+    #[new]
+    #[pyo3(
+        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None),
+        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0)"
+    )]
+    fn new(
+        py: Python<'_>,
+        nodes: Option<&Bound<'_, PyAny>>,
+        algorithm: String,
+        vnodes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let algorithm = args::algorithm(&algorithm)?;
+        let vnodes = args::vnodes(vnodes)?;
+        let nodes = match nodes {
+            Some(n) => args::nodes(n)?,
+            None => Vec::new(),
+        };
+        let inner = py
+            .detach(move || Ring::with_nodes(algorithm, vnodes, nodes))
+            .map_err(errors::to_py)?;
+        Ok(PyRing::wrap(py, inner))
+    }
+
+    /// Adds node ``name`` with ``weight`` (an integer >= 1). Only keys that
+    /// move *to* the new node change owner. Raises NodeExistsError if the
+    /// name is taken, InvalidArgumentError for a bad name or weight.
+    #[pyo3(signature = (name, weight=None), text_signature = "(self, name, weight=1)")]
+    fn add(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        weight: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let name = keys::as_str(name, "node name")?;
+        let weight = weight
+            .map(|w| args::weight(name, w))
+            .transpose()?
+            .unwrap_or(1);
+        let mut this = slf.try_borrow_mut()?;
+        this.inner.add(name, weight).map_err(errors::to_py)?;
+        this.sync_names(slf.py());
+        Ok(())
+    }
+
+    /// Removes node ``name``; only the keys it owned move. Raises
+    /// NodeNotFoundError (a KeyError) if there is no such node.
+    fn remove(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = keys::as_str(name, "node name")?;
+        let mut this = slf.try_borrow_mut()?;
+        this.inner.remove(name).map_err(errors::to_py)?;
+        this.sync_names(slf.py());
+        Ok(())
+    }
+
+    /// Changes the weight of node ``name`` (an integer >= 1; use remove to
+    /// take a node out). Raises NodeNotFoundError, InvalidArgumentError.
+    fn set_weight(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        weight: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let name = keys::as_str(name, "node name")?;
+        let weight = args::weight(name, weight)?;
+        slf.try_borrow_mut()?
+            .inner
+            .set_weight(name, weight)
+            .map_err(errors::to_py)
+    }
+
+    /// The name of the node that owns ``key`` (str or bytes-like). Raises
+    /// EmptyRingError (a LookupError) if the ring has no nodes. ``ring[key]``
+    /// is the same.
+    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
+        self.owner(key).map(|name| name.clone_ref(py))
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
+        self.owner(key).map(|name| name.clone_ref(py))
+    }
+
+    /// The names of up to ``n`` distinct nodes for ``key``: the owner first,
+    /// then the next distinct nodes clockwise (replicas); ``min(n, len(ring))``
+    /// of them (ketama nodes too light to earn a point are never returned).
+    /// Raises EmptyRingError, InvalidArgumentError if ``n < 0``.
+    fn get_n<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        n: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let n = args::count(n)?;
+        if self.inner.is_empty() {
+            return Err(errors::empty_ring());
+        }
+        let want = n.min(self.inner.len());
+        let mut small = [0usize; 8];
+        let mut large = Vec::new();
+        let ids: &mut [usize] = if want <= small.len() {
+            &mut small[..want]
+        } else {
+            large.resize(want, 0);
+            &mut large
+        };
+        let found = keys::with_key(key, |k| self.inner.get_n_ids(k, ids))?;
+        PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+    }
+
+    /// The owners of many keys, in order: ``[ring.get(k) for k in keys]``,
+    /// much faster. A list or tuple is read in place; any other iterable
+    /// (a generator, a numpy array of str or bytes) is first made a list.
+    /// Raises EmptyRingError, TypeError for a key that is not str or
+    /// bytes-like.
+    fn get_many<'py>(
+        slf: &Bound<'py, Self>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let seq = if keys.is_instance_of::<PyList>() || keys.is_instance_of::<PyTuple>() {
+            keys.clone()
+        } else if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err(
+                "get_many takes an iterable of keys, not a single key; use get()",
+            ));
+        } else {
+            // list(keys): runs the iterable's Python code before the ring
+            // is borrowed. SAFETY: a new reference or NULL with an error set.
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySequence_List(keys.as_ptr())) }?
+        };
+        let is_list = seq.is_instance_of::<PyList>();
+        let len = seq.len()?;
+        // SAFETY: PyList_New returns a new list of `len` NULL slots (filled
+        // below; a list with NULL slots is safely freed on error) or NULL.
+        let out =
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }?;
+        let this = slf.try_borrow()?;
+        if this.inner.is_empty() {
+            return Err(errors::empty_ring());
+        }
+        for i in 0..len {
+            let i = i as ffi::Py_ssize_t;
+            // SAFETY: `i` is in bounds and no Python code runs in this loop,
+            // so `seq` keeps its length and items; the item is borrowed from
+            // `seq`; PyList_SetItem steals the new reference to the name.
+            unsafe {
+                let item = if is_list {
+                    ffi::PyList_GetItem(seq.as_ptr(), i)
+                } else {
+                    ffi::PyTuple_GetItem(seq.as_ptr(), i)
+                };
+                let item = Borrowed::from_ptr(py, item);
+                let id = keys::with_key(&item, |k| this.inner.get_id(k))
+                    .map_err(|e| key_error_at(py, e, i))?
+                    .expect("the ring is not empty");
+                let name = this.names[id].clone_ref(py).into_ptr();
+                ffi::PyList_SetItem(out.as_ptr(), i, name);
+            }
+        }
+        drop(this);
+        Ok(out.cast_into::<PyList>()?)
+    }
+
+    /// The nodes as ``(name, weight)`` pairs, in name order (a node's index
+    /// in this list is its bucket under jump).
+    #[getter]
+    fn nodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(
+            py,
+            self.inner
+                .nodes()
+                .enumerate()
+                .map(|(id, (_, w))| (self.names[id].bind(py), w)),
+        )
+    }
+
+    /// The nodes as a dict name -> weight, in name order.
+    #[getter]
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (id, (_, w)) in self.inner.nodes().enumerate() {
+            dict.set_item(self.names[id].bind(py), w)?;
+        }
+        Ok(dict)
+    }
+
+    /// The algorithm: ``"ketama"``, ``"xxh3"`` or ``"jump"``.
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.inner.algorithm().name()
+    }
+
+    /// Virtual nodes in use (the default resolved: 160 for ketama and xxh3;
+    /// 0 for jump).
+    #[getter]
+    fn vnodes(&self) -> u32 {
+        self.inner.vnodes()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __contains__(&self, name: &Bound<'_, PyAny>) -> bool {
+        match keys::as_str(name, "node name") {
+            Ok(name) => self.inner.contains(name),
+            Err(_) => false,
+        }
+    }
+
+    /// Iterates over the node names in name order (over a snapshot: changing
+    /// the ring while iterating is allowed).
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(py, self.names.iter().map(|n| n.bind(py)))?
+            .try_iter()?
+            .into_any())
+    }
+
+    /// The ring as bytes: algorithm, vnodes, names and weights, with a
+    /// checksum. Equal rings give equal bytes; ``Ring.from_bytes`` (of any
+    /// ringlock, in any language) rebuilds it.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// A ring from ``to_bytes`` output (bytes, bytearray or memoryview).
+    /// Raises CorruptError (a ValueError) for truncated or damaged data.
+    #[classmethod]
+    fn from_bytes(cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = cls.py();
+        let data = keys::with_buffer(
+            data,
+            "data",
+            "bytes, bytearray or memoryview",
+            <[u8]>::to_vec,
+        )?;
+        let inner = py
+            .detach(move || Ring::from_bytes(&data))
+            .map_err(errors::to_py)?;
+        Ok(PyRing::wrap(py, inner))
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = slf.get_type().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.borrow().to_bytes(slf.py()),)))
+    }
+
+    /// A copy of the ring (changing one does not change the other).
+    fn copy(&self, py: Python<'_>) -> Self {
+        PyRing {
+            inner: self.inner.clone(),
+            names: self.names.iter().map(|n| n.clone_ref(py)).collect(),
+        }
+    }
+
+    fn __copy__(&self, py: Python<'_>) -> Self {
+        self.copy(py)
+    }
+
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Self {
+        self.copy(py)
+    }
+
+    /// Rings are equal when they place every key alike: same algorithm,
+    /// vnodes and nodes with weights.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let Ok(other) = other.cast::<PyRing>() else {
+            return Ok(py.NotImplemented());
+        };
+        let equal = self.inner == other.try_borrow()?.inner;
+        Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        const SHOWN: usize = 10;
+        let mut s = String::from("Ring({");
+        for (id, (_, w)) in self.inner.nodes().enumerate().take(SHOWN) {
+            if id > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(s, "{}: {w}", self.names[id].bind(py).repr()?);
+        }
+        if self.inner.len() > SHOWN {
+            let _ = write!(s, ", ...({} more)", self.inner.len() - SHOWN);
+        }
+        let _ = write!(
+            s,
+            "}}, algorithm='{}', vnodes={})",
+            self.inner.algorithm().name(),
+            self.inner.vnodes()
+        );
+        Ok(s)
+    }
+}
+
+/// Prefixes a get_many key error with the key's index.
+fn key_error_at(py: Python<'_>, err: PyErr, i: ffi::Py_ssize_t) -> PyErr {
+    if err.is_instance_of::<PyTypeError>(py) {
+        PyTypeError::new_err(format!("keys[{i}]: {}", err.value(py)))
+    } else {
+        err
+    }
+}

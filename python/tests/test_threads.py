@@ -1,0 +1,104 @@
+"""Lookups from several threads at once, and changes while they run."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import ringlock
+from conftest import NODES
+
+KEYS = [f"key-{i}" for i in range(5000)]
+
+
+@pytest.fixture(autouse=True)
+def fast_switching() -> Iterator[None]:
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def run_threads(target: Callable[[int], None], count: int = 8) -> None:
+    errors: list[BaseException] = []
+
+    def wrapped(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive()
+    assert not errors, errors
+
+
+def test_concurrent_lookups_agree(ring: ringlock.Ring) -> None:
+    expected = ring.get_many(KEYS)
+    expected_n = [ring.get_n(k, 3) for k in KEYS[:500]]
+
+    def lookups(i: int) -> None:
+        for _ in range(3):
+            assert [ring.get(k) for k in KEYS] == expected
+            assert ring.get_many(KEYS) == expected
+            assert [ring[k.encode()] for k in KEYS[i::8]] == expected[i::8]
+            assert [ring.get_n(k, 3) for k in KEYS[:500]] == expected_n
+
+    run_threads(lookups)
+
+
+def test_changes_while_looking_up(algorithm: str) -> None:
+    ring = ringlock.Ring(NODES, algorithm=algorithm)
+    base = ringlock.Ring(NODES, algorithm=algorithm).get_many(KEYS)
+    extra = ringlock.Ring(NODES + [("extra", 2)], algorithm=algorithm).get_many(KEYS)
+    allowed = [{a, b} for a, b in zip(base, extra)]
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        if i == 0:
+            try:
+                for _ in range(200):
+                    ring.add("extra", 2)
+                    ring.remove("extra")
+            finally:
+                stop.set()
+            return
+        while not stop.is_set():
+            owners = ring.get_many(KEYS)
+            # a whole batch sees one state of the ring
+            assert owners == base or owners == extra
+            for k, ok in zip(KEYS[i::50], allowed[i::50]):
+                assert ring.get(k) in ok
+
+    run_threads(worker, count=4)
+    assert ring.get_many(KEYS) == base
+
+
+def test_get_many_over_a_generator_while_another_thread_changes_the_ring() -> None:
+    ring = ringlock.Ring(NODES)
+    done = threading.Event()
+
+    def slow_keys() -> Iterator[str]:
+        for k in KEYS:
+            yield k  # the GIL may pass to the changing thread here
+
+    def worker(i: int) -> None:
+        if i == 0:
+            while not done.is_set():
+                ring.add("extra")
+                ring.remove("extra")
+        else:
+            try:
+                for _ in range(5):
+                    assert len(ring.get_many(slow_keys())) == len(KEYS)
+            finally:
+                done.set()
+
+    run_threads(worker, count=2)
