@@ -3,17 +3,22 @@
 //! index over the top bits of the position so that a lookup touches two or
 //! three cache lines instead of binary-searching the whole table.
 //!
+//! A sentinel point at `u64::MAX`, owned by the owner of the first point,
+//! ends the table: every scan stops at a point at or after the key, and the
+//! sentinel is the wrap-around.
+//!
 //! Memory: 8 bytes (position) + 4 (owner) + at most 4 (index) = at most
-//! 16 bytes per point.
+//! 16 bytes per point (plus one sentinel).
 
 /// A sorted set of points. Ties (equal positions) are ordered by owner id,
 /// i.e. by node name, so the table is a pure function of the point set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Continuum {
+    /// Sorted positions, then the sentinel `u64::MAX`.
     pos: Vec<u64>,
+    /// `owner[i]` owns `pos[i]`; the sentinel's owner is `owner[0]`.
     owner: Vec<u32>,
-    /// `index[b]` is the first point whose position is >= `b << shift`;
-    /// `index[buckets]` is the number of points.
+    /// `index[b]` is the first point whose position is >= `b << shift`.
     index: Vec<u32>,
     shift: u32,
 }
@@ -22,24 +27,30 @@ impl Continuum {
     /// Builds the table from unsorted `(position, owner)` pairs.
     pub fn build(mut points: Vec<(u64, u32)>) -> Self {
         points.sort_unstable();
-        let pos: Vec<u64> = points.iter().map(|p| p.0).collect();
-        let owner: Vec<u32> = points.iter().map(|p| p.1).collect();
+        let n = points.len();
+        let mut pos = Vec::with_capacity(n + 1);
+        let mut owner = Vec::with_capacity(n + 1);
+        for &(p, o) in &points {
+            pos.push(p);
+            owner.push(o);
+        }
         drop(points);
+        pos.push(u64::MAX);
+        owner.push(owner.first().copied().unwrap_or(0));
         // Between 1/2 and 1 bucket per point, at least 2 buckets.
-        let bits = usize::BITS - pos.len().max(2).leading_zeros() - 1;
+        let bits = usize::BITS - n.max(2).leading_zeros() - 1;
         let bits = bits.clamp(1, 31);
         let shift = 64 - bits;
         let buckets = 1usize << bits;
-        let mut index = Vec::with_capacity(buckets + 1);
+        let mut index = Vec::with_capacity(buckets);
         let mut j = 0usize;
         for b in 0..buckets {
             let start = (b as u64) << shift;
-            while j < pos.len() && pos[j] < start {
+            while j < n && pos[j] < start {
                 j += 1;
             }
             index.push(j as u32);
         }
-        index.push(pos.len() as u32);
         Continuum {
             pos,
             owner,
@@ -48,29 +59,31 @@ impl Continuum {
         }
     }
 
+    /// The number of points (without the sentinel).
     pub fn len(&self) -> usize {
-        self.pos.len()
+        self.pos.len() - 1
     }
 
-    /// Index of the first point at or after `h`, wrapping to 0 past the top.
-    /// The table must not be empty.
+    /// Index of the first point at or after `h`; `len()` (the sentinel) when
+    /// `h` is past the last point.
     #[inline]
     pub fn find(&self, h: u64) -> usize {
-        let b = (h >> self.shift) as usize;
-        let lo = self.index[b] as usize;
-        let hi = self.index[b + 1] as usize;
-        let i = lo + self.pos[lo..hi].partition_point(|&p| p < h);
-        if i == self.pos.len() {
-            0
-        } else {
-            i
+        let mut i = self.index[(h >> self.shift) as usize] as usize;
+        // Buckets hold one or two points on average: scan a few, then bisect
+        // (many points in one bucket can only come from colliding names).
+        for _ in 0..8 {
+            if self.pos[i] >= h {
+                return i;
+            }
+            i += 1;
         }
+        i + self.pos[i..].partition_point(|&p| p < h)
     }
 
     /// The owner of the first point at or after `h` (wrapping).
     #[inline]
     pub fn owner_at(&self, h: u64) -> Option<u32> {
-        if self.pos.is_empty() {
+        if self.len() == 0 {
             return None;
         }
         Some(self.owner[self.find(h)])
@@ -79,8 +92,12 @@ impl Continuum {
     /// Owners of the points from the first at or after `h`, clockwise, each
     /// point once (the same node may repeat).
     pub fn walk(&self, h: u64) -> impl Iterator<Item = u32> + '_ {
-        let start = if self.pos.is_empty() { 0 } else { self.find(h) };
-        let (tail, head) = self.owner.split_at(start);
+        let n = self.len();
+        let start = match n {
+            0 => 0,
+            _ => self.find(h) % n, // the sentinel wraps to the first point
+        };
+        let (tail, head) = self.owner[..n].split_at(start);
         head.iter().chain(tail.iter()).copied()
     }
 
@@ -143,7 +160,7 @@ mod tests {
                 let h = next();
                 assert_eq!(c.owner_at(h), Some(naive(&pts, h)));
             }
-            assert!(c.memory_bytes() <= 16 * n.max(2) + 8);
+            assert!(c.memory_bytes() <= 16 * n.max(2) + 12);
         }
     }
 }
