@@ -58,14 +58,37 @@ impl FileLock {
     pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
         let op = match mode {
             Mode::Exclusive => libc::LOCK_EX,
-            Mode::Shared => libc::LOCK_SH,
+            Mode::Shared => {
+                self.wait_for_no_waiting_writer(deadline, name)?;
+                libc::LOCK_SH
+            }
         };
         if !self.try_flock(op)? {
-            match deadline {
-                Deadline::Never => self.flock(op).map_err(|e| self.io(e))?,
-                Deadline::Now => return Err(deadline.expired(name)),
-                Deadline::At(_) => self.wait_flock(op, deadline, name)?,
+            if deadline.remaining(LIVENESS_SLICE).is_none() {
+                return Err(deadline.expired(name));
             }
+            let writer = mode == Mode::Exclusive;
+            let mut announced = writer && self.announce_writer();
+            let got = match deadline {
+                Deadline::Never => self.flock(op).map_err(|e| self.io(e)),
+                _ => self.wait_flock(
+                    op,
+                    deadline,
+                    name,
+                    |a| {
+                        // the announced writer got through: the next one in line
+                        // takes its place
+                        if writer && !*a {
+                            *a = self.announce_writer();
+                        }
+                    },
+                    &mut announced,
+                ),
+            };
+            if announced {
+                self.withdraw_writer();
+            }
+            got?;
         }
         let p = self.page();
         let me = current_pid();
@@ -109,9 +132,17 @@ impl FileLock {
         }
     }
 
-    fn wait_flock(&self, op: libc::c_int, deadline: Deadline, name: &str) -> Result<()> {
+    fn wait_flock(
+        &self,
+        op: libc::c_int,
+        deadline: Deadline,
+        name: &str,
+        each_round: impl Fn(&mut bool),
+        announced: &mut bool,
+    ) -> Result<()> {
         let p = self.page();
         loop {
+            each_round(announced);
             let w = Waiting::new(&p.seq, &p.seq_waiters);
             let seen = w.seen();
             if self.try_flock(op)? {
@@ -121,6 +152,50 @@ impl FileLock {
                 return Err(deadline.expired(name));
             };
             w.sleep(seen, slice);
+        }
+    }
+
+    /// Writer preference: a writer that has to wait says so in the page, and
+    /// new readers hold back until it is through. Returns whether we are the
+    /// announced writer (one at a time; the others wait behind it).
+    fn announce_writer(&self) -> bool {
+        let p = self.page();
+        p.writer_waiting
+            .compare_exchange(0, current_pid(), SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    fn withdraw_writer(&self) {
+        let p = self.page();
+        let _ = p
+            .writer_waiting
+            .compare_exchange(current_pid(), 0, SeqCst, SeqCst);
+        wake(&p.seq, &p.seq_waiters);
+    }
+
+    /// A reader waits while a (live) writer is waiting.
+    fn wait_for_no_waiting_writer(&self, deadline: Deadline, name: &str) -> Result<()> {
+        let p = self.page();
+        let mut check = true;
+        loop {
+            let writer = p.writer_waiting.load(SeqCst);
+            if writer == 0 {
+                return Ok(());
+            }
+            if check && liveness(writer, 0) == Liveness::Dead {
+                let _ = p.writer_waiting.compare_exchange(writer, 0, SeqCst, SeqCst);
+                continue;
+            }
+            let w = Waiting::new(&p.seq, &p.seq_waiters);
+            let seen = w.seen();
+            if p.writer_waiting.load(SeqCst) == 0 {
+                return Ok(());
+            }
+            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+                return Err(deadline.expired(name));
+            };
+            w.sleep(seen, slice);
+            check = p.seq.load(SeqCst) == seen;
         }
     }
 

@@ -61,6 +61,9 @@ pub struct Page {
     pub token: AtomicU64,
     pub writer: Record,
     pub readers: [Record; READER_SLOTS],
+    /// file: pid of a writer waiting for the flock; new readers wait while
+    /// it is set (writer preference), unless that process is dead.
+    pub writer_waiting: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<Page>() <= PAGE_SIZE);
