@@ -1,4 +1,4 @@
-# C face: library, header, C/C++/dlopen examples and tests, install.
+# C face: library, header, C/C++/dlopen examples (rings and locks) and tests, install.
 # Included by the top Makefile (which sets CARGO CC CXX PREFIX VENV VPY BUILD RELEASE).
 
 .PHONY: lib header test-c c-examples test-install install
@@ -42,6 +42,8 @@ c-examples: lib
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/ring.c $(FFI_A) $(FFI_STATIC_LIBS) -o $(FFI_EX)/ring_c_static
 	$(CXX) $(FFI_CXXFLAGS) -Iinclude examples/cpp/ring.cpp $(FFI_LINK_SO) -o $(FFI_EX)/ring_cpp
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/dlopen/ring_dlopen.c -ldl -o $(FFI_EX)/ring_dlopen
+	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_c
+	$(CXX) $(FFI_CXXFLAGS) -Iinclude examples/cpp/lock.cpp $(FFI_LINK_SO) -o $(FFI_EX)/lock_cpp
 
 test-c: c-examples
 	CC="$(CC)" CXX="$(CXX)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" \

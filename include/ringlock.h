@@ -1,5 +1,6 @@
 /*
- * ringlock.h — the C API of ringlock: consistent-hashing placement.
+ * ringlock.h — the C API of ringlock: consistent-hashing placement (rl_ring_*)
+ * and named locks between the processes of one host (rl_lock_*).
  *
  * Link with -lringlock (pkg-config --cflags --libs ringlock). C++: see ringlock.hpp.
  *
@@ -10,20 +11,36 @@
  *   - Functions taking `rl_ring *` (add, add_many, remove, set_weight, free) need
  *     exclusive access: no other call on the same ring may run at the same time.
  *     Distinct rings are independent.
+ *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
+ *     rl_lock_release and rl_lock_status may run concurrently on one handle
+ *     (threads sharing a handle take turns holding it; any thread of the
+ *     holding process may release). Only rl_lock_close needs exclusive access.
+ *     Separate handles, in one process or many, contend through the lock
+ *     exactly as processes do.
+ *   - rl_lock_acquire blocks: with timeout_ms -1 it may block for ever (behind
+ *     a holder that never releases or is stopped). A holder that dies never
+ *     blocks anyone. A lock belongs to the process, not to the thread; across
+ *     fork() the child does not hold the parent's lock and cannot release it.
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
  * CONVENTIONS
  *   - Fallible functions return rl_status: RL_OK (0) or an RL_ERR_* value. On
- *     failure rl_last_error() gives the calling thread's detailed message, and
- *     no output parameter has been written and the ring is unchanged
- *     (RL_ERR_INTERNAL, a bug in ringlock, makes no such promise).
+ *     failure rl_last_error() gives the calling thread's detailed message, no
+ *     output parameter has been written, the ring is unchanged and a failed
+ *     rl_lock_acquire has acquired nothing (RL_ERR_INTERNAL, a bug in
+ *     ringlock, makes no such promise).
  *   - Pointers are NULL or valid: a NULL where a value is required is
  *     RL_ERR_INVALID_ARGUMENT, never a crash; a dangling pointer is undefined
  *     behaviour. A pointer to an array or byte string may be NULL only when its
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
+ *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
  *   - Handles: rl_ring_new / rl_ring_clone / rl_ring_deserialize create,
- *     rl_ring_free releases (NULL is a no-op). Whoever allocates frees.
+ *     rl_ring_free releases; rl_lock_open creates, rl_lock_close releases
+ *     (NULL is a no-op for both). Whoever allocates frees.
+ *   - Structs passed in (rl_lock_options) are read during the call only;
+ *     zero-initialised means the defaults. Structs passed out (rl_hold,
+ *     rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,
  *     rl_ring_add_many, rl_ring_remove, rl_ring_set_weight) or rl_ring_free.
@@ -39,6 +56,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The most holders `rl_lock_status` ever reports: an array of this many
+ * `rl_holder` is always large enough (one exclusive record and 64 shared
+ * ones).
+ */
+#define RL_LOCK_MAX_HOLDERS 65
+
+/**
+ * A handle on a named lock (opaque). Created by `rl_lock_open`, released by
+ * `rl_lock_close`. A handle holds at most one acquisition at a time.
+ *
+ * Thread-safe: `rl_lock_acquire`, `rl_lock_release` and `rl_lock_status`
+ * may run concurrently from any number of threads on one handle (threads
+ * sharing a handle take turns holding it). Only `rl_lock_close` needs
+ * exclusive access. Separate handles, in one process or many, contend
+ * through the lock exactly as processes do.
+ */
+typedef struct rl_lock rl_lock;
 
 /**
  * A consistent-hashing ring (opaque). Created by `rl_ring_new`,
@@ -64,13 +100,111 @@ typedef uint32_t rl_status;
 typedef uint32_t rl_algorithm;
 
 /**
+ * A lock backend: one of the `RL_BACKEND_*` values, or 0 in
+ * `rl_lock_options` for the default (shm). Any other value is refused with
+ * `RL_ERR_INVALID_ARGUMENT`.
+ */
+typedef uint32_t rl_backend;
+
+/**
+ * How `rl_lock_open` opens a lock. A zero-initialised struct
+ * (`rl_lock_options o = {0};`) means the defaults, as does passing NULL.
+ *
+ * The library reads it during `rl_lock_open` only and keeps no pointer into
+ * it: it (and `dir`) may be freed once the call returns.
+ */
+typedef struct {
+    /**
+     * `RL_BACKEND_SHM` or `RL_BACKEND_FILE`; 0 means `RL_BACKEND_SHM`.
+     */
+    rl_backend backend;
+    /**
+     * The lock directory, NUL-terminated; NULL means the default,
+     * `/dev/shm/ringlock-<uid>/` (created 0700; it must belong to the caller
+     * and be private). Any non-empty byte string (UTF-8 not required). A
+     * missing directory is created 0700 (its parent must exist); a symlink
+     * is refused.
+     */
+    const char *dir;
+    /**
+     * Permission bits of a lock file this call creates; 0 means 0600. Must
+     * include 0600 and stay within 0777; set exactly, whatever the umask.
+     * An existing file keeps its mode.
+     */
+    uint32_t file_mode;
+} rl_lock_options;
+
+/**
+ * A lock mode: one of the `RL_MODE_*` values. Any other value is refused
+ * with `RL_ERR_INVALID_ARGUMENT`.
+ */
+typedef uint32_t rl_mode;
+
+/**
+ * What an acquisition gives.
+ */
+typedef struct {
+    /**
+     * Exclusive: the fencing token of this acquisition, strictly greater
+     * than every token handed out before for this lock (across holders,
+     * processes and crashes). Shared: the token of the last exclusive
+     * acquisition (0 if none).
+     */
+    uint64_t token;
+    /**
+     * A holder died without releasing since the last exclusive acquisition.
+     * Reported once, to the next exclusive acquirer (always false for
+     * shared). What it was protecting may be half written.
+     */
+    bool previous_owner_died;
+    /**
+     * The mode held (`RL_MODE_*`).
+     */
+    rl_mode mode;
+} rl_hold;
+
+/**
+ * How a recorded holder's process is doing: one of the `RL_LIVENESS_*`
+ * values.
+ */
+typedef uint32_t rl_liveness;
+
+/**
+ * One holder of a lock, as `rl_lock_status` sees it.
+ */
+typedef struct {
+    /**
+     * Its process id.
+     */
+    uint32_t pid;
+    /**
+     * The mode held (`RL_MODE_*`).
+     */
+    rl_mode mode;
+    /**
+     * When it acquired, in milliseconds since the Unix epoch (wall clock).
+     */
+    uint64_t since_ms;
+    /**
+     * Its token (see `rl_hold.token`).
+     */
+    uint64_t token;
+    /**
+     * Whether its process is alive, stopped or dead (`RL_LIVENESS_*`).
+     */
+    rl_liveness liveness;
+} rl_holder;
+
+/**
  * Success.
  */
 #define RL_OK 0
 
 /**
  * A bad argument: NULL pointer, empty or non-UTF-8 name, zero weight, unknown
- * algorithm, bad vnodes, a buffer too small, a length that does not fit.
+ * algorithm, bad vnodes, a buffer too small, a length that does not fit; for
+ * locks also a bad lock name, mode, backend, file mode or timeout, a
+ * symlinked lock path, and releasing a lock the handle does not hold.
  */
 #define RL_ERR_INVALID_ARGUMENT 1
 
@@ -110,7 +244,8 @@ typedef uint32_t rl_algorithm;
 #define RL_ERR_IO 8
 
 /**
- * Serialised or stored data is malformed, truncated or of an unknown version.
+ * Serialised or stored data (a ring's bytes, a lock file) is malformed,
+ * truncated or of an unknown version.
  */
 #define RL_ERR_CORRUPT 9
 
@@ -133,6 +268,45 @@ typedef uint32_t rl_algorithm;
  * Jump consistent hash over buckets numbered in name order (vnodes must be 0).
  */
 #define RL_ALGORITHM_JUMP 3
+
+/**
+ * Exclusive (write): one holder at a time; every acquisition gets a new
+ * fencing token.
+ */
+#define RL_MODE_EXCLUSIVE 1
+
+/**
+ * Shared (read): any number of holders at once, none exclusive.
+ */
+#define RL_MODE_SHARED 2
+
+/**
+ * Atomics and a futex in a mapped page, `<dir>/<name>.shm`: the fast one
+ * (the default). Processes sharing it must share a pid namespace.
+ */
+#define RL_BACKEND_SHM 1
+
+/**
+ * flock(2) on `<dir>/<name>.lock`: freed by the kernel when a holder dies;
+ * works across containers that mount the same directory.
+ */
+#define RL_BACKEND_FILE 2
+
+/**
+ * Running or sleeping.
+ */
+#define RL_LIVENESS_ALIVE 1
+
+/**
+ * Stopped (SIGSTOP, a debugger): alive, but it will not release meanwhile.
+ */
+#define RL_LIVENESS_STOPPED 2
+
+/**
+ * Gone, a zombie, or its pid now belongs to another process: a holder that
+ * died and has not been reaped yet (the next acquirer takes over).
+ */
+#define RL_LIVENESS_DEAD 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -381,6 +555,105 @@ rl_status rl_ring_serialize(const rl_ring *ring, uint8_t *buf, size_t cap, size_
  * `len` > 0). `*out` is written only on success.
  */
 rl_status rl_ring_deserialize(const void *buf, size_t len, rl_ring **out);
+
+/**
+ * Opens (creating it if needed) the lock `name` and stores a new handle in
+ * `*out`; close it with `rl_lock_close`. Opening does not acquire.
+ *
+ * `name`: 1 to 200 characters from `A-Z a-z 0-9 . _ -`, not "." or "..";
+ * never a path. `options` may be NULL for the defaults (the shm backend in
+ * `/dev/shm/ringlock-<uid>/`, files 0600); see `rl_lock_options`. The same
+ * name with the other backend is another lock.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`name` or `out` NULL, a bad
+ * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlinked
+ * lock directory or file), `RL_ERR_CORRUPT` (the lock file exists but is not
+ * an intact lock file of this backend and layout version: it is left
+ * untouched, remove it yourself if you know it is stale) or `RL_ERR_IO`.
+ * `*out` is written only on success. Thread-safe.
+ */
+rl_status rl_lock_open(const char *name, const rl_lock_options *options, rl_lock **out);
+
+/**
+ * Closes a handle made by `rl_lock_open`; NULL is a no-op. If the handle
+ * holds the lock in this process, the hold is released first. In a forked
+ * child, closing an inherited handle never releases the parent's hold.
+ *
+ * Needs exclusive access: no other call on the handle may run at the same
+ * time (a thread blocked in `rl_lock_acquire` on it included), and the
+ * handle must not be used afterwards. Do not close a handle twice.
+ */
+void rl_lock_close(rl_lock *lock);
+
+/**
+ * Acquires the lock through `lock` in `mode` (`RL_MODE_EXCLUSIVE` or
+ * `RL_MODE_SHARED`) and, if `hold` is not NULL, stores what the acquisition
+ * gives in `*hold` (fencing token, whether a previous holder died).
+ *
+ * `timeout_ms`: -1 waits for ever (the call may then block indefinitely,
+ * e.g. behind a holder that is stopped or that never releases); 0 tries
+ * once (`RL_ERR_WOULD_BLOCK` if the lock is held); > 0 waits at most that
+ * many milliseconds on the monotonic clock (`RL_ERR_TIMEOUT`). A waiter
+ * sleeps in the kernel, is woken by the release, and takes over from a
+ * holder that died (kill -9 included) within about 20 ms.
+ *
+ * A lock belongs to the process: it stays held until `rl_lock_release` (from
+ * any thread of this process), `rl_lock_close` or the process's death — not
+ * the calling thread's exit. Not reentrant: acquiring again through the same
+ * handle from the thread that holds it is `RL_ERR_DEADLOCK`, never a hang.
+ * Other threads using the same handle wait their turn (within `timeout_ms`).
+ *
+ * Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
+ * `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
+ * < -1; nothing is acquired then) or `RL_ERR_IO`. `*hold` is written only
+ * on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
+ * `rl_lock_release` and `rl_lock_status` on the same handle.
+ */
+rl_status rl_lock_acquire(rl_lock *lock, rl_mode mode, int64_t timeout_ms, rl_hold *hold);
+
+/**
+ * Releases the hold of `lock`. May be called from any thread of the process
+ * that acquired.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
+ * through this handle, or a handle inherited across fork(): the child does
+ * not hold the parent's lock and cannot release it) or `RL_ERR_IO` (the
+ * hold is gone all the same). Thread-safe: may run concurrently with other
+ * calls on the same handle except `rl_lock_close`.
+ */
+rl_status rl_lock_release(rl_lock *lock);
+
+/**
+ * Reads who holds the lock, without taking it: the last fencing token
+ * handed out (0 if never acquired exclusively) into `*token` (may be NULL),
+ * and the recorded holders (an exclusive one, or shared ones; a dead one
+ * until it is reaped) into a buffer the caller owns, with their number in
+ * `*count`.
+ *
+ * Size convention (as `rl_ring_serialize`): with `holders` NULL and `cap` 0,
+ * stores the number of holders in `*count` and returns `RL_OK`. With
+ * `holders` pointing to `cap` entries, writes `holders[0..*count]` if
+ * `cap` >= the number of holders. The holders may change between two calls:
+ * a buffer of `RL_LOCK_MAX_HOLDERS` entries is always large enough.
+ *
+ *     rl_holder holders[RL_LOCK_MAX_HOLDERS];
+ *     size_t n;
+ *     uint64_t token;
+ *     rl_lock_status(lock, &token, holders, RL_LOCK_MAX_HOLDERS, &n);
+ *
+ * The answer is a snapshot: it may be stale by the time the call returns.
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+ * `holders` NULL with `cap` > 0, or `cap` smaller than the number of
+ * holders: nothing is written then and `rl_last_error` says how many there
+ * are). Outputs are written only on success. Thread-safe: may run
+ * concurrently with other calls on the same handle except `rl_lock_close`.
+ */
+rl_status rl_lock_status(const rl_lock *lock,
+                         uint64_t *token,
+                         rl_holder *holders,
+                         size_t cap,
+                         size_t *count);
 
 /**
  * The library version, e.g. "0.1.0". Static: never free it. Thread-safe.

@@ -1,29 +1,47 @@
 // ringlock.hpp — header-only C++17 RAII wrapper over the C API in ringlock.h.
 // Hand-written. Link with -lringlock, like the C API.
 //
+// Placement:
+//
 //   ringlock::Ring ring(ringlock::Algorithm::ketama);
 //   ring.add("10.0.1.1:11211");
 //   ring.add("10.0.1.2:11211", 2);
 //   std::string_view owner = ring.get("user:42");       // borrowed, see below
 //   std::vector<std::string_view> replicas = ring.get_n("user:42", 2);
 //
+// Named locks between processes (docs/locks.md):
+//
+//   ringlock::Lock lock("jobs");                           // shm, /dev/shm/ringlock-<uid>/
+//   {
+//       ringlock::Guard guard(lock);                       // exclusive, waits for ever
+//       write_with_fence(guard.hold().token);
+//   }                                                      // released here
+//   if (auto hold = lock.try_acquire(ringlock::Mode::Shared)) { ...; lock.release(); }
+//   lock.acquire(ringlock::Mode::Exclusive, std::chrono::milliseconds(50));  // or throws
+//
 // Errors throw ringlock::Error (a std::runtime_error) carrying the rl_status
-// and the message of rl_last_error().
+// and the message of rl_last_error(): a timeout is status() == RL_ERR_TIMEOUT,
+// a failed try RL_ERR_WOULD_BLOCK (try_acquire returns std::nullopt instead).
 //
 // Borrowed names: the std::string_view values returned by get, get_n,
 // get_many and nodes point into the ring; they stay valid until the next
 // mutation of that ring (add, add_many, remove, set_weight), its destruction
 // or its being moved-from. Copy them into std::string to keep them longer.
 //
-// Thread safety: as the C API. const member functions may run concurrently
-// from any number of threads; the others need exclusive access.
+// Thread safety: as the C API. Ring: const member functions may run
+// concurrently from any number of threads; the others need exclusive access.
+// Lock: acquire, try_acquire, release and status may run concurrently from
+// any number of threads on one Lock (threads sharing it take turns holding
+// it); moving, assigning and destroying need exclusive access.
 
 #ifndef RINGLOCK_HPP
 #define RINGLOCK_HPP
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -260,6 +278,203 @@ private:
     explicit Ring(rl_ring *ring) noexcept : ring_(ring) {}
 
     rl_ring *ring_ = nullptr;
+};
+
+// ---- locks ----------------------------------------------------------------------
+
+/// Exclusive (write) or shared (read); values are the RL_MODE_* codes.
+enum class Mode : rl_mode {
+    Exclusive = RL_MODE_EXCLUSIVE,
+    Shared = RL_MODE_SHARED,
+};
+
+/// Where a lock's state lives; values are the RL_BACKEND_* codes.
+enum class Backend : rl_backend {
+    Shm = RL_BACKEND_SHM,    ///< atomics + futex in a mapped page (the default)
+    File = RL_BACKEND_FILE,  ///< flock(2): freed by the kernel, works across containers
+};
+
+/// How a recorded holder's process is doing; values are RL_LIVENESS_*.
+enum class Liveness : rl_liveness {
+    Alive = RL_LIVENESS_ALIVE,
+    Stopped = RL_LIVENESS_STOPPED,
+    Dead = RL_LIVENESS_DEAD,
+};
+
+/// How to open a lock (see rl_lock_options).
+struct Options {
+    Backend backend = Backend::Shm;
+    /// The lock directory; std::nullopt for /dev/shm/ringlock-<uid>/.
+    std::optional<std::string> dir;
+    /// Permission bits of a lock file the open creates; 0 means 0600.
+    std::uint32_t file_mode = 0;
+};
+
+/// What an acquisition gives (see rl_hold).
+struct Hold {
+    /// Exclusive: this acquisition's fencing token. Shared: the last one's.
+    std::uint64_t token = 0;
+    /// A holder died without releasing since the last exclusive acquisition.
+    bool previous_owner_died = false;
+    Mode mode = Mode::Exclusive;
+};
+
+/// One holder, as status() sees it (see rl_holder).
+struct Holder {
+    std::uint32_t pid = 0;
+    Mode mode = Mode::Exclusive;
+    std::uint64_t since_ms = 0;  ///< milliseconds since the Unix epoch
+    std::uint64_t token = 0;
+    Liveness liveness = Liveness::Alive;
+};
+
+/// Who holds a lock (see rl_lock_status).
+struct Status {
+    std::uint64_t token = 0;  ///< the last fencing token handed out
+    std::vector<Holder> holders;
+};
+
+namespace detail {
+
+inline Hold hold_of(const rl_hold &h) noexcept {
+    return Hold{h.token, h.previous_owner_died, static_cast<Mode>(h.mode)};
+}
+
+/// A C string without an inner NUL, which the C API could not see.
+inline std::string c_string(std::string s, const char *what) {
+    if (s.find('\0') != std::string::npos) {
+        throw Error(RL_ERR_INVALID_ARGUMENT, std::string(what) + " contains a NUL byte");
+    }
+    return s;
+}
+
+/// timeout_ms of rl_lock_acquire: -1 for std::nullopt; a negative duration
+/// is refused rather than read as "for ever".
+inline std::int64_t timeout_ms(std::optional<std::chrono::milliseconds> timeout) {
+    if (!timeout) {
+        return -1;
+    }
+    if (timeout->count() < 0) {
+        throw Error(RL_ERR_INVALID_ARGUMENT, "timeout is negative");
+    }
+    return static_cast<std::int64_t>(timeout->count());
+}
+
+}  // namespace detail
+
+/// A handle on a named lock, owning an rl_lock. Move-only. Destroying it
+/// releases a hold of this process (rl_lock_close).
+///
+/// acquire, try_acquire, release and status may run concurrently from several
+/// threads on one Lock; moving, assigning and destroying need exclusive access.
+class Lock {
+public:
+    /// Opens (creating if needed) the lock `name`: [A-Za-z0-9._-]{1,200}.
+    explicit Lock(std::string name, const Options &options = {}) {
+        name = detail::c_string(std::move(name), "lock name");
+        std::optional<std::string> dir;
+        if (options.dir) {
+            dir = detail::c_string(*options.dir, "lock directory");
+        }
+        rl_lock_options o{};
+        o.backend = static_cast<rl_backend>(options.backend);
+        o.dir = dir ? dir->c_str() : nullptr;
+        o.file_mode = options.file_mode;
+        detail::check(rl_lock_open(name.c_str(), &o, &lock_));
+    }
+
+    ~Lock() { rl_lock_close(lock_); }
+
+    Lock(const Lock &) = delete;
+    Lock &operator=(const Lock &) = delete;
+
+    /// Moves the handle (and a hold through it); `other` is left empty-handed
+    /// (only destruction, assignment and valid() are allowed on it).
+    Lock(Lock &&other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
+
+    Lock &operator=(Lock &&other) noexcept {
+        if (this != &other) {
+            rl_lock_close(lock_);
+            lock_ = std::exchange(other.lock_, nullptr);
+        }
+        return *this;
+    }
+
+    /// Acquires in `mode`; waits for ever with std::nullopt, else at most
+    /// `timeout` (0: a single try). Throws Error: RL_ERR_TIMEOUT,
+    /// RL_ERR_WOULD_BLOCK (timeout 0), RL_ERR_DEADLOCK (this thread holds it
+    /// through this Lock already), RL_ERR_INVALID_ARGUMENT (negative timeout).
+    Hold acquire(Mode mode = Mode::Exclusive,
+                 std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+        rl_hold h{};
+        detail::check(rl_lock_acquire(lock_, static_cast<rl_mode>(mode), detail::timeout_ms(timeout), &h));
+        return detail::hold_of(h);
+    }
+
+    /// A single try: std::nullopt if the lock is held elsewhere; throws Error
+    /// on anything else (RL_ERR_DEADLOCK included).
+    std::optional<Hold> try_acquire(Mode mode = Mode::Exclusive) {
+        rl_hold h{};
+        rl_status s = rl_lock_acquire(lock_, static_cast<rl_mode>(mode), 0, &h);
+        if (s == RL_ERR_WOULD_BLOCK) {
+            return std::nullopt;
+        }
+        detail::check(s);
+        return detail::hold_of(h);
+    }
+
+    /// Releases the hold (from any thread of this process); throws Error
+    /// (RL_ERR_INVALID_ARGUMENT) when nothing is held through this Lock.
+    void release() { detail::check(rl_lock_release(lock_)); }
+
+    /// Who holds the lock, read without taking it.
+    Status status() const {
+        rl_holder buf[RL_LOCK_MAX_HOLDERS];
+        std::size_t n = 0;
+        Status st;
+        detail::check(rl_lock_status(lock_, &st.token, buf, RL_LOCK_MAX_HOLDERS, &n));
+        st.holders.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            st.holders.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
+                                        buf[i].token, static_cast<Liveness>(buf[i].liveness)});
+        }
+        return st;
+    }
+
+    /// Whether this object holds a handle (false once moved from).
+    bool valid() const noexcept { return lock_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    const rl_lock *handle() const noexcept { return lock_; }
+    rl_lock *handle() noexcept { return lock_; }
+
+private:
+    rl_lock *lock_ = nullptr;
+};
+
+/// Holds a lock for a scope: acquires in the constructor (throwing Error as
+/// Lock::acquire does, in which case nothing is held), releases in the
+/// destructor — on scope exit and on exception alike. The Lock must outlive
+/// the Guard; it may be moved meanwhile (the Guard keeps the C handle).
+/// Neither copyable nor movable, like std::lock_guard.
+class Guard {
+public:
+    explicit Guard(Lock &lock, Mode mode = Mode::Exclusive,
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt)
+        : handle_(lock.handle()), hold_(lock.acquire(mode, timeout)) {}
+
+    /// Releases; a failure cannot be reported from a destructor and is ignored.
+    ~Guard() { (void)rl_lock_release(handle_); }
+
+    Guard(const Guard &) = delete;
+    Guard &operator=(const Guard &) = delete;
+
+    /// What the acquisition gave (token, previous_owner_died, mode).
+    const Hold &hold() const noexcept { return hold_; }
+
+private:
+    rl_lock *handle_;
+    Hold hold_;
 };
 
 }  // namespace ringlock

@@ -1,14 +1,17 @@
 //! Checked conversions of C arguments: NULL, lengths that do not fit,
 //! misaligned arrays and non-UTF-8 names become `InvalidArgument` errors.
+//! Paths are bytes (Linux): any non-empty string is a path.
 //!
 //! Each function is `unsafe`: a non-NULL pointer must be what the header says
 //! (a NUL-terminated string, an array of the given length, a live handle);
 //! that part of the contract cannot be checked from here.
 
 use crate::boundary::{invalid, Result};
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void, CStr, OsStr};
 use std::fmt::Display;
 use std::mem::MaybeUninit;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// A node name: non-NULL, NUL-terminated, UTF-8.
 ///
@@ -116,4 +119,54 @@ pub(crate) unsafe fn out<'a, T>(p: *mut T, what: impl Display) -> Result<&'a mut
     // SAFETY: non-NULL and aligned (checked above), writable and exclusively
     // ours for the call (caller). MaybeUninit<T> accepts whatever it holds.
     Ok(unsafe { &mut *p.cast::<MaybeUninit<T>>() })
+}
+
+/// An optional output pointer: NULL means "not wanted"; otherwise as [`out`].
+///
+/// # Safety
+/// As [`out`], with NULL allowed.
+pub(crate) unsafe fn out_opt<'a, T>(
+    p: *mut T,
+    what: impl Display,
+) -> Result<Option<&'a mut MaybeUninit<T>>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded (non-NULL here).
+    unsafe { out(p, what) }.map(Some)
+}
+
+/// An optional input struct: NULL gives `None`.
+///
+/// # Safety
+/// `p` is NULL or points to an initialised `T` that outlives `'a` and that
+/// nothing writes during `'a`.
+pub(crate) unsafe fn opt_ref<'a, T>(p: *const T, what: impl Display) -> Result<Option<&'a T>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    if !p.is_aligned() {
+        return Err(invalid(format!("{what} is not aligned")));
+    }
+    // SAFETY: non-NULL and aligned (checked above); initialised and not
+    // written during 'a (caller).
+    Ok(Some(unsafe { &*p }))
+}
+
+/// A filesystem path: non-NULL, NUL-terminated, non-empty; any other bytes
+/// (paths are bytes on Linux: UTF-8 is not required).
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn path<'a>(p: *const c_char, what: impl Display) -> Result<&'a Path> {
+    if p.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string
+    // living for 'a.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    if bytes.is_empty() {
+        return Err(invalid(format!("{what} is empty")));
+    }
+    Ok(Path::new(OsStr::from_bytes(bytes)))
 }

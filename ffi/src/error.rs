@@ -12,7 +12,9 @@ pub type rl_status = u32;
 /// Success.
 pub const RL_OK: rl_status = 0;
 /// A bad argument: NULL pointer, empty or non-UTF-8 name, zero weight, unknown
-/// algorithm, bad vnodes, a buffer too small, a length that does not fit.
+/// algorithm, bad vnodes, a buffer too small, a length that does not fit; for
+/// locks also a bad lock name, mode, backend, file mode or timeout, a
+/// symlinked lock path, and releasing a lock the handle does not hold.
 pub const RL_ERR_INVALID_ARGUMENT: rl_status = 1;
 /// A lookup on a ring that has no nodes.
 pub const RL_ERR_EMPTY_RING: rl_status = 2;
@@ -28,7 +30,8 @@ pub const RL_ERR_TIMEOUT: rl_status = 6;
 pub const RL_ERR_DEADLOCK: rl_status = 7;
 /// An operating-system error.
 pub const RL_ERR_IO: rl_status = 8;
-/// Serialised or stored data is malformed, truncated or of an unknown version.
+/// Serialised or stored data (a ring's bytes, a lock file) is malformed,
+/// truncated or of an unknown version.
 pub const RL_ERR_CORRUPT: rl_status = 9;
 /// A bug in ringlock (a caught panic included).
 pub const RL_ERR_INTERNAL: rl_status = 10;

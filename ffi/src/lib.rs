@@ -6,7 +6,7 @@
 //! [`boundary`] (panics become `RL_ERR_INTERNAL`, errors are recorded for
 //! `rl_last_error`), and the `///` docs of those functions are the C docs.
 
-#![allow(non_camel_case_types)] // C type names: rl_ring, rl_status, ...
+#![allow(non_camel_case_types)] // C type names: rl_ring, rl_lock, rl_status, ...
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 // The entry points take raw pointers from C, which has no `unsafe`: their
@@ -21,4 +21,7 @@ mod boundary;
 pub mod error;
 pub mod jump;
 pub mod ring;
+
+// Locks after rings, as in DESIGN.md (a blank line keeps rustfmt from sorting).
+pub mod lock;
 pub mod version;

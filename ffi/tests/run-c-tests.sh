@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C face's checks, run by `make test-c` after `make c-examples`:
-# header compiles (C, C++, twice), the C and C++ tests (shared and static),
-# valgrind or ASAN+UBSAN, exported symbols, SONAME, examples agree.
+# header compiles (C, C++, twice), the C and C++ tests of rings and locks
+# (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
+# examples agree, C and C++ lock examples share one counter exactly.
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
 #
 # Environment (set by ffi/ffi.mk): CC CXX RELEASE BUILD CFLAGS CXXFLAGS
@@ -60,10 +61,20 @@ check "build test_ring_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_ring.cpp $L
 run_counted "test_ring (shared)" "$out/test_ring"
 run_counted "test_ring (static)" "$out/test_ring_static"
 run_counted "test_ring_cpp" "$out/test_ring_cpp"
+check "build test_lock (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock"
+check "build test_lock (static)" $CC $CFLAGS -O1 ffi/tests/c/test_lock.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_lock_static"
+check "build test_lock_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_lock.cpp $LINK_SO -o "$out/test_lock_cpp"
+run_counted "test_lock (shared)" "$out/test_lock"
+run_counted "test_lock (static)" "$out/test_lock_static"
+run_counted "test_lock_cpp" "$out/test_lock_cpp"
 
 if command -v valgrind > /dev/null; then
     run_counted "test_ring under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring"
     run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
+    # valgrind follows the forked children too (they must exit clean); the
+    # ones killed with SIGKILL by design report nothing.
+    run_counted "test_lock under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock"
+    run_counted "test_lock_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock_cpp"
 else
     echo "skipped: no valgrind (the sanitizer run below still runs)"
 fi
@@ -71,6 +82,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1; then
     check "build test_ring with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring_san"
     run_counted "test_ring under ASAN+UBSAN" "$out/test_ring_san"
+    check "build test_lock with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock_san"
+    run_counted "test_lock under ASAN+UBSAN" "$out/test_lock_san"
 else
     echo "skipped: $CC has no ASAN/UBSAN"
 fi
@@ -103,6 +116,49 @@ check "ring_dlopen prints what ring_c prints" \
     bash -c "'$ex/ring_dlopen' '$(realpath "$so")' | cmp - '$out/ring_c.txt'"
 check "ring_dlopen fails cleanly on a missing library" \
     bash -c "! '$ex/ring_dlopen' /nonexistent/libringlock.so 2> /dev/null"
+
+# ---- the lock examples: C and C++ processes share one counter ------------------
+# 4 lock_c + 4 lock_cpp processes, 5,000 increments each, one counter file:
+# exactly 40,000, every line well formed, the last token handed out 40,000.
+lock_counter() { # lock_counter BACKEND
+    local b=$1 d rc=0 p i line max=0 lines=0
+    d=$(mktemp -d) || return 1
+    local pids=()
+    for i in 1 2 3 4; do
+        "$ex/lock_c" counter "$d/counter" 5000 "$b" "$d/locks" > "$d/out.c$i" & pids+=($!)
+        "$ex/lock_cpp" counter "$d/counter" 5000 "$b" "$d/locks" > "$d/out.cpp$i" & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || { echo "a process failed"; rc=1; }; done
+    echo "counter: $(cat "$d/counter" 2> /dev/null)"
+    [[ "$(cat "$d/counter" 2> /dev/null)" == 40000 ]] || rc=1
+    while read -r line; do
+        lines=$((lines + 1))
+        if [[ "$line" =~ ^(c|cpp)\ pid=[0-9]+\ increments=5000\ last_token=([0-9]+)\ died_seen=0$ ]]; then
+            (( BASH_REMATCH[2] > max )) && max=${BASH_REMATCH[2]}
+        else
+            echo "bad line: $line"; rc=1
+        fi
+    done < <(cat "$d"/out.*)
+    echo "lines: $lines, largest last_token: $max"
+    [[ $lines -eq 8 && $max -eq 40000 ]] || rc=1
+    rm -rf "$d"
+    return $rc
+}
+check "lock_c + lock_cpp, 8 processes x 5,000 increments (shm): exactly 40,000" lock_counter shm
+check "lock_c + lock_cpp, 8 processes x 5,000 increments (file): exactly 40,000" lock_counter file
+lock_fails() { # lock_fails PROGRAM ARGS...: exit 1 with a message on stderr
+    local rc msg
+    msg=$("$@" 2>&1 > /dev/null); rc=$?
+    echo "exit $rc: $msg"
+    [[ $rc -eq 1 && -n "$msg" ]]
+}
+for prog in lock_c lock_cpp; do
+    check "$prog fails cleanly on a bad lock name" lock_fails "$ex/$prog" a/b "$out/unused" 1 shm "$out/locks"
+    check "$prog fails cleanly on a bad backend" lock_fails "$ex/$prog" ok "$out/unused" 1 nfs "$out/locks"
+    check "$prog fails cleanly on a counter file it cannot parse" \
+        bash -c "echo junk > '$out/junk' && ! '$ex/$prog' ok '$out/junk' 1 file '$out/locks' 2> /dev/null"
+done
+rm -rf "$out/locks" "$out/junk"
 
 echo "test-c: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -153,6 +153,9 @@ enum Inner {
 
 const NO_SLOT: usize = usize::MAX;
 const HELD_BIT: u64 = 1;
+/// `owner` while a release is under way: no thread's token, so a thread that
+/// acquires meanwhile waits instead of seeing itself as the holder.
+const RELEASING: u64 = u64::MAX - 1;
 
 /// A handle on a named lock.
 ///
@@ -322,7 +325,7 @@ impl Lock {
         if cur & HELD_BIT == 0
             || self
                 .owner
-                .compare_exchange(cur, cur & !HELD_BIT, Acquire, Relaxed)
+                .compare_exchange(cur, RELEASING, Acquire, Relaxed)
                 .is_err()
         {
             return Err(Error::invalid(format!(
