@@ -16,8 +16,8 @@
 //       ringlock::Guard guard(lock);                       // exclusive, waits for ever
 //       write_with_fence(guard.hold().token);
 //   }                                                      // released here
-//   if (auto hold = lock.try_acquire(ringlock::Mode::Shared)) { ...; lock.release(); }
-//   lock.acquire(ringlock::Mode::Exclusive, std::chrono::milliseconds(50));  // or throws
+//   if (auto hold = lock.try_acquire(ringlock::Mode::shared)) { ...; lock.release(); }
+//   lock.acquire(ringlock::Mode::exclusive, std::chrono::milliseconds(50));  // or throws
 //
 // Errors throw ringlock::Error (a std::runtime_error) carrying the rl_status
 // and the message of rl_last_error(): a timeout is status() == RL_ERR_TIMEOUT,
@@ -284,26 +284,26 @@ private:
 
 /// Exclusive (write) or shared (read); values are the RL_MODE_* codes.
 enum class Mode : rl_mode {
-    Exclusive = RL_MODE_EXCLUSIVE,
-    Shared = RL_MODE_SHARED,
+    exclusive = RL_MODE_EXCLUSIVE,
+    shared = RL_MODE_SHARED,
 };
 
 /// Where a lock's state lives; values are the RL_BACKEND_* codes.
 enum class Backend : rl_backend {
-    Shm = RL_BACKEND_SHM,    ///< atomics + futex in a mapped page (the default)
-    File = RL_BACKEND_FILE,  ///< flock(2): freed by the kernel, works across containers
+    shm = RL_BACKEND_SHM,    ///< atomics + futex in a mapped page (the default)
+    file = RL_BACKEND_FILE,  ///< flock(2): freed by the kernel, works across containers
 };
 
 /// How a recorded holder's process is doing; values are RL_LIVENESS_*.
 enum class Liveness : rl_liveness {
-    Alive = RL_LIVENESS_ALIVE,
-    Stopped = RL_LIVENESS_STOPPED,
-    Dead = RL_LIVENESS_DEAD,
+    alive = RL_LIVENESS_ALIVE,
+    stopped = RL_LIVENESS_STOPPED,
+    dead = RL_LIVENESS_DEAD,
 };
 
 /// How to open a lock (see rl_lock_options).
 struct Options {
-    Backend backend = Backend::Shm;
+    Backend backend = Backend::shm;
     /// The lock directory; std::nullopt for /dev/shm/ringlock-<uid>/.
     std::optional<std::string> dir;
     /// Permission bits of a lock file the open creates; 0 means 0600.
@@ -316,16 +316,16 @@ struct Hold {
     std::uint64_t token = 0;
     /// A holder died without releasing since the last exclusive acquisition.
     bool previous_owner_died = false;
-    Mode mode = Mode::Exclusive;
+    Mode mode = Mode::exclusive;
 };
 
 /// One holder, as status() sees it (see rl_holder).
 struct Holder {
     std::uint32_t pid = 0;
-    Mode mode = Mode::Exclusive;
+    Mode mode = Mode::exclusive;
     std::uint64_t since_ms = 0;  ///< milliseconds since the Unix epoch
     std::uint64_t token = 0;
-    Liveness liveness = Liveness::Alive;
+    Liveness liveness = Liveness::alive;
 };
 
 /// Who holds a lock (see rl_lock_status).
@@ -404,7 +404,7 @@ public:
     /// `timeout` (0: a single try). Throws Error: RL_ERR_TIMEOUT,
     /// RL_ERR_WOULD_BLOCK (timeout 0), RL_ERR_DEADLOCK (this thread holds it
     /// through this Lock already), RL_ERR_INVALID_ARGUMENT (negative timeout).
-    Hold acquire(Mode mode = Mode::Exclusive,
+    Hold acquire(Mode mode = Mode::exclusive,
                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         rl_hold h{};
         detail::check(rl_lock_acquire(lock_, static_cast<rl_mode>(mode), detail::timeout_ms(timeout), &h));
@@ -413,7 +413,7 @@ public:
 
     /// A single try: std::nullopt if the lock is held elsewhere; throws Error
     /// on anything else (RL_ERR_DEADLOCK included).
-    std::optional<Hold> try_acquire(Mode mode = Mode::Exclusive) {
+    std::optional<Hold> try_acquire(Mode mode = Mode::exclusive) {
         rl_hold h{};
         rl_status s = rl_lock_acquire(lock_, static_cast<rl_mode>(mode), 0, &h);
         if (s == RL_ERR_WOULD_BLOCK) {
@@ -459,7 +459,7 @@ private:
 /// Neither copyable nor movable, like std::lock_guard.
 class Guard {
 public:
-    explicit Guard(Lock &lock, Mode mode = Mode::Exclusive,
+    explicit Guard(Lock &lock, Mode mode = Mode::exclusive,
                    std::optional<std::chrono::milliseconds> timeout = std::nullopt)
         : handle_(lock.handle()), hold_(lock.acquire(mode, timeout)) {}
 

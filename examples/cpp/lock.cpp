@@ -84,9 +84,9 @@ int main(int argc, char **argv) {
         if (argc >= 5) {
             std::string backend = argv[4];
             if (backend == "shm") {
-                options.backend = ringlock::Backend::Shm;
+                options.backend = ringlock::Backend::shm;
             } else if (backend == "file") {
-                options.backend = ringlock::Backend::File;
+                options.backend = ringlock::Backend::file;
             } else {
                 throw std::runtime_error(backend + ": the backend is shm or file");
             }

@@ -29,9 +29,9 @@ static_assert(std::is_nothrow_move_constructible_v<ringlock::Lock>);
 static_assert(std::is_nothrow_move_assignable_v<ringlock::Lock>);
 static_assert(!std::is_copy_constructible_v<ringlock::Guard>);
 static_assert(!std::is_move_constructible_v<ringlock::Guard>);
-static_assert(static_cast<rl_mode>(ringlock::Mode::Exclusive) == RL_MODE_EXCLUSIVE);
-static_assert(static_cast<rl_mode>(ringlock::Mode::Shared) == RL_MODE_SHARED);
-static_assert(static_cast<rl_backend>(ringlock::Backend::File) == RL_BACKEND_FILE);
+static_assert(static_cast<rl_mode>(ringlock::Mode::exclusive) == RL_MODE_EXCLUSIVE);
+static_assert(static_cast<rl_mode>(ringlock::Mode::shared) == RL_MODE_SHARED);
+static_assert(static_cast<rl_backend>(ringlock::Backend::file) == RL_BACKEND_FILE);
 
 namespace {
 
@@ -100,7 +100,7 @@ ringlock::Options options(Backend backend, const TempDir &dir) {
 }
 
 // Whether another handle could take the lock in `mode` now (released at once).
-bool free_for(const std::string &name, const ringlock::Options &o, Mode mode = Mode::Exclusive) {
+bool free_for(const std::string &name, const ringlock::Options &o, Mode mode = Mode::exclusive) {
     Lock probe(name, o);
     if (auto h = probe.try_acquire(mode)) {
         probe.release();
@@ -117,8 +117,8 @@ void test_raii(Backend backend) {
     {
         Guard guard(lock);
         token = guard.hold().token;
-        CHECK(token >= 1 && guard.hold().mode == Mode::Exclusive && !guard.hold().previous_owner_died);
-        CHECK(!free_for("raii", o, Mode::Shared));
+        CHECK(token >= 1 && guard.hold().mode == Mode::exclusive && !guard.hold().previous_owner_died);
+        CHECK(!free_for("raii", o, Mode::shared));
     }
     CHECK(free_for("raii", o));  // released on scope exit
     bool caught = false;
@@ -132,20 +132,20 @@ void test_raii(Backend backend) {
     CHECK(caught);
     CHECK(free_for("raii", o));  // released on exception
     {
-        Guard reader(lock, Mode::Shared);
-        CHECK(reader.hold().mode == Mode::Shared);
-        CHECK(free_for("raii", o, Mode::Shared));
-        CHECK(!free_for("raii", o, Mode::Exclusive));
+        Guard reader(lock, Mode::shared);
+        CHECK(reader.hold().mode == Mode::shared);
+        CHECK(free_for("raii", o, Mode::shared));
+        CHECK(!free_for("raii", o, Mode::exclusive));
         // a Guard that cannot acquire throws and holds nothing
         Lock other("raii", o);
-        EXPECT_ERROR(Guard g(other, Mode::Exclusive, 20ms), RL_ERR_TIMEOUT, "rl_lock_acquire: ");
+        EXPECT_ERROR(Guard g(other, Mode::exclusive, 20ms), RL_ERR_TIMEOUT, "rl_lock_acquire: ");
         EXPECT_ERROR(Guard g(lock), RL_ERR_DEADLOCK, "rl_lock_acquire: ");
     }
     CHECK(free_for("raii", o));
     {
         Lock scoped("raii", o);
         scoped.acquire();
-        CHECK(!free_for("raii", o, Mode::Shared));
+        CHECK(!free_for("raii", o, Mode::shared));
     }  // destroying a Lock releases its hold
     CHECK(free_for("raii", o));
 }
@@ -157,7 +157,7 @@ void test_move(Backend backend) {
     a.acquire();
     Lock b(std::move(a));  // the hold moves with the handle
     CHECK(!a.valid() && b.valid());
-    CHECK(!free_for("m", o, Mode::Shared));
+    CHECK(!free_for("m", o, Mode::shared));
     EXPECT_ERROR(a.release(), RL_ERR_INVALID_ARGUMENT, "rl_lock_release: ");
     EXPECT_ERROR(a.acquire(), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire: ");
     EXPECT_ERROR(a.status(), RL_ERR_INVALID_ARGUMENT, "rl_lock_status: ");
@@ -166,21 +166,21 @@ void test_move(Backend backend) {
 
     Lock c("m2", o);
     c.acquire();
-    CHECK(!free_for("m2", o, Mode::Shared));
+    CHECK(!free_for("m2", o, Mode::shared));
     c = std::move(b);  // closes c's handle: its hold on m2 goes
     CHECK(free_for("m2", o));
     CHECK(c.valid() && !b.valid());
     c.acquire();
-    CHECK(!free_for("m", o, Mode::Shared));
+    CHECK(!free_for("m", o, Mode::shared));
     Lock &self = c;
     c = std::move(self);  // self-move keeps the handle
-    CHECK(c.valid() && !free_for("m", o, Mode::Shared));
+    CHECK(c.valid() && !free_for("m", o, Mode::shared));
     // a Guard keeps working when its Lock moves
     c.release();
     {
         Guard g(c);
         Lock moved(std::move(c));
-        CHECK(!free_for("m", o, Mode::Shared));
+        CHECK(!free_for("m", o, Mode::shared));
         c = std::move(moved);
     }
     CHECK(free_for("m", o));
@@ -194,20 +194,20 @@ void test_try_and_errors(Backend backend) {
     Lock a("t", o);
     Lock b("t", o);
     auto first = a.try_acquire();
-    CHECK(first.has_value() && first->mode == Mode::Exclusive);
+    CHECK(first.has_value() && first->mode == Mode::exclusive);
     CHECK(!b.try_acquire().has_value());
-    CHECK(!b.try_acquire(Mode::Shared).has_value());
+    CHECK(!b.try_acquire(Mode::shared).has_value());
     EXPECT_ERROR(a.try_acquire(), RL_ERR_DEADLOCK, "rl_lock_acquire: ");
     auto t0 = std::chrono::steady_clock::now();
-    EXPECT_ERROR(b.acquire(Mode::Exclusive, 50ms), RL_ERR_TIMEOUT, "rl_lock_acquire: ");
+    EXPECT_ERROR(b.acquire(Mode::exclusive, 50ms), RL_ERR_TIMEOUT, "rl_lock_acquire: ");
     auto took = std::chrono::steady_clock::now() - t0;
     CHECK(took >= 50ms && took < 2s);
-    EXPECT_ERROR(b.acquire(Mode::Shared, 0ms), RL_ERR_WOULD_BLOCK, "rl_lock_acquire: ");
-    EXPECT_ERROR(b.acquire(Mode::Exclusive, -5ms), RL_ERR_INVALID_ARGUMENT, "timeout is negative");
-    EXPECT_ERROR(b.acquire(Mode::Exclusive, std::chrono::seconds(-1)), RL_ERR_INVALID_ARGUMENT, "timeout");
+    EXPECT_ERROR(b.acquire(Mode::shared, 0ms), RL_ERR_WOULD_BLOCK, "rl_lock_acquire: ");
+    EXPECT_ERROR(b.acquire(Mode::exclusive, -5ms), RL_ERR_INVALID_ARGUMENT, "timeout is negative");
+    EXPECT_ERROR(b.acquire(Mode::exclusive, std::chrono::seconds(-1)), RL_ERR_INVALID_ARGUMENT, "timeout");
     EXPECT_ERROR(b.acquire(static_cast<Mode>(7)), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire: ");
     try {
-        b.acquire(Mode::Exclusive, 10ms);
+        b.acquire(Mode::exclusive, 10ms);
         CHECK(false);
     } catch (const ringlock::Error &e) {
         CHECK(e.status() == RL_ERR_TIMEOUT && std::strcmp(e.status_name(), "timeout") == 0);
@@ -217,19 +217,19 @@ void test_try_and_errors(Backend backend) {
     CHECK(st.token == first->token && st.holders.size() == 1);
     if (st.holders.size() == 1) {
         const ringlock::Holder &h = st.holders[0];
-        CHECK(h.pid == static_cast<std::uint32_t>(getpid()) && h.mode == Mode::Exclusive &&
-              h.token == first->token && h.liveness == ringlock::Liveness::Alive && h.since_ms > 0);
+        CHECK(h.pid == static_cast<std::uint32_t>(getpid()) && h.mode == Mode::exclusive &&
+              h.token == first->token && h.liveness == ringlock::Liveness::alive && h.since_ms > 0);
     }
     a.release();
     EXPECT_ERROR(a.release(), RL_ERR_INVALID_ARGUMENT, "rl_lock_release: ");
-    auto second = b.acquire(Mode::Exclusive, std::chrono::seconds(1));  // seconds convert
+    auto second = b.acquire(Mode::exclusive, std::chrono::seconds(1));  // seconds convert
     CHECK(second.token == first->token + 1);
     b.release();
     CHECK(b.status().holders.empty());
     // shared: two at once
-    auto ra = a.acquire(Mode::Shared);
-    auto rb = b.acquire(Mode::Shared, 0ms);
-    CHECK(ra.mode == Mode::Shared && rb.token == second.token && b.status().holders.size() == 2);
+    auto ra = a.acquire(Mode::shared);
+    auto rb = b.acquire(Mode::shared, 0ms);
+    CHECK(ra.mode == Mode::shared && rb.token == second.token && b.status().holders.size() == 2);
     CHECK(!free_for("t", o));
     a.release();
     b.release();
@@ -247,7 +247,7 @@ void test_try_and_errors(Backend backend) {
     bad = o;
     bad.backend = static_cast<Backend>(9);
     EXPECT_ERROR(Lock("ok", bad), RL_ERR_INVALID_ARGUMENT, "rl_lock_open: ");
-    std::string path = dir.path + "/junk." + (backend == Backend::Shm ? "shm" : "lock");
+    std::string path = dir.path + "/junk." + (backend == Backend::shm ? "shm" : "lock");
     std::ofstream(path) << "not a lock file";
     EXPECT_ERROR(Lock("junk", o), RL_ERR_CORRUPT, "rl_lock_open: ");
 }
@@ -286,8 +286,8 @@ void test_threads(Backend backend) {
 }  // namespace
 
 int main() {
-    for (Backend backend : {Backend::Shm, Backend::File}) {
-        backend_name = backend == Backend::Shm ? "shm" : "file";
+    for (Backend backend : {Backend::shm, Backend::file}) {
+        backend_name = backend == Backend::shm ? "shm" : "file";
         try {
             test_raii(backend);
             test_move(backend);
