@@ -3,12 +3,17 @@
 //! index over the top bits of the position so that a lookup touches two or
 //! three cache lines instead of binary-searching the whole table.
 //!
-//! A sentinel point at `u64::MAX`, owned by the owner of the first point,
-//! ends the table: every scan stops at a point at or after the key, and the
-//! sentinel is the wrap-around.
+//! Sentinel points at `u64::MAX`, owned by the owner of the first point, end
+//! the table: every scan stops at a point at or after the key, and the first
+//! sentinel is the wrap-around. There are `PAD` of them so that a lookup can
+//! compare four positions at once without a bounds check or a branch per
+//! position.
 //!
 //! Memory: 8 bytes (position) + 4 (owner) + at most 4 (index) = at most
 //! 16 bytes per point (plus one sentinel).
+
+/// Sentinels after the last point.
+const PAD: usize = 4;
 
 /// A sorted set of points. Ties (equal positions) are ordered by owner id,
 /// i.e. by node name, so the table is a pure function of the point set.
@@ -28,15 +33,16 @@ impl Continuum {
     pub fn build(mut points: Vec<(u64, u32)>) -> Self {
         points.sort_unstable();
         let n = points.len();
-        let mut pos = Vec::with_capacity(n + 1);
-        let mut owner = Vec::with_capacity(n + 1);
+        let mut pos = Vec::with_capacity(n + PAD);
+        let mut owner = Vec::with_capacity(n + PAD);
         for &(p, o) in &points {
             pos.push(p);
             owner.push(o);
         }
         drop(points);
-        pos.push(u64::MAX);
-        owner.push(owner.first().copied().unwrap_or(0));
+        let first = owner.first().copied().unwrap_or(0);
+        pos.extend([u64::MAX; PAD]);
+        owner.extend([first; PAD]);
         // Between 1/2 and 1 bucket per point, at least 2 buckets.
         let bits = usize::BITS - n.max(2).leading_zeros() - 1;
         let bits = bits.clamp(1, 31);
@@ -59,25 +65,26 @@ impl Continuum {
         }
     }
 
-    /// The number of points (without the sentinel).
+    /// The number of points (without the sentinels).
     pub fn len(&self) -> usize {
-        self.pos.len() - 1
+        self.pos.len() - PAD
     }
 
-    /// Index of the first point at or after `h`; `len()` (the sentinel) when
-    /// `h` is past the last point.
+    /// Index of the first point at or after `h`; `len()` (the first
+    /// sentinel) when `h` is past the last point.
     #[inline]
     pub fn find(&self, h: u64) -> usize {
-        let mut i = self.index[(h >> self.shift) as usize] as usize;
-        // Buckets hold one or two points on average: scan a few, then bisect
-        // (many points in one bucket can only come from colliding names).
-        for _ in 0..8 {
-            if self.pos[i] >= h {
-                return i;
-            }
-            i += 1;
+        let i = self.index[(h >> self.shift) as usize] as usize;
+        // Buckets hold one or two points on average: count the points below
+        // `h` among the next four (sorted, so the count is the offset of the
+        // answer) without a data-dependent branch. Four or more below `h`
+        // happens only in crowded buckets (colliding names): bisect the rest.
+        let p: &[u64; PAD] = self.pos[i..i + PAD].try_into().expect("PAD positions");
+        let below = p.iter().map(|&x| usize::from(x < h)).sum::<usize>();
+        if below < PAD {
+            return i + below;
         }
-        i + self.pos[i..].partition_point(|&p| p < h)
+        i + PAD + self.pos[i + PAD..].partition_point(|&x| x < h)
     }
 
     /// The owner of the first point at or after `h` (wrapping).
@@ -160,7 +167,7 @@ mod tests {
                 let h = next();
                 assert_eq!(c.owner_at(h), Some(naive(&pts, h)));
             }
-            assert!(c.memory_bytes() <= 16 * n.max(2) + 12);
+            assert!(c.memory_bytes() <= 16 * n.max(2) + 12 * PAD);
         }
     }
 }
