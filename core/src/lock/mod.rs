@@ -162,7 +162,8 @@ const RELEASING: u64 = u64::MAX - 1;
 /// A handle holds at most one acquisition at a time. Threads may share a
 /// handle: while one holds it (or waits for it) through the handle, others
 /// wait their turn; the thread that holds it gets `Deadlock` if it acquires
-/// again. Separate handles — in one process or many — contend exactly as
+/// again. (An shm exclusive acquisition needs no handle-level step: the
+/// lock word itself makes the other threads wait.) Separate handles — in one process or many — contend exactly as
 /// processes do. `release` may be called from any thread of the process.
 ///
 /// Across `fork()` the child does not hold the parent's lock and cannot
@@ -174,8 +175,13 @@ pub struct Lock {
     inner: Inner,
     /// The process this handle's state belongs to.
     pid: AtomicU32,
-    /// 0: free; else (thread token << 1) | HELD_BIT when held.
+    /// 0: free; else (thread token << 1) | HELD_BIT when held. Guards every
+    /// acquisition through this handle except shm exclusive ones.
     owner: AtomicU64,
+    /// shm exclusive holds: the holding thread's token << 1, 0 when none.
+    /// Written only by the owner of the lock word, so a plain store
+    /// suffices; the lock word itself excludes other threads.
+    xowner: AtomicU64,
     held_mode: AtomicU8,
     held_slot: AtomicUsize,
     parked: AtomicU32,
@@ -220,6 +226,7 @@ impl Lock {
             inner,
             pid: AtomicU32::new(proc::current_pid()),
             owner: AtomicU64::new(0),
+            xowner: AtomicU64::new(0),
             held_mode: AtomicU8::new(0),
             held_slot: AtomicUsize::new(NO_SLOT),
             parked: AtomicU32::new(0),
@@ -252,15 +259,23 @@ impl Lock {
         let deadline = Deadline::after(timeout);
         self.follow_fork()?;
         let me = proc::thread_token() << 1;
+        if self.xowner.load(Relaxed) == me || self.owner.load(Relaxed) == me | HELD_BIT {
+            return Err(self.deadlock());
+        }
+        if let (Inner::Shm(s), Mode::Exclusive) = (&self.inner, mode) {
+            // The lock word excludes every other thread and process: no
+            // handle-level exclusion needed (the fast path).
+            let a = s.acquire(mode, deadline, &self.name)?;
+            self.xowner.store(me, Release);
+            return Ok(Hold {
+                token: a.token,
+                previous_owner_died: a.previous_owner_died,
+                mode,
+            });
+        }
         while let Err(cur) = self.owner.compare_exchange(0, me, Acquire, Relaxed) {
             if cur & !HELD_BIT == me {
-                return Err(Error::new(
-                    ErrorKind::Deadlock,
-                    format!(
-                        "lock {:?} is already held by this thread through this handle",
-                        self.name
-                    ),
-                ));
+                return Err(self.deadlock());
             }
             self.wait_for_handle(deadline)?;
         }
@@ -284,6 +299,16 @@ impl Lock {
                 Err(e)
             }
         }
+    }
+
+    fn deadlock(&self) -> Error {
+        Error::new(
+            ErrorKind::Deadlock,
+            format!(
+                "lock {:?} is already held by this thread through this handle",
+                self.name
+            ),
+        )
     }
 
     /// Waits until the handle is free (another thread holds or takes it).
@@ -321,6 +346,11 @@ impl Lock {
                 self.name
             )));
         }
+        if let Inner::Shm(s) = &self.inner {
+            if self.xowner.load(Relaxed) != 0 && self.xowner.swap(0, Acquire) != 0 {
+                return s.release(Mode::Exclusive, None, &self.name);
+            }
+        }
         let cur = self.owner.load(Acquire);
         if cur & HELD_BIT == 0
             || self
@@ -356,7 +386,8 @@ impl Lock {
 
     /// Whether this handle holds the lock (in this process).
     pub fn is_held(&self) -> bool {
-        self.pid.load(Relaxed) == proc::current_pid() && self.owner.load(Acquire) & HELD_BIT != 0
+        self.pid.load(Relaxed) == proc::current_pid()
+            && (self.xowner.load(Acquire) != 0 || self.owner.load(Acquire) & HELD_BIT != 0)
     }
 
     /// Who holds the lock, without taking it.
@@ -378,6 +409,7 @@ impl Lock {
             f.after_fork()?;
         }
         self.owner.store(0, SeqCst);
+        self.xowner.store(0, SeqCst);
         self.pid.store(now, SeqCst);
         Ok(())
     }
