@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust lint test-cross balance clean
+.PHONY: help demo test test-rust lint test-cross balance demo-lock clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -70,6 +70,24 @@ test-cross: $(RELEASE)/examples/ring c-examples python
 balance:
 	$(CARGO) run --quiet --release -p ringlock --example balance
 
+# 4 C and 4 Python processes increment one counter file under one lock, for
+# each backend; the total must be exact.
+DEMO_INCREMENTS ?= 2000
+demo-lock: c-examples python
+	@for backend in shm file; do \
+	  dir=$$(mktemp -d); counter="$$dir/counter"; pids=(); \
+	  for i in 1 2 3 4; do \
+	    $(BUILD)/examples/lock_c demo "$$counter" $(DEMO_INCREMENTS) $$backend "$$dir/locks" > "$$dir/c$$i.out" & pids+=($$!); \
+	    $(VPY) examples/python/lock.py demo "$$counter" $(DEMO_INCREMENTS) $$backend "$$dir/locks" > "$$dir/py$$i.out" & pids+=($$!); \
+	  done; \
+	  for p in "$${pids[@]}"; do wait $$p; done; \
+	  total=$$(tr -d ' \n' < "$$counter"); want=$$((8 * $(DEMO_INCREMENTS))); \
+	  echo "== lock ($$backend): 4 C + 4 Python processes x $(DEMO_INCREMENTS) increments =="; \
+	  cat "$$dir"/c1.out "$$dir"/py1.out; \
+	  echo "counter = $$total (expected $$want)"; \
+	  rm -rf "$$dir"; test "$$total" = "$$want"; \
+	done
+
 demo: test-cross
 	@echo
 	@echo "== the same ring, five languages (first lines of each) =="
@@ -79,6 +97,8 @@ demo: test-cross
 	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; grep digest $(CROSS_OUT)/$$f.txt | awk '{printf "%s %s  ", $$1, $$NF}'; echo; done
 	@echo
 	@$(MAKE) --no-print-directory balance
+	@echo
+	@$(MAKE) --no-print-directory demo-lock
 
 test: lint test-rust test-c test-cross test-python test-install
 	@echo
