@@ -16,5 +16,7 @@ venv: $(VENV)/.stamp
 python: venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VPY) -m pip install --quiet --no-build-isolation ./python
 
-test-python: python
+# c-examples: the lock tests run build/examples/lock_c beside
+# examples/python/lock.py on one counter.
+test-python: python c-examples
 	$(VPY) -m pytest -q python/tests

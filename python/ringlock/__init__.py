@@ -1,4 +1,5 @@
-"""ringlock: consistent-hashing placement at native speed.
+"""ringlock: consistent-hashing placement at native speed, and named locks
+between the processes of one host.
 
 >>> import ringlock
 >>> ring = ringlock.Ring(["10.0.1.1:11211", ("10.0.1.2:11211", 2)], algorithm="ketama")
@@ -11,6 +12,15 @@ True
 The same ring gives the same answers from Rust, C, C++ and Python. Errors
 derive from :class:`ringlock.Error`; see ``ringlock.Ring`` and
 ``ringlock.jump_hash``.
+
+Locks (exclusive, or read/write), robust against a holder that dies, with
+fencing tokens; see ``ringlock.Lock`` and ``ringlock.RWLock``::
+
+    with ringlock.Lock("jobs") as hold:        # backend="shm" | "file", dir=...
+        hold.token, hold.previous_owner_died
+    rw = ringlock.RWLock("config")
+    with rw.read(): ...
+    with rw.write(): ...
 """
 
 from ringlock._errors import (
@@ -24,21 +34,30 @@ from ringlock._errors import (
     LockTimeout,
     NodeExistsError,
     NodeNotFoundError,
+    NotHeldError,
     WouldBlockError,
 )
-from ringlock._ringlock import Ring, __version__, jump_hash
+from ringlock._lock import Holder, LockStatus
+from ringlock._ringlock import Hold, Lock, Ring, RWLock, RWLockGuard, __version__, jump_hash
 
 __all__ = [
     "CorruptError",
     "DeadlockError",
     "EmptyRingError",
     "Error",
+    "Hold",
+    "Holder",
     "InternalError",
     "InvalidArgumentError",
     "IoError",
+    "Lock",
+    "LockStatus",
     "LockTimeout",
     "NodeExistsError",
     "NodeNotFoundError",
+    "NotHeldError",
+    "RWLock",
+    "RWLockGuard",
     "Ring",
     "WouldBlockError",
     "__version__",

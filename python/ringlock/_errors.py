@@ -21,6 +21,7 @@ __all__ = [
     "LockTimeout",
     "NodeExistsError",
     "NodeNotFoundError",
+    "NotHeldError",
     "WouldBlockError",
 ]
 
@@ -34,7 +35,10 @@ class Error(Exception):
 class InvalidArgumentError(Error, ValueError):
     """A bad argument value: an empty node name or one containing NUL, a weight
     outside 1..2**32-1, an unknown algorithm, vnodes that the algorithm does not
-    accept, a negative count, a key that cannot be encoded as UTF-8."""
+    accept, a negative count, a key that cannot be encoded as UTF-8; a lock name
+    outside ``[A-Za-z0-9._-]{1,200}``, an unknown lock backend, a file mode
+    that lacks 0o600 or exceeds 0o777, a symlinked lock file or directory, a
+    negative timeout; any use of a closed lock."""
 
     __module__ = "ringlock"
 
@@ -63,7 +67,8 @@ class NodeExistsError(Error, ValueError):
 
 class CorruptError(Error, ValueError):
     """Serialised data (``Ring.from_bytes``) is truncated, damaged or of an
-    unknown format version."""
+    unknown format version; or a lock file is not an intact lock file of its
+    backend (ringlock never overwrites it: remove it if you know it is stale)."""
 
     __module__ = "ringlock"
 
@@ -83,6 +88,14 @@ class WouldBlockError(Error, BlockingIOError):
 class DeadlockError(Error, RuntimeError):
     """The operation would deadlock, such as acquiring a lock that the same
     handle already holds (locks are not reentrant)."""
+
+    __module__ = "ringlock"
+
+
+class NotHeldError(Error, RuntimeError):
+    """``release()`` of a lock that is not held (through this lock object, or,
+    for an ``RWLock``, by the calling thread): the ``RuntimeError`` that
+    ``threading.Lock().release()`` raises too."""
 
     __module__ = "ringlock"
 

@@ -1,9 +1,14 @@
 """Type stubs of the native module ringlock._ringlock (private: import ringlock)."""
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Callable, ClassVar, Literal, SupportsIndex, TypeAlias, final
+from types import TracebackType
+from typing import Any, Callable, ClassVar, Literal, SupportsFloat, SupportsIndex, TypeAlias, final
 
-__all__ = ["Ring", "jump_hash", "__version__"]
+from ringlock._errors import LockTimeout
+from ringlock._lock import LockStatus
+
+__all__ = ["Hold", "Lock", "RWLock", "RWLockGuard", "Ring", "_Ticket", "jump_hash", "__version__"]
 
 __version__: str
 
@@ -83,3 +88,196 @@ def jump_hash(key: SupportsIndex, buckets: SupportsIndex) -> int:
     """The bucket in ``range(buckets)`` of the 64-bit ``key`` (jump consistent
     hash); InvalidArgumentError unless ``0 <= key < 2**64`` and
     ``1 <= buckets < 2**31``."""
+
+_Backend: TypeAlias = Literal["shm", "file"]
+_Mode: TypeAlias = Literal["exclusive", "shared"]
+_Timeout: TypeAlias = SupportsFloat | None
+
+@final
+class Hold:
+    """What an acquisition gives: the fencing ``token``, whether the
+    ``previous_owner_died`` without releasing, and the ``mode`` held.
+
+    ``token``: for an exclusive hold, a number strictly greater than every
+    token handed out before for this lock, in any process, across crashes.
+    A shared hold carries the token of the last exclusive one (0 if none).
+    ``previous_owner_died`` is reported once, to the next exclusive acquirer
+    after a holder died without releasing.
+    """
+
+    @property
+    def token(self) -> int:
+        """The fencing token of this acquisition."""
+    @property
+    def previous_owner_died(self) -> bool:
+        """Whether a holder died without releasing before this acquisition."""
+    @property
+    def mode(self) -> _Mode:
+        """``"exclusive"`` or ``"shared"``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Lock:
+    """An exclusive lock named ``name`` that any process of the host can take,
+    that survives a holder that dies, and that hands out fencing tokens.
+
+    ``name``: 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``:
+    ``"shm"`` (the fast default) or ``"file"`` (flock). ``dir``: the lock
+    directory (default ``/dev/shm/ringlock-<uid>/``). ``mode``: permission
+    bits of a lock file this call creates (must include 0o600). ``timeout``:
+    what ``with``/``async with`` wait before LockTimeout (None: for ever).
+
+    Behaves as a ``threading.Lock`` shared by every process: threads sharing
+    one Lock take turns, any thread may release, and a thread that acquires
+    a lock it holds through the same object gets DeadlockError. Waiting
+    releases the GIL; asyncio waits never block the event loop.
+
+    Thread safety: every method may be called from any thread.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        *,
+        backend: _Backend = "shm",
+        dir: str | os.PathLike[str] | None = None,
+        mode: SupportsIndex = 0o600,
+        timeout: _Timeout = None,
+    ) -> Lock: ...
+    def acquire(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
+        """True once acquired; False if ``timeout`` seconds ran out (None or -1:
+        wait for ever) or, with ``blocking=False``, the lock is held."""
+    def release(self) -> None:
+        """Releases the lock (any thread may); NotHeldError if not held."""
+    def locked(self) -> bool:
+        """Whether anyone holds the lock right now (a snapshot)."""
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+    def status(self) -> LockStatus:
+        """Who holds the lock, read without taking it."""
+    @property
+    def hold(self) -> Hold | None:
+        """The Hold of the last acquisition through this object."""
+    @property
+    def name(self) -> str:
+        """The lock's name."""
+    @property
+    def path(self) -> str:
+        """The file that holds the lock's state."""
+    @property
+    def backend(self) -> _Backend:
+        """``"shm"`` or ``"file"``."""
+    @property
+    def timeout(self) -> float | None:
+        """What ``with`` waits before LockTimeout, in seconds (None: for ever)."""
+    def close(self) -> None:
+        """Releases the lock if held and closes the lock file; idempotent."""
+    def __enter__(self) -> Hold:
+        """Acquires with the lock's ``timeout``; LockTimeout when it runs out."""
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...
+    async def acquire_async(self, timeout: _Timeout = None) -> bool:
+        """``acquire`` for asyncio, without blocking the event loop; the hold
+        belongs to the task, and a cancelled call leaves nothing held."""
+    async def __aenter__(self) -> Hold: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+    def _ticket(self) -> _Ticket: ...
+
+@final
+class RWLock:
+    """A read/write lock named ``name`` between the processes of the host: any
+    number of readers at once, or one writer. Arguments as for :class:`Lock`.
+
+    ``with rw.read() as hold:`` / ``with rw.write() as hold:`` (or ``async
+    with``) wait the lock's ``timeout`` and raise LockTimeout when it runs
+    out. Holds belong to the calling thread: threads of one process can read
+    at once, a thread releases only what it acquired, and re-acquiring while
+    holding raises DeadlockError.
+
+    Thread safety: every method may be called from any thread.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        *,
+        backend: _Backend = "shm",
+        dir: str | os.PathLike[str] | None = None,
+        mode: SupportsIndex = 0o600,
+        timeout: _Timeout = None,
+    ) -> RWLock: ...
+    def read(self) -> RWLockGuard:
+        """A context manager holding the lock shared."""
+    def write(self) -> RWLockGuard:
+        """A context manager holding the lock exclusive."""
+    def acquire_read(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
+        """Acquires shared for the calling thread, as ``Lock.acquire``."""
+    def acquire_write(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
+        """Acquires exclusive for the calling thread, as ``Lock.acquire``."""
+    def release(self) -> None:
+        """Releases the calling thread's hold; NotHeldError if none."""
+    @property
+    def held(self) -> bool:
+        """Whether the calling thread holds the lock."""
+    def locked(self) -> bool:
+        """Whether anyone holds the lock right now (a snapshot)."""
+    def status(self) -> LockStatus:
+        """Who holds the lock, read without taking it."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def backend(self) -> _Backend: ...
+    @property
+    def timeout(self) -> float | None: ...
+    def close(self) -> None:
+        """Releases every hold of this object and closes its files."""
+    def _ticket(self, shared: bool) -> _Ticket: ...
+    def _release_task(self) -> None: ...
+
+@final
+class RWLockGuard:
+    """What ``RWLock.read()`` and ``RWLock.write()`` return: acquires on entry
+    (``with`` or ``async with``), gives the Hold, releases on exit."""
+
+    @property
+    def mode(self) -> _Mode:
+        """``"shared"`` (read) or ``"exclusive"`` (write)."""
+    def __enter__(self) -> Hold: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...
+    async def __aenter__(self) -> Hold: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+
+@final
+class _Ticket:
+    def try_acquire(self) -> Hold | None: ...
+    def wait(self, timeout: float | None) -> Hold | None: ...
+    def cancel(self) -> None: ...
+    def release(self) -> None: ...
+    def timeout_error(self, timeout: float | None) -> LockTimeout: ...

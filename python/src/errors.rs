@@ -36,16 +36,41 @@ pub(crate) fn class_name(kind: ErrorKind) -> &'static str {
 /// The Python exception for a core error; the message is the core's detail
 /// (the class already says the kind).
 pub(crate) fn to_py(err: Error) -> PyErr {
+    raise(class_name(err.kind()), err.message())
+}
+
+/// The class of `ringlock._errors` called `class` with `message`.
+fn raise(class: &str, message: &str) -> PyErr {
     Python::attach(|py| {
         let class = ERRORS
             .get_or_try_init(py, || py.import(ERRORS_MODULE).map(Bound::unbind))
-            .and_then(|m| m.bind(py).getattr(class_name(err.kind())))
+            .and_then(|m| m.bind(py).getattr(class))
             .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
         match class {
-            Ok(class) => PyErr::from_type(class, err.message().to_owned()),
+            Ok(class) => PyErr::from_type(class, message.to_owned()),
             Err(import_failed) => import_failed,
         }
     })
+}
+
+/// The class raised by a `release()` of a lock that is not held.
+pub(crate) const NOT_HELD: &str = "NotHeldError";
+
+/// The error of a lock's `release()`. There the core's `InvalidArgument`
+/// means "this handle holds nothing" (or it was inherited across fork): a
+/// `NotHeldError`, also a `RuntimeError` like `threading.Lock`'s "release
+/// unlocked lock". Other kinds map as everywhere.
+pub(crate) fn release_error(err: Error) -> PyErr {
+    match err.kind() {
+        ErrorKind::InvalidArgument => not_held(err.message()),
+        _ => to_py(err),
+    }
+}
+
+/// A `NotHeldError` raised by this face's own bookkeeping (a thread or task
+/// that holds nothing through the lock object).
+pub(crate) fn not_held(message: &str) -> PyErr {
+    raise(NOT_HELD, message)
 }
 
 /// An `InvalidArgumentError` raised by this face's own argument checks.
@@ -87,8 +112,9 @@ mod tests {
     #[test]
     fn the_python_module_defines_every_class() {
         let source = include_str!("../ringlock/_errors.py");
-        for kind in KINDS {
-            let def = format!("\nclass {}(", class_name(kind));
+        let names = KINDS.iter().map(|&k| class_name(k)).chain([NOT_HELD]);
+        for name in names {
+            let def = format!("\nclass {name}(");
             assert!(source.contains(&def), "{def:?} missing from _errors.py");
         }
     }

@@ -1,6 +1,7 @@
 //! `ringlock._ringlock`: the native module behind the Python package
 //! `ringlock` (whose `__init__.py` curates the public names). Thin by rule:
-//! argument conversion and error mapping; placement is the core's.
+//! argument conversion and error mapping; placement and locking are the
+//! core's.
 
 use pyo3::prelude::*;
 
@@ -8,6 +9,7 @@ mod args;
 mod errors;
 mod jump;
 mod keys;
+mod lock;
 mod ring;
 
 // `gil_used`: a change to a ring is atomic for lookups because both hold
@@ -18,6 +20,11 @@ mod ring;
 #[pymodule(gil_used = true)]
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
+    m.add_class::<lock::PyLock>()?;
+    m.add_class::<lock::PyRWLock>()?;
+    m.add_class::<lock::PyRWLockGuard>()?;
+    m.add_class::<lock::PyHold>()?;
+    m.add_class::<lock::Ticket>()?;
     m.add_function(wrap_pyfunction!(jump::jump_hash, m)?)?;
     m.add("__version__", ringlock::VERSION)?;
     Ok(())

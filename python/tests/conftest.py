@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,19 @@ def unchanged(ring: ringlock.Ring) -> Iterator[None]:
     assert ring.to_bytes() == before
     if placements:
         assert ring.get_many([f"k{i}" for i in range(200)]) == placements
+
+
+# ---- locks --------------------------------------------------------------------
+
+BACKENDS = ("shm", "file")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def lock_dir(tmp_path: Path) -> str:
+    """A lock directory of the test's own (created by ringlock, 0700)."""
+    return str(tmp_path / "locks")

@@ -20,6 +20,7 @@ HIERARCHY = {
     "LockTimeout": TimeoutError,
     "WouldBlockError": BlockingIOError,
     "DeadlockError": RuntimeError,
+    "NotHeldError": RuntimeError,
     "IoError": OSError,
     "InternalError": RuntimeError,
 }

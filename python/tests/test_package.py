@@ -25,12 +25,19 @@ def test_curated_names() -> None:
             "DeadlockError",
             "EmptyRingError",
             "Error",
+            "Hold",
+            "Holder",
             "InternalError",
             "InvalidArgumentError",
             "IoError",
+            "Lock",
+            "LockStatus",
             "LockTimeout",
             "NodeExistsError",
             "NodeNotFoundError",
+            "NotHeldError",
+            "RWLock",
+            "RWLockGuard",
             "Ring",
             "WouldBlockError",
             "__version__",
@@ -85,9 +92,31 @@ def test_stubs_type_check_typical_use() -> None:
             ring.remove("zz")
         except ringlock.NodeNotFoundError:
             pass
+        lock = ringlock.Lock("jobs", backend="file", dir="/tmp/x", timeout=1.5)
+        with lock as hold:
+            token: int = hold.token
+            died: bool = hold.previous_owner_died
+        got: bool = lock.acquire(timeout=0.5, blocking=True)
+        lock.release()
+        status: ringlock.LockStatus = lock.status()
+        pids: list[int] = [h.pid for h in status.holders]
+        last: ringlock.Hold | None = lock.hold
+        rw = ringlock.RWLock("config")
+        with rw.read() as shared:
+            mode: str = shared.mode
+        with rw.write():
+            pass
+        ok: bool = rw.acquire_read(blocking=False)
+
+        async def use() -> None:
+            async with lock as h:
+                t: int = h.token
+            acquired: bool = await lock.acquire_async(timeout=1)
+            async with rw.write():
+                pass
         """
     )
-    bad = "import ringlock\nringlock.Ring().get(42)\n"
+    bad = "import ringlock\nringlock.Ring().get(42)\nringlock.Lock(b'x')\n"
     with tempfile.TemporaryDirectory() as d:
         Path(d, "good.py").write_text(code)
         Path(d, "bad.py").write_text(bad)

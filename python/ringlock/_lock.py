@@ -1,0 +1,120 @@
+"""Support of the lock classes: the named tuples of ``status()`` and the
+asyncio side of :class:`ringlock.Lock` and :class:`ringlock.RWLock`.
+
+An asyncio acquisition belongs to the task that awaits it. It first tries on
+the event loop's thread, which never blocks; if the lock is held elsewhere, a
+daemon thread waits for it with the GIL released and hands the hold to the
+loop. If the awaiting task is cancelled, the waiting thread gives up within
+50 ms, and a hold that arrives for a cancelled task is released at once: a
+cancelled acquisition never leaves the lock held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from ringlock._ringlock import Hold, Lock, RWLock, _Ticket
+
+__all__ = ["Holder", "LockStatus"]
+
+
+class Holder(NamedTuple):
+    """One holder of a lock, as ``status()`` sees it."""
+
+    pid: int
+    """Its process id."""
+    mode: Literal["exclusive", "shared"]
+    """The mode held."""
+    since: float
+    """When it acquired, in seconds since the epoch (as ``time.time()``)."""
+    token: int
+    """Its fencing token (a shared holder: that of the last exclusive one)."""
+    liveness: Literal["alive", "stopped", "dead"]
+    """Whether its process runs, is stopped (SIGSTOP, a debugger: it still
+    holds) or is gone (the next acquirer takes over)."""
+
+
+class LockStatus(NamedTuple):
+    """Who holds a lock, read without taking it."""
+
+    token: int
+    """The last fencing token handed out (0 if never acquired exclusive)."""
+    holders: list[Holder]
+    """The recorded holders: one exclusive, or shared ones."""
+
+
+Holder.__module__ = "ringlock"
+LockStatus.__module__ = "ringlock"
+
+
+async def _acquire(ticket: _Ticket, timeout: float | None) -> Hold | None:
+    """The Hold once acquired, None if ``timeout`` ran out."""
+    hold = ticket.try_acquire()
+    if hold is not None or timeout == 0:
+        return hold
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Hold | None] = loop.create_future()
+
+    def deliver(result: Hold | None | BaseException) -> None:  # on the loop
+        if done.cancelled():
+            ticket.release()
+        elif isinstance(result, BaseException):
+            done.set_exception(result)
+        else:
+            done.set_result(result)
+
+    def wait() -> None:  # in the waiting thread
+        result: Hold | None | BaseException
+        try:
+            result = ticket.wait(timeout)
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+            result = e
+        try:
+            loop.call_soon_threadsafe(deliver, result)
+        except RuntimeError:  # the loop is closed: nobody will use the hold
+            ticket.release()
+
+    threading.Thread(target=wait, name="ringlock-async-wait", daemon=True).start()
+    try:
+        return await done
+    except BaseException:
+        ticket.cancel()
+        # cancelled just after the hold arrived: give it back
+        if done.done() and not done.cancelled() and done.exception() is None:
+            ticket.release()
+        raise
+
+
+async def _enter(ticket: _Ticket, timeout: float | None) -> Hold:
+    hold = await _acquire(ticket, timeout)
+    if hold is None:
+        raise ticket.timeout_error(timeout)
+    return hold
+
+
+async def lock_acquire(lock: Lock, timeout: float | None) -> bool:
+    """``Lock.acquire_async``."""
+    return await _acquire(lock._ticket(), timeout) is not None
+
+
+async def lock_enter(lock: Lock, timeout: float | None) -> Hold:
+    """``Lock.__aenter__``."""
+    return await _enter(lock._ticket(), timeout)
+
+
+async def lock_exit(lock: Lock) -> None:
+    """``Lock.__aexit__``."""
+    lock.release()
+
+
+async def rw_enter(rw: RWLock, shared: bool, timeout: float | None) -> Hold:
+    """``RWLockGuard.__aenter__``."""
+    return await _enter(rw._ticket(shared), timeout)
+
+
+async def rw_exit(rw: RWLock) -> None:
+    """``RWLockGuard.__aexit__``."""
+    rw._release_task()

@@ -1,0 +1,109 @@
+//! The arguments of the lock classes, converted to what the core takes. A
+//! value of the wrong type is a `TypeError`; a bad value of the right type an
+//! `InvalidArgumentError`. The core checks names, backends and file modes
+//! itself; this file checks only what the core never sees (timeouts in
+//! seconds, `blocking`).
+
+use crate::args::index;
+use crate::errors::{invalid, to_py};
+use crate::keys::{as_str, type_name};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBool;
+use ringlock::lock::Backend;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A lock name: a `str` (the core checks `[A-Za-z0-9._-]{1,200}`).
+pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    as_str(obj, "lock name").map(str::to_owned)
+}
+
+/// `"shm"` or `"file"`.
+pub(crate) fn backend(obj: &Bound<'_, PyAny>) -> PyResult<Backend> {
+    as_str(obj, "backend")?.parse::<Backend>().map_err(to_py)
+}
+
+/// The lock directory: `None` (the default per-user directory), a `str` or
+/// an `os.PathLike`.
+pub(crate) fn dir(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => o.extract::<PathBuf>().map(Some).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "dir must be None, str or os.PathLike, not {}",
+                type_name(o)
+            ))
+        }),
+    }
+}
+
+/// Permission bits of a lock file the call creates (the core requires 0o600
+/// and nothing beyond 0o777).
+pub(crate) fn file_mode(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let int = index(obj)?;
+    int.extract::<u32>().map_err(|_| {
+        invalid(format!(
+            "mode is {int}; expected permission bits such as 0o600 or 0o660"
+        ))
+    })
+}
+
+/// A timeout in seconds: `None` or -1 wait for ever, 0 tries once, a
+/// positive number waits that long (a float: fractions of a second). NaN and
+/// negatives other than -1 are `InvalidArgumentError`; an infinite or
+/// astronomically large timeout is "for ever". `what` names the argument.
+pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Duration>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a number of seconds or None, not bool \
+             (threading's acquire(False) is acquire(blocking=False) here)"
+        )));
+    }
+    let secs = obj.extract::<f64>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must be a number of seconds or None, not {}",
+            type_name(obj)
+        ))
+    })?;
+    if secs.is_nan() {
+        return Err(invalid(format!("{what} is NaN")));
+    }
+    if secs == -1.0 {
+        return Ok(None);
+    }
+    if secs < 0.0 {
+        return Err(invalid(format!(
+            "{what} must be a non-negative number of seconds, -1 or None, not {secs}"
+        )));
+    }
+    Ok(Duration::try_from_secs_f64(secs).ok())
+}
+
+/// `acquire(timeout, blocking)` as `threading.Lock.acquire` reads them:
+/// `blocking=False` is a single try and takes no timeout.
+pub(crate) fn acquire_timeout(
+    timeout_arg: Option<&Bound<'_, PyAny>>,
+    blocking: bool,
+) -> PyResult<Option<Duration>> {
+    let t = timeout(timeout_arg, "timeout")?;
+    if blocking {
+        return Ok(t);
+    }
+    // threading's default timeout is -1, ours None: either means "not given"
+    if let Some(o) = timeout_arg.filter(|o| !o.is_none()) {
+        if o.extract::<f64>()? != -1.0 {
+            return Err(invalid("can't specify a timeout for a non-blocking call"));
+        }
+    }
+    Ok(Some(Duration::ZERO))
+}
+
+/// Seconds as a Python float (`None` for ever), for reprs and properties.
+pub(crate) fn seconds(t: Option<Duration>) -> Option<f64> {
+    t.map(|d| d.as_secs_f64())
+}

@@ -1,0 +1,125 @@
+//! `ringlock.Hold` (what an acquisition gives) and the conversion of the
+//! core's `LockStatus` to the named tuples `ringlock.LockStatus` and
+//! `ringlock.Holder` (defined in `ringlock/_lock.py`).
+
+use super::{helper, mode_name};
+use pyo3::prelude::*;
+use ringlock::lock::{Hold, Liveness, LockStatus, Mode};
+
+/// What an acquisition gives: the fencing ``token``, whether the
+/// ``previous_owner_died`` without releasing, and the ``mode`` held.
+///
+/// ``token``: for an exclusive hold, a number strictly greater than every
+/// token handed out before for this lock, in any process, across crashes;
+/// send it with every write to the protected resource and have the resource
+/// refuse tokens lower than the highest it has seen. A shared hold carries
+/// the token of the last exclusive one (0 if none).
+///
+/// ``previous_owner_died``: a holder died (``kill -9`` included) without
+/// releasing since the last exclusive acquisition; reported once, to the
+/// next exclusive acquirer. What it protected may be half written.
+#[pyclass(module = "ringlock", name = "Hold", frozen, eq, hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyHold {
+    token: u64,
+    previous_owner_died: bool,
+    shared: bool,
+}
+
+impl From<Hold> for PyHold {
+    fn from(h: Hold) -> Self {
+        PyHold {
+            token: h.token,
+            previous_owner_died: h.previous_owner_died,
+            shared: h.mode == Mode::Shared,
+        }
+    }
+}
+
+#[pymethods]
+impl PyHold {
+    /// The fencing token of this acquisition (see the class docs).
+    #[getter]
+    fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// Whether a holder died without releasing before this acquisition.
+    #[getter]
+    fn previous_owner_died(&self) -> bool {
+        self.previous_owner_died
+    }
+
+    /// ``"exclusive"`` or ``"shared"``.
+    #[getter]
+    fn mode(&self) -> &'static str {
+        mode_name(if self.shared {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Hold(token={}, previous_owner_died={}, mode='{}')",
+            self.token,
+            if self.previous_owner_died {
+                "True"
+            } else {
+                "False"
+            },
+            self.mode()
+        )
+    }
+}
+
+/// `LockStatus(token, [Holder(pid, mode, since, token, liveness), ...])`.
+pub(super) fn status(py: Python<'_>, st: LockStatus) -> PyResult<Bound<'_, PyAny>> {
+    let mut holders = Vec::with_capacity(st.holders.len());
+    for h in st.holders {
+        let liveness = match h.liveness {
+            Liveness::Alive => "alive",
+            Liveness::Stopped => "stopped",
+            Liveness::Dead => "dead",
+        };
+        let since = h.since_ms as f64 / 1000.0;
+        holders.push(helper(
+            py,
+            "Holder",
+            (h.pid, mode_name(h.mode), since, h.token, liveness),
+        )?);
+    }
+    helper(py, "LockStatus", (st.token, holders))
+}
+
+/// Whether a status shows a holder whose process is still there (alive or
+/// stopped): a dead one no longer excludes anybody.
+pub(super) fn someone_holds(st: &LockStatus) -> bool {
+    st.holders.iter().any(|h| h.liveness != Liveness::Dead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_convert_and_print_like_python() {
+        let h = PyHold::from(Hold {
+            token: 7,
+            previous_owner_died: true,
+            mode: Mode::Exclusive,
+        });
+        assert_eq!(
+            h.__repr__(),
+            "Hold(token=7, previous_owner_died=True, mode='exclusive')"
+        );
+        let s = PyHold::from(Hold {
+            token: 0,
+            previous_owner_died: false,
+            mode: Mode::Shared,
+        });
+        assert_eq!(s.mode(), "shared");
+        assert!(s.__repr__().contains("previous_owner_died=False"));
+    }
+}

@@ -1,0 +1,309 @@
+//! The lock half of the Python face: `ringlock.Lock`, `ringlock.RWLock`,
+//! their holds and status, and what asyncio needs.
+//!
+//! The core decides everything about locking. This layer converts arguments,
+//! maps errors, releases the GIL while waiting and keeps the core handles
+//! that Python's ideas of ownership need (a core handle holds one
+//! acquisition at a time):
+//!
+//! - `Lock` behaves as a `threading.Lock`: one core handle serves all its
+//!   threads, so they take turns, any thread may release, and the thread that
+//!   holds it gets `DeadlockError` if it acquires again — the core's rules.
+//! - `RWLock` gives each thread that holds it a handle of its own, so that
+//!   several threads of one process can read at once; a hold belongs to its
+//!   thread.
+//! - An asyncio acquisition belongs to a task, not to a thread: it takes a
+//!   handle of its own, waited for in a helper thread (`ticket.rs`).
+//!
+//! Handles not in use wait in the object's pool, so threads and tasks that
+//! come and go do not open the lock file each time.
+
+mod args;
+mod hold;
+mod plain;
+mod rwlock;
+mod ticket;
+
+pub(crate) use hold::PyHold;
+pub(crate) use plain::PyLock;
+pub(crate) use rwlock::{PyRWLock, PyRWLockGuard};
+pub(crate) use ticket::Ticket;
+
+use crate::errors::{invalid, release_error, to_py};
+use pyo3::prelude::*;
+use ringlock::lock::{Backend, Hold, Lock as CoreLock, LockOptions, Mode};
+use ringlock::ErrorKind;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How often a waiter in the main thread runs Python's signal handlers (so
+/// that Ctrl-C interrupts a blocked `acquire`). Other threads' waiters sleep
+/// in the core until the lock is released or their timeout runs out.
+const SIGNAL_SLICE: Duration = Duration::from_millis(200);
+
+/// How often an asyncio waiter checks whether its task was cancelled (so a
+/// cancelled wait ends soon, and rarely acquires for nobody).
+const CANCEL_SLICE: Duration = Duration::from_millis(50);
+
+/// What a Python lock object keeps besides the handles its class manages:
+/// how to open more handles on the same lock, the idle ones, and the holds
+/// of asyncio tasks.
+pub(crate) struct Handles {
+    /// "lock" or "rwlock", for messages.
+    what: &'static str,
+    name: String,
+    options: LockOptions,
+    path: PathBuf,
+    timeout: Option<Duration>,
+    closed: AtomicBool,
+    idle: Mutex<Vec<Arc<CoreLock>>>,
+    tasks: Mutex<Vec<TaskHold>>,
+    last: Mutex<Option<Hold>>,
+}
+
+/// A hold of an asyncio task: the task (compared by identity) and the
+/// handle that holds.
+pub(crate) struct TaskHold {
+    task: Py<PyAny>,
+    handle: Arc<CoreLock>,
+}
+
+/// Locks a mutex of ours. No Python code runs while one is held (no
+/// allocation, no decref), so a panic is the only way to poison one, and
+/// the data stays consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Handles {
+    /// Opens the lock from the constructor's arguments (see `Lock`).
+    fn from_args(
+        py: Python<'_>,
+        what: &'static str,
+        name: &Bound<'_, PyAny>,
+        backend: Option<&Bound<'_, PyAny>>,
+        dir: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Arc<Handles>, Arc<CoreLock>)> {
+        let name = args::name(name)?;
+        let options = LockOptions {
+            backend: backend.map(args::backend).transpose()?.unwrap_or_default(),
+            dir: args::dir(dir)?,
+            file_mode: mode.map(args::file_mode).transpose()?.unwrap_or(0o600),
+        };
+        let timeout = args::timeout(timeout, "timeout")?;
+        Handles::open(py, what, name, options, timeout)
+    }
+
+    /// Opens the lock (with the GIL released: it may create the directory
+    /// and the file) and returns its state with the first handle.
+    fn open(
+        py: Python<'_>,
+        what: &'static str,
+        name: String,
+        options: LockOptions,
+        timeout: Option<Duration>,
+    ) -> PyResult<(Arc<Handles>, Arc<CoreLock>)> {
+        let first = py
+            .detach(|| CoreLock::open(&name, &options))
+            .map_err(to_py)?;
+        let handles = Handles {
+            what,
+            path: first.path().to_owned(),
+            name,
+            options,
+            timeout,
+            closed: AtomicBool::new(false),
+            idle: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            last: Mutex::new(None),
+        };
+        Ok((Arc::new(handles), Arc::new(first)))
+    }
+
+    fn backend(&self) -> Backend {
+        self.options.backend
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
+    /// The `InvalidArgumentError` of a use after `close()`.
+    fn closed_error(&self) -> PyErr {
+        invalid(format!("{} {:?} is closed", self.what, self.name))
+    }
+
+    fn check_open(&self) -> PyResult<()> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        Ok(())
+    }
+
+    /// An idle handle, or a new one on the same lock.
+    fn checkout(&self, py: Python<'_>) -> PyResult<Arc<CoreLock>> {
+        if let Some(h) = lock(&self.idle).pop() {
+            return Ok(h);
+        }
+        let h = py
+            .detach(|| CoreLock::open(&self.name, &self.options))
+            .map_err(to_py)?;
+        Ok(Arc::new(h))
+    }
+
+    /// Returns a handle that holds nothing to the pool (after close, or if
+    /// it holds after all, it is dropped: the core releases on drop).
+    fn checkin(&self, h: Arc<CoreLock>) {
+        if !self.is_closed() && !h.is_held() {
+            lock(&self.idle).push(h);
+        }
+    }
+
+    fn set_last(&self, hold: Hold) {
+        *lock(&self.last) = Some(hold);
+    }
+
+    fn last(&self) -> Option<Hold> {
+        *lock(&self.last)
+    }
+
+    fn task_holds(&self, task: &Bound<'_, PyAny>) -> bool {
+        lock(&self.tasks).iter().any(|t| t.task.is(task))
+    }
+
+    fn has_task_holds(&self) -> bool {
+        !lock(&self.tasks).is_empty()
+    }
+
+    fn add_task(&self, task: Py<PyAny>, handle: Arc<CoreLock>) {
+        lock(&self.tasks).push(TaskHold { task, handle });
+    }
+
+    /// Removes the first task hold that `pick` selects.
+    fn take_task(&self, pick: impl Fn(&TaskHold) -> bool) -> Option<TaskHold> {
+        let mut tasks = lock(&self.tasks);
+        let i = tasks.iter().position(pick)?;
+        Some(tasks.swap_remove(i))
+    }
+
+    /// Releases a task's hold and returns its handle to the pool.
+    fn release_task(&self, t: TaskHold) -> PyResult<()> {
+        let r = t.handle.release().map_err(release_error);
+        self.checkin(t.handle);
+        r
+    }
+
+    /// Marks the object closed, releases the holds of tasks and drops the
+    /// idle handles. Idempotent.
+    fn close(&self) {
+        self.closed.store(true, SeqCst);
+        lock(&self.idle).clear();
+        let tasks = std::mem::take(&mut *lock(&self.tasks));
+        for t in tasks {
+            let _ = t.handle.release();
+        }
+    }
+}
+
+/// Acquires through `h`: first a try with the GIL held (a few atomics on
+/// shm, one flock on file: the whole cost when the lock is free), then, if
+/// the lock is held elsewhere, waits with the GIL released. `Ok(None)` when
+/// the timeout runs out (a zero timeout: at once), or `cancel` is set.
+///
+/// The wait is cut into slices only where something must be checked between
+/// them: signals in the main thread, `cancel` for asyncio.
+fn acquire(
+    py: Python<'_>,
+    h: &CoreLock,
+    mode: Mode,
+    timeout: Option<Duration>,
+    cancel: Option<&AtomicBool>,
+) -> PyResult<Option<Hold>> {
+    match h.acquire(mode, Some(Duration::ZERO)) {
+        Ok(hold) => return Ok(Some(hold)),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+        Err(e) => return Err(to_py(e)),
+    }
+    if timeout == Some(Duration::ZERO) {
+        return Ok(None);
+    }
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let slice = match cancel {
+        Some(_) => Some(CANCEL_SLICE),
+        None => in_main_thread(py)?.then_some(SIGNAL_SLICE),
+    };
+    loop {
+        let left = match deadline {
+            None => None,
+            Some(d) => match d.saturating_duration_since(Instant::now()) {
+                left if left.is_zero() => return Ok(None),
+                left => Some(left),
+            },
+        };
+        let wait = match (slice, left) {
+            (Some(s), left) => Some(left.map_or(s, |l| l.min(s))),
+            (None, left) => left,
+        };
+        match py.detach(|| h.acquire(mode, wait)) {
+            Ok(hold) => return Ok(Some(hold)),
+            Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {}
+            Err(e) => return Err(to_py(e)),
+        }
+        if cancel.is_some_and(|c| c.load(SeqCst)) {
+            return Ok(None);
+        }
+        py.check_signals()?;
+    }
+}
+
+/// Whether the calling thread is Python's main thread (where signal
+/// handlers run).
+fn in_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?.getattr("ident")?;
+    main.eq(threading.call_method0("get_ident")?)
+}
+
+/// `"exclusive"` or `"shared"`.
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Exclusive => "exclusive",
+        Mode::Shared => "shared",
+    }
+}
+
+/// The `LockTimeout` of a `with` block whose lock's timeout ran out.
+fn timed_out(name: &str, timeout: Option<Duration>) -> PyErr {
+    let after = timeout.map_or(String::new(), |t| format!(" after {} s", t.as_secs_f64()));
+    to_py(ringlock::Error::new(
+        ErrorKind::Timeout,
+        format!("timed out waiting for lock {name:?}{after}"),
+    ))
+}
+
+/// `asyncio.current_task()`, or an error outside a running task.
+fn current_task(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let task = py.import("asyncio")?.call_method0("current_task")?;
+    if task.is_none() {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "no running asyncio task",
+        ));
+    }
+    Ok(task)
+}
+
+/// `ringlock._lock.<function>(*args)`: a named tuple of `status()`, or a
+/// coroutine of the asyncio side.
+fn helper<'py>(
+    py: Python<'py>,
+    function: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static HELPERS: pyo3::sync::PyOnceLock<Py<PyModule>> = pyo3::sync::PyOnceLock::new();
+    let module = HELPERS.get_or_try_init(py, || py.import("ringlock._lock").map(Bound::unbind))?;
+    module.bind(py).getattr(function)?.call1(args)
+}

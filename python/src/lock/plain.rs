@@ -1,0 +1,253 @@
+//! `ringlock.Lock`: an exclusive named lock that behaves as a
+//! `threading.Lock` shared by every process of the host.
+
+use super::hold::{someone_holds, status};
+use super::{acquire, args, current_task, helper, lock, timed_out, Handles, PyHold, Ticket};
+use crate::errors::{release_error, to_py};
+use pyo3::prelude::*;
+use ringlock::lock::{Lock as CoreLock, Mode};
+use ringlock::{Error, ErrorKind};
+use std::ffi::OsStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An exclusive lock named ``name`` that any process of the host can take,
+/// that survives a holder that dies, and that hands out fencing tokens.
+///
+/// ``name`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``
+/// is ``"shm"`` (a mapped page, the fast default) or ``"file"`` (flock,
+/// freed by the kernel; shareable between containers). ``dir`` is the lock
+/// directory (default ``/dev/shm/ringlock-<uid>/``); ``mode`` the permission
+/// bits of a lock file this call creates (must include 0o600). ``timeout``
+/// (seconds, None for ever) is what ``with lock:`` and ``async with lock:``
+/// wait before they raise LockTimeout.
+///
+/// It behaves as a ``threading.Lock``: ``acquire(timeout=None,
+/// blocking=True) -> bool``, ``release()`` from any thread of the process,
+/// ``locked()``. Threads sharing one Lock take turns; a thread that acquires
+/// a lock it holds through the same object gets DeadlockError (a hang with
+/// threading). Separate Lock objects on one name exclude each other as
+/// processes do. ``with lock as hold:`` gives a :class:`Hold` with the
+/// fencing ``token`` and ``previous_owner_died``.
+///
+/// asyncio: ``async with lock as hold:`` and ``await lock.acquire_async()``
+/// never block the event loop (a held lock is waited for in a helper
+/// thread); such a hold belongs to the task, and any thread may release it.
+///
+/// Waiting releases the GIL. In the main thread a wait is interrupted by
+/// Ctrl-C (within 0.2 s). The lock is released when the object is closed
+/// or garbage-collected, and by the kernel or the next waiter when the
+/// process dies. docs/locks.md has the full semantics.
+#[pyclass(module = "ringlock", name = "Lock", frozen, weakref)]
+pub struct PyLock {
+    handles: Arc<Handles>,
+    /// The handle of synchronous use (shared by threads); `None` once closed.
+    main: Mutex<Option<Arc<CoreLock>>>,
+}
+
+impl PyLock {
+    fn main(&self) -> PyResult<Arc<CoreLock>> {
+        let main = lock(&self.main).clone();
+        main.ok_or_else(|| self.handles.closed_error())
+    }
+
+    /// Acquires exclusively through the main handle; `None` when `timeout`
+    /// runs out.
+    fn take(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<PyHold>> {
+        let main = self.main()?;
+        let Some(hold) = acquire(py, &main, Mode::Exclusive, timeout, None)? else {
+            return Ok(None);
+        };
+        if self.handles.is_closed() {
+            let _ = main.release();
+            self.handles.check_open()?;
+        }
+        self.handles.set_last(hold);
+        Ok(Some(hold.into()))
+    }
+}
+
+#[pymethods]
+impl PyLock {
+    #[new]
+    #[pyo3(
+        signature = (name, *, backend=None, dir=None, mode=None, timeout=None),
+        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        backend: Option<&Bound<'_, PyAny>>,
+        dir: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (handles, main) = Handles::from_args(py, "lock", name, backend, dir, mode, timeout)?;
+        Ok(PyLock {
+            handles,
+            main: Mutex::new(Some(main)),
+        })
+    }
+
+    /// Acquires the lock, as ``threading.Lock.acquire``: waits for ever
+    /// (``timeout`` None or -1), at most ``timeout`` seconds, or not at all
+    /// (``blocking=False``, or ``timeout=0``). Returns True once acquired,
+    /// False if the lock stayed held elsewhere. Raises DeadlockError if the
+    /// calling thread already holds it through this object.
+    #[pyo3(signature = (timeout=None, blocking=true))]
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<bool> {
+        let t = args::acquire_timeout(timeout, blocking)?;
+        Ok(self.take(py, t)?.is_some())
+    }
+
+    /// Releases the lock; any thread may (as with ``threading.Lock``).
+    /// Raises NotHeldError (a RuntimeError) if this object does not hold it.
+    fn release(&self) -> PyResult<()> {
+        let main = self.main()?;
+        if !main.is_held() {
+            if let Some(t) = self.handles.take_task(|_| true) {
+                return self.handles.release_task(t);
+            }
+        }
+        main.release().map_err(release_error)
+    }
+
+    /// Whether the lock is held right now, by this object or by anyone else
+    /// (a holder whose process died does not count). A snapshot, as with
+    /// ``threading.Lock.locked``.
+    fn locked(&self) -> PyResult<bool> {
+        let main = self.main()?;
+        Ok(self.held() || someone_holds(&main.status()))
+    }
+
+    /// Whether this object holds the lock (in this process).
+    #[getter]
+    fn held(&self) -> bool {
+        let main = lock(&self.main).clone();
+        main.is_some_and(|m| m.is_held()) || self.handles.has_task_holds()
+    }
+
+    /// Who holds the lock, read without taking it: a LockStatus with the
+    /// last fencing token and a Holder per recorded holder.
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let main = self.main()?;
+        status(py, main.status())
+    }
+
+    /// The Hold of the last acquisition through this object (None before
+    /// the first).
+    #[getter]
+    fn hold(&self) -> Option<PyHold> {
+        self.handles.last().map(PyHold::from)
+    }
+
+    /// The lock's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.handles.name
+    }
+
+    /// The file that holds the lock's state.
+    #[getter]
+    fn path(&self) -> &OsStr {
+        self.handles.path.as_os_str()
+    }
+
+    /// ``"shm"`` or ``"file"``.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.handles.backend().name()
+    }
+
+    /// What ``with`` waits before LockTimeout, in seconds (None: for ever).
+    #[getter]
+    fn timeout(&self) -> Option<f64> {
+        args::seconds(self.handles.timeout)
+    }
+
+    /// Releases the lock if this object holds it and closes the lock file.
+    /// Any later use raises InvalidArgumentError. Idempotent.
+    fn close(&self) {
+        let main = lock(&self.main).take();
+        self.handles.close();
+        drop(main); // the core releases a held handle when it is dropped
+    }
+
+    /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
+    /// TimeoutError) when it runs out. Returns the Hold.
+    fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
+        self.take(py, self.handles.timeout)?
+            .ok_or_else(|| timed_out(&self.handles.name, self.handles.timeout))
+    }
+
+    fn __exit__(
+        &self,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.release()?;
+        Ok(false)
+    }
+
+    /// ``await lock.acquire_async(timeout=None) -> bool``: ``acquire`` for
+    /// asyncio, without blocking the event loop. The hold belongs to the
+    /// awaiting task (DeadlockError if it holds the lock already); if the
+    /// task is cancelled, nothing stays held.
+    #[pyo3(signature = (timeout=None))]
+    fn acquire_async<'py>(
+        slf: &Bound<'py, Self>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = args::timeout(timeout, "timeout")?;
+        helper(slf.py(), "lock_acquire", (slf, args::seconds(t)))
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let t = args::seconds(slf.get().handles.timeout);
+        helper(slf.py(), "lock_enter", (slf, t))
+    }
+
+    fn __aexit__<'py>(
+        slf: &Bound<'py, Self>,
+        _exc_type: &Bound<'py, PyAny>,
+        _exc: &Bound<'py, PyAny>,
+        _tb: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "lock_exit", (slf,))
+    }
+
+    /// A ticket for an asyncio acquisition by the current task (private).
+    fn _ticket(&self, py: Python<'_>) -> PyResult<Ticket> {
+        self.handles.check_open()?;
+        let task = current_task(py)?;
+        if self.handles.task_holds(&task) {
+            return Err(to_py(Error::new(
+                ErrorKind::Deadlock,
+                format!("lock {:?} is already held by this task", self.handles.name),
+            )));
+        }
+        Ticket::new(py, self.handles.clone(), Mode::Exclusive, task)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.handles.is_closed() {
+            "closed"
+        } else if self.held() {
+            "held"
+        } else {
+            "not held"
+        };
+        format!(
+            "<ringlock.Lock '{}' backend='{}' path='{}' {state}>",
+            self.handles.name,
+            self.backend(),
+            self.handles.path.display()
+        )
+    }
+}

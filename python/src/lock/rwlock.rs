@@ -1,0 +1,341 @@
+//! `ringlock.RWLock`: a named read/write lock; each thread that holds it has
+//! a core handle of its own, so the threads of one process can read at once.
+
+use super::hold::{someone_holds, status};
+use super::{acquire, args, current_task, helper, lock, mode_name, timed_out, Handles, PyHold};
+use super::{TaskHold, Ticket};
+use crate::errors::{not_held, release_error, to_py};
+use pyo3::prelude::*;
+use ringlock::lock::{Lock as CoreLock, Mode};
+use ringlock::{Error, ErrorKind};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+/// A read/write lock named ``name`` between the processes of the host:
+/// any number of readers at once, or one writer. The arguments are those of
+/// :class:`Lock`.
+///
+/// ``with rw.read() as hold:`` holds it shared, ``with rw.write() as hold:``
+/// exclusive; both wait the lock's ``timeout`` and raise LockTimeout when it
+/// runs out (``async with`` works too, without blocking the event loop).
+/// ``acquire_read``/``acquire_write(timeout=None, blocking=True) -> bool``
+/// and ``release()`` are the same without a ``with``.
+///
+/// Holds belong to the calling thread: the threads of one process can read
+/// at once (each through a handle of its own), a thread releases only what
+/// it acquired (NotHeldError otherwise), and a thread that acquires again
+/// while it holds gets DeadlockError (no upgrade, no reentrancy). A thread
+/// that exits while holding leaves the lock held until ``close()``, garbage
+/// collection or the end of the process. With the shm backend a waiting
+/// writer keeps new readers out, so readers cannot starve it.
+#[pyclass(module = "ringlock", name = "RWLock", frozen, weakref)]
+pub struct PyRWLock {
+    handles: Arc<Handles>,
+    /// Handle of each thread that holds (or is acquiring) the lock.
+    threads: Mutex<HashMap<ThreadId, Arc<CoreLock>>>,
+    /// A handle for `status` (also in the pool); `None` once closed.
+    probe: Mutex<Option<Arc<CoreLock>>>,
+}
+
+impl PyRWLock {
+    fn probe(&self) -> PyResult<Arc<CoreLock>> {
+        let probe = lock(&self.probe).clone();
+        probe.ok_or_else(|| self.handles.closed_error())
+    }
+
+    /// Acquires for the calling thread; `None` when `timeout` runs out.
+    fn take(
+        &self,
+        py: Python<'_>,
+        mode: Mode,
+        timeout: Option<Duration>,
+    ) -> PyResult<Option<PyHold>> {
+        self.handles.check_open()?;
+        let me = std::thread::current().id();
+        let existing = lock(&self.threads).get(&me).cloned();
+        let h = match existing {
+            Some(h) => h, // held: the core says Deadlock
+            None => {
+                let h = self.handles.checkout(py)?;
+                lock(&self.threads).insert(me, h.clone());
+                h
+            }
+        };
+        let got = acquire(py, &h, mode, timeout, None);
+        match got {
+            Ok(Some(hold)) if !self.handles.is_closed() => {
+                self.handles.set_last(hold);
+                return Ok(Some(hold.into()));
+            }
+            Ok(Some(_)) => {
+                let _ = h.release();
+            }
+            _ => {}
+        }
+        if !h.is_held() {
+            let mut threads = lock(&self.threads);
+            if threads.get(&me).is_some_and(|t| Arc::ptr_eq(t, &h)) {
+                threads.remove(&me);
+            }
+            drop(threads);
+            self.handles.checkin(h);
+        }
+        self.handles.check_open()?;
+        got.map(|_| None)
+    }
+
+    fn enter(&self, py: Python<'_>, mode: Mode) -> PyResult<PyHold> {
+        let t = self.handles.timeout;
+        self.take(py, mode, t)?
+            .ok_or_else(|| timed_out(&self.handles.name, t))
+    }
+}
+
+#[pymethods]
+impl PyRWLock {
+    #[new]
+    #[pyo3(
+        signature = (name, *, backend=None, dir=None, mode=None, timeout=None),
+        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        backend: Option<&Bound<'_, PyAny>>,
+        dir: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (handles, first) = Handles::from_args(py, "rwlock", name, backend, dir, mode, timeout)?;
+        handles.checkin(first.clone());
+        Ok(PyRWLock {
+            handles,
+            threads: Mutex::new(HashMap::new()),
+            probe: Mutex::new(Some(first)),
+        })
+    }
+
+    /// A context manager that holds the lock shared: ``with rw.read() as
+    /// hold:`` (or ``async with``).
+    fn read(slf: &Bound<'_, Self>) -> PyRWLockGuard {
+        PyRWLockGuard {
+            rw: slf.clone().unbind(),
+            mode: Mode::Shared,
+        }
+    }
+
+    /// A context manager that holds the lock exclusive: ``with rw.write() as
+    /// hold:`` (or ``async with``).
+    fn write(slf: &Bound<'_, Self>) -> PyRWLockGuard {
+        PyRWLockGuard {
+            rw: slf.clone().unbind(),
+            mode: Mode::Exclusive,
+        }
+    }
+
+    /// Acquires shared for the calling thread, as ``Lock.acquire``: True
+    /// once held, False if ``timeout`` ran out (or, ``blocking=False``, the
+    /// lock is held exclusive elsewhere).
+    #[pyo3(signature = (timeout=None, blocking=true))]
+    fn acquire_read(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<bool> {
+        let t = args::acquire_timeout(timeout, blocking)?;
+        Ok(self.take(py, Mode::Shared, t)?.is_some())
+    }
+
+    /// Acquires exclusive for the calling thread, as ``Lock.acquire``.
+    #[pyo3(signature = (timeout=None, blocking=true))]
+    fn acquire_write(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<bool> {
+        let t = args::acquire_timeout(timeout, blocking)?;
+        Ok(self.take(py, Mode::Exclusive, t)?.is_some())
+    }
+
+    /// Releases what the calling thread holds (read or write). Raises
+    /// NotHeldError (a RuntimeError) if it holds nothing.
+    fn release(&self) -> PyResult<()> {
+        self.handles.check_open()?;
+        let me = std::thread::current().id();
+        let Some(h) = lock(&self.threads).remove(&me) else {
+            return Err(not_held(&format!(
+                "rwlock {:?} is not held by this thread",
+                self.handles.name
+            )));
+        };
+        let r = h.release().map_err(release_error);
+        self.handles.checkin(h);
+        r
+    }
+
+    /// Whether the calling thread holds the lock (read or write).
+    #[getter]
+    fn held(&self) -> bool {
+        let me = std::thread::current().id();
+        lock(&self.threads).get(&me).is_some_and(|h| h.is_held())
+    }
+
+    /// Whether anyone holds the lock right now, in any mode and process (a
+    /// holder whose process died does not count). A snapshot.
+    fn locked(&self) -> PyResult<bool> {
+        Ok(someone_holds(&self.probe()?.status()))
+    }
+
+    /// Who holds the lock, read without taking it (see ``Lock.status``).
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        status(py, self.probe()?.status())
+    }
+
+    /// The lock's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.handles.name
+    }
+
+    /// The file that holds the lock's state.
+    #[getter]
+    fn path(&self) -> &OsStr {
+        self.handles.path.as_os_str()
+    }
+
+    /// ``"shm"`` or ``"file"``.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.handles.backend().name()
+    }
+
+    /// What ``read()`` and ``write()`` wait before LockTimeout, in seconds
+    /// (None: for ever).
+    #[getter]
+    fn timeout(&self) -> Option<f64> {
+        args::seconds(self.handles.timeout)
+    }
+
+    /// Releases every hold of this object (all threads and tasks) and closes
+    /// its lock files. Any later use raises InvalidArgumentError. Idempotent.
+    fn close(&self) {
+        let probe = lock(&self.probe).take();
+        self.handles.close();
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        drop(threads); // the core releases held handles when they are dropped
+        drop(probe);
+    }
+
+    /// A ticket for an asyncio acquisition by the current task (private).
+    fn _ticket(&self, py: Python<'_>, shared: bool) -> PyResult<Ticket> {
+        self.handles.check_open()?;
+        let task = current_task(py)?;
+        if self.handles.task_holds(&task) {
+            return Err(to_py(Error::new(
+                ErrorKind::Deadlock,
+                format!(
+                    "rwlock {:?} is already held by this task",
+                    self.handles.name
+                ),
+            )));
+        }
+        let mode = if shared {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        };
+        Ticket::new(py, self.handles.clone(), mode, task)
+    }
+
+    /// Releases the current task's hold (private: ``async with`` exit).
+    fn _release_task(&self, py: Python<'_>) -> PyResult<()> {
+        let task = current_task(py)?;
+        let taken: Option<TaskHold> = self.handles.take_task(|t| t.task.is(&task));
+        match taken {
+            Some(t) => self.handles.release_task(t),
+            None => Err(not_held(&format!(
+                "rwlock {:?} is not held by this task",
+                self.handles.name
+            ))),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.handles.is_closed() {
+            "closed"
+        } else if self.held() {
+            "held by this thread"
+        } else {
+            "not held by this thread"
+        };
+        format!(
+            "<ringlock.RWLock '{}' backend='{}' path='{}' {state}>",
+            self.handles.name,
+            self.backend(),
+            self.handles.path.display()
+        )
+    }
+}
+
+/// What ``RWLock.read()`` and ``RWLock.write()`` return: a context manager
+/// (``with`` or ``async with``) that acquires on entry, with the lock's
+/// ``timeout``, gives the :class:`Hold`, and releases on exit.
+#[pyclass(module = "ringlock", name = "RWLockGuard", frozen)]
+pub struct PyRWLockGuard {
+    rw: Py<PyRWLock>,
+    mode: Mode,
+}
+
+#[pymethods]
+impl PyRWLockGuard {
+    /// ``"shared"`` (``read()``) or ``"exclusive"`` (``write()``).
+    #[getter]
+    fn mode(&self) -> &'static str {
+        mode_name(self.mode)
+    }
+
+    fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
+        self.rw.get().enter(py, self.mode)
+    }
+
+    fn __exit__(
+        &self,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.rw.get().release()?;
+        Ok(false)
+    }
+
+    fn __aenter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = args::seconds(self.rw.get().handles.timeout);
+        let shared = self.mode == Mode::Shared;
+        helper(py, "rw_enter", (self.rw.clone_ref(py), shared, t))
+    }
+
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc_type: &Bound<'py, PyAny>,
+        _exc: &Bound<'py, PyAny>,
+        _tb: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        helper(py, "rw_exit", (self.rw.clone_ref(py),))
+    }
+
+    fn __repr__(&self) -> String {
+        let rw = self.rw.get();
+        let how = if self.mode == Mode::Shared {
+            "read"
+        } else {
+            "write"
+        };
+        format!("<ringlock.RWLockGuard {how} of {}>", rw.__repr__())
+    }
+}
