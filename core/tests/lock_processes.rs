@@ -168,12 +168,20 @@ fn child() {
             let o = options(&dir, backend);
             let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
             let maps = count_lines("/proc/self/maps");
-            for _ in 0..50_000 {
+            // 100,000 open/acquire/release/close cycles, alternating modes;
+            // every other one closes while holding (the drop releases)
+            for i in 0..100_000 {
                 let l = Lock::open(&name, &o).unwrap();
-                l.acquire(Mode::Exclusive, None).unwrap();
-                l.release().unwrap();
-                l.acquire(Mode::Shared, None).unwrap();
-                drop(l); // releases
+                let mode = if i % 2 == 0 {
+                    Mode::Exclusive
+                } else {
+                    Mode::Shared
+                };
+                l.acquire(mode, None).unwrap();
+                if i % 4 < 2 {
+                    l.release().unwrap();
+                }
+                drop(l);
             }
             let fds_after = std::fs::read_dir("/proc/self/fd").unwrap().count();
             let maps_after = count_lines("/proc/self/maps");
@@ -363,6 +371,7 @@ fn count_lines(path: &str) -> usize {
 /// do not move the counts.
 #[test]
 fn a_hundred_thousand_cycles_leak_no_descriptor_or_mapping() {
+    // (the work is in the child role "leak")
     for b in BOTH {
         let d = scratch(&format!("leak-{}", b.name()));
         let mut k = spawn("leak", &d, b, &[]);
