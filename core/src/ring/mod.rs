@@ -274,8 +274,26 @@ impl Ring {
         if self.nodes.len() == 0 {
             return Err(empty_ring());
         }
-        for (k, o) in keys.iter().zip(out.iter_mut()) {
-            *o = self.get_id(k.as_ref()).expect("non-empty");
+        match &self.table {
+            Table::Points(c) => {
+                // Hash a block of keys, then look the block up: the table
+                // reads of different keys do not wait for each other.
+                const BLOCK: usize = 32;
+                let mut pos = [0u64; BLOCK];
+                for (ks, os) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+                    for (p, k) in pos.iter_mut().zip(ks) {
+                        *p = self.position(k.as_ref());
+                    }
+                    for (o, &p) in os.iter_mut().zip(&pos) {
+                        *o = c.owner_at(p).expect("non-empty") as usize;
+                    }
+                }
+            }
+            Table::Buckets(_) => {
+                for (k, o) in keys.iter().zip(out.iter_mut()) {
+                    *o = self.get_id(k.as_ref()).expect("non-empty");
+                }
+            }
         }
         Ok(())
     }
