@@ -69,6 +69,46 @@ pub(crate) fn with_key<R>(key: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) ->
     with_buffer(key, "a key", "str, bytes, bytearray or memoryview", f)
 }
 
+/// The bytes of a `str` or `bytes` key, read in place; `None` for any other
+/// type (the caller then goes through [`with_key`]).
+///
+/// # Safety
+/// `p` must point to a live object that outlives `'a`, and no Python code
+/// may run while the slice is in use (nothing can then change or free it).
+#[inline]
+pub(crate) unsafe fn borrow_bytes<'a>(
+    py: Python<'_>,
+    p: *mut ffi::PyObject,
+) -> PyResult<Option<&'a [u8]>> {
+    // SAFETY: the type checks only read type flags of a live object; the
+    // buffers belong to the (immutable) str or bytes object, which the
+    // caller keeps alive for 'a.
+    unsafe {
+        if ffi::Py_TYPE(p) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type)
+            || ffi::PyUnicode_Check(p) != 0
+        {
+            let mut size: ffi::Py_ssize_t = 0;
+            let data = ffi::PyUnicode_AsUTF8AndSize(p, &mut size);
+            if data.is_null() {
+                return Err(not_utf8(py, "a str key", PyErr::fetch(py)));
+            }
+            return Ok(Some(std::slice::from_raw_parts(
+                data.cast::<u8>(),
+                size as usize,
+            )));
+        }
+        if ffi::PyBytes_Check(p) != 0 {
+            let data = ffi::PyBytes_AsString(p);
+            let len = ffi::PyBytes_Size(p);
+            return Ok(Some(std::slice::from_raw_parts(
+                data.cast::<u8>(),
+                len as usize,
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// Runs `f` on the bytes of a bytes-like object (bytes, bytearray,
 /// memoryview); `what` and `expected` word the TypeError for anything else.
 pub(crate) fn with_buffer<R>(

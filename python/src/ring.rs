@@ -208,24 +208,46 @@ impl PyRing {
         if this.inner.is_empty() {
             return Err(errors::empty_ring());
         }
-        for i in 0..len {
-            let i = i as ffi::Py_ssize_t;
-            // SAFETY: `i` is in bounds and no Python code runs in this loop,
-            // so `seq` keeps its length and items; the item is borrowed from
-            // `seq`; PyList_SetItem steals the new reference to the name.
-            unsafe {
-                let item = if is_list {
-                    ffi::PyList_GetItem(seq.as_ptr(), i)
-                } else {
-                    ffi::PyTuple_GetItem(seq.as_ptr(), i)
-                };
-                let item = Borrowed::from_ptr(py, item);
-                let id = keys::with_key(&item, |k| this.inner.get_id(k))
-                    .map_err(|e| key_error_at(py, e, i))?
-                    .expect("the ring is not empty");
-                let name = this.names[id].clone_ref(py).into_ptr();
-                ffi::PyList_SetItem(out.as_ptr(), i, name);
+        // Blocks of keys: read every key's bytes in place, look the block up
+        // in one core call (its table reads overlap), then fill the list.
+        const BLOCK: usize = 64;
+        let mut ids = [0usize; BLOCK];
+        let mut start = 0;
+        while start < len {
+            let end = (start + BLOCK).min(len);
+            let mut slices: [&[u8]; BLOCK] = [&[]; BLOCK];
+            let mut in_place = true;
+            for (j, slot) in slices[..end - start].iter_mut().enumerate() {
+                // SAFETY: the index is in bounds and no Python code runs in
+                // this function, so `seq` keeps its length and its items,
+                // which outlive the slices (used only within this block).
+                match unsafe { keys::borrow_bytes(py, item_at(&seq, is_list, start + j)) } {
+                    Ok(Some(b)) => *slot = b,
+                    Ok(None) => in_place = false,
+                    Err(e) => return Err(key_error_at(py, e, (start + j) as ffi::Py_ssize_t)),
+                }
             }
+            if in_place {
+                this.inner
+                    .get_many_ids(&slices[..end - start], &mut ids[..end - start])
+                    .map_err(errors::to_py)?;
+            } else {
+                // some key is neither str nor bytes: one at a time
+                for (j, id) in ids[..end - start].iter_mut().enumerate() {
+                    // SAFETY: as above; the item is borrowed from `seq`.
+                    let item = unsafe { Borrowed::from_ptr(py, item_at(&seq, is_list, start + j)) };
+                    *id = keys::with_key(&item, |k| this.inner.get_id(k))
+                        .map_err(|e| key_error_at(py, e, (start + j) as ffi::Py_ssize_t))?
+                        .expect("the ring is not empty");
+                }
+            }
+            for (j, &id) in ids[..end - start].iter().enumerate() {
+                let name = this.names[id].clone_ref(py).into_ptr();
+                // SAFETY: the index is in bounds of the new list; SetItem
+                // steals the new reference to the name.
+                unsafe { ffi::PyList_SetItem(out.as_ptr(), (start + j) as ffi::Py_ssize_t, name) };
+            }
+            start = end;
         }
         drop(this);
         Ok(out.cast_into::<PyList>()?)
@@ -366,6 +388,24 @@ impl PyRing {
 }
 
 /// Prefixes a get_many key error with the key's index.
+/// The borrowed item `i` of a list or tuple.
+///
+/// # Safety
+/// `seq` is a list (`is_list`) or a tuple, `i` is below its length, and no
+/// Python code runs while the returned borrowed pointer is used.
+unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::PyObject {
+    let i = i as ffi::Py_ssize_t;
+    // SAFETY: per this function's contract; the result is a borrowed
+    // reference owned by the sequence.
+    unsafe {
+        if is_list {
+            ffi::PyList_GetItem(seq.as_ptr(), i)
+        } else {
+            ffi::PyTuple_GetItem(seq.as_ptr(), i)
+        }
+    }
+}
+
 fn key_error_at(py: Python<'_>, err: PyErr, i: ffi::Py_ssize_t) -> PyErr {
     if err.is_instance_of::<PyTypeError>(py) {
         PyTypeError::new_err(format!("keys[{i}]: {}", err.value(py)))
