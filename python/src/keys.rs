@@ -46,25 +46,9 @@ pub(crate) fn as_str<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a 
 /// Python code, so the bytes cannot change while `f` runs.
 #[inline]
 pub(crate) fn with_key<R>(key: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
-    let p = key.as_ptr();
-    // SAFETY: the checks only read type flags; the pointers come from live
-    // objects of the checked types and the slices do not outlive `key`.
-    unsafe {
-        // exact str first: a pointer compare instead of a type-flags call
-        if ffi::Py_TYPE(p) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type)
-            || ffi::PyUnicode_Check(p) != 0
-        {
-            let bytes = utf8_of_str(key).map_err(|e| not_utf8(key.py(), "a str key", e))?;
-            return Ok(f(bytes));
-        }
-        if ffi::PyBytes_Check(p) != 0 {
-            let data = ffi::PyBytes_AsString(p);
-            let len = ffi::PyBytes_Size(p);
-            return Ok(f(std::slice::from_raw_parts(
-                data.cast::<u8>(),
-                len as usize,
-            )));
-        }
+    // SAFETY: `key` is alive for this whole call, which runs no Python code.
+    if let Some(bytes) = unsafe { borrow_bytes(key.py(), key.as_ptr()) }? {
+        return Ok(f(bytes));
     }
     with_buffer(key, "a key", "str, bytes, bytearray or memoryview", f)
 }

@@ -25,57 +25,14 @@
 
 #include "ringlock.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL [%s]: %s\n", __FILE__, __LINE__,        \
-                    backend_name, #cond);                                        \
-        }                                                                        \
-    } while (0)
-
-/* Leaves a known message in rl_last_error(), so that a later check can tell
- * that a new failure replaced it. */
-static void mark_last_error(void) { (void)rl_ring_len(NULL); }
-
-/* The call failed with `want`, and recorded a new message naming `fn`. */
-#define EXPECT_FAIL(call, want, fn)                                              \
-    do {                                                                         \
-        mark_last_error();                                                       \
-        rl_status got_ = (call);                                                 \
-        const char *msg_ = rl_last_error();                                      \
-        if (got_ == (want) && strncmp(msg_, fn ": ", strlen(fn ": ")) == 0 &&    \
-            msg_[strlen(fn ": ")] != '\0') {                                     \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL [%s]: %s -> %u (%s), want %u; message \"%s\"\n", \
-                    __FILE__, __LINE__, backend_name, #call, (unsigned)got_,     \
-                    rl_status_str(got_), (unsigned)(want), msg_);                 \
-        }                                                                        \
-    } while (0)
-
-#define EXPECT_OK(call)                                                          \
-    do {                                                                         \
-        rl_status got_ = (call);                                                 \
-        if (got_ == RL_OK) {                                                     \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL [%s]: %s -> %s: %s\n", __FILE__, __LINE__, \
-                    backend_name, #call, rl_status_str(got_), rl_last_error());  \
-        }                                                                        \
-    } while (0)
+static const char *backend_name = "shm"; /* the backend under test */
+#define CHECK_CONTEXT backend_name
+#include "check.h"
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
 static const rl_backend BACKENDS[] = {RL_BACKEND_SHM, RL_BACKEND_FILE};
 static rl_backend backend = RL_BACKEND_SHM; /* the backend under test */
-static const char *backend_name = "shm";
 static const char *suffix = "shm";          /* of its lock files */
 
 static void use_backend(rl_backend b) {
@@ -913,6 +870,5 @@ int main(void) {
         test_stopped();
         report_cost();
     }
-    printf("test_lock: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_report("test_lock");
 }

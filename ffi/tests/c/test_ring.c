@@ -13,50 +13,7 @@
 
 #include "ringlock.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                        \
-    } while (0)
-
-/* Leaves a known message in rl_last_error(), so that a later check can tell
- * that a new failure replaced it. */
-static void mark_last_error(void) { (void)rl_ring_len(NULL); }
-
-/* The call failed with `want`, and recorded a new message naming `fn`. */
-#define EXPECT_FAIL(call, want, fn)                                              \
-    do {                                                                         \
-        mark_last_error();                                                       \
-        rl_status got_ = (call);                                                 \
-        const char *msg_ = rl_last_error();                                      \
-        if (got_ == (want) && msg_[0] != '\0' &&                                 \
-            strncmp(msg_, fn ": ", strlen(fn ": ")) == 0) {                      \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL: %s -> %u (%s), want %u; message \"%s\"\n", \
-                    __FILE__, __LINE__, #call, (unsigned)got_, rl_status_str(got_), \
-                    (unsigned)(want), msg_);                                      \
-        }                                                                        \
-    } while (0)
-
-#define EXPECT_OK(call)                                                          \
-    do {                                                                         \
-        rl_status got_ = (call);                                                 \
-        if (got_ == RL_OK) {                                                     \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: FAIL: %s -> %s: %s\n", __FILE__, __LINE__,   \
-                    #call, rl_status_str(got_), rl_last_error());                \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 /* Sentinels: outputs are preset to these and must be untouched on failure. */
 static int sentinel_object;
@@ -497,6 +454,5 @@ int main(void) {
     test_serialization();
     test_threads();
     test_last_error_is_per_thread();
-    printf("test_ring: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_report("test_ring");
 }
