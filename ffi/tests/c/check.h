@@ -37,7 +37,7 @@ static int passed, failed;
 
 /* Leaves a known message in rl_last_error(), so that a later check can tell
  * that a new failure replaced it. */
-static void mark_last_error(void) { (void)rl_ring_len(NULL); }
+static inline void mark_last_error(void) { (void)rl_ring_len(NULL); }
 
 /* The call failed with `want`, and recorded a new, non-empty message
  * starting with the name `fn` of the function that failed. */
@@ -66,7 +66,7 @@ static void mark_last_error(void) { (void)rl_ring_len(NULL); }
     } while (0)
 
 /* Prints "<name>: N passed, N failed"; the exit status of the test. */
-static int check_report(const char *name) {
+static inline int check_report(const char *name) {
     printf("%s: %d passed, %d failed\n", name, passed, failed);
     return failed == 0 ? 0 : 1;
 }
