@@ -94,7 +94,7 @@ demo: test-cross
 	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; sed -n 2p $(CROSS_OUT)/$$f.txt; done
 	@echo
 	@echo "== digests of 10,000 placements per algorithm, per language =="
-	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; grep digest $(CROSS_OUT)/$$f.txt | awk '{printf "%s %s  ", $$1, $$NF}'; echo; done
+	@for f in rust c cpp dlopen python; do printf '%-7s ' $$f; grep digest $(CROSS_OUT)/$$f.txt | awk '{sub("fnv1a64=", "", $$NF); printf "%s %s %s  ", $$1, $$2, $$NF}'; echo; done
 	@echo
 	@$(MAKE) --no-print-directory balance
 	@echo
