@@ -1,11 +1,16 @@
-# Benchmarks: Rust (criterion, beside peer crates) and Python (beside peer
-# packages). Included by the top Makefile. See docs/benchmarks.md.
+# Benchmarks: Rust (criterion, beside peer crates and raw syscalls), C (two
+# processes handing a lock back and forth) and Python (beside peer packages).
+# Included by the top Makefile, after ffi/ffi.mk (lib, FFI_CFLAGS,
+# FFI_LINK_SO). See docs/benchmarks.md.
 #
-#   make bench          everything, in one go: Rust benches, their report,
-#                       Python benches (a few minutes on 2 cores)
-#   make bench-rust     only the criterion benches (BENCH_FILTER=regex)
-#   make bench-report   only the Rust table, from the last criterion run
-#   make bench-python   only the Python benches
+#   make bench          everything, in one go: Rust ring + lock benches, their
+#                       report, the C hand-off bench, the Python ring + lock
+#                       benches (a few minutes on 2 cores)
+#   make bench-rust     only the criterion benches, ring and lock (BENCH_FILTER=regex)
+#   make bench-report   only the Rust tables, from the last criterion run
+#   make bench-c        only the C hand-off bench (pinned, then not pinned)
+#   make bench-python   only the Python benches, ring and lock
+#   make bench-lock     only the lock benches: Rust, its table, C, Python
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
@@ -19,8 +24,12 @@ BENCH_TIME      ?= --warm-up-time 1 --measurement-time 2
 BENCH_FILTER    ?=
 BENCH_CARGO      = cd bench && CRITERION_HOME=$(BENCH_CRITERION) $(CARGO) bench --quiet \
                    --target-dir $(BENCH_TARGET)
+BENCH_HANDOFF   := $(BUILD)/bench/handoff
+# arguments of the C hand-off bench (see bench/c/handoff.c), e.g. "-n 100000 -r 5"
+BENCH_HANDOFF_ARGS ?=
 
-.PHONY: bench bench-rust bench-report bench-python bench-deps bench-probe
+.PHONY: bench bench-rust bench-report bench-python bench-deps bench-probe bench-c \
+        bench-lock bench-lock-rust
 
 $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 	$(VPY) -m pip install --quiet -r bench/requirements.txt
@@ -29,21 +38,51 @@ $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 bench-deps: $(VENV)/.bench-stamp
 
 bench-rust:
-	$(BENCH_CARGO) --bench ring -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
+	$(BENCH_CARGO) --bench ring --bench lock -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
+
+bench-lock-rust:
+	$(BENCH_CARGO) --bench lock -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
 bench-report:
 	$(PYTHON) bench/report.py $(BENCH_CRITERION)
 
+# against target/release/libringlock.so, found at run time through the rpath
+# to build/lib (made by `lib`), as the examples are
+$(BENCH_HANDOFF): bench/c/handoff.c include/ringlock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FFI_CFLAGS) -Iinclude bench/c/handoff.c $(FFI_LINK_SO) -o $@
+
+bench-c: lib $(BENCH_HANDOFF)
+	$(BENCH_HANDOFF) $(BENCH_HANDOFF_ARGS)
+	@echo
+	$(BENCH_HANDOFF) -u $(BENCH_HANDOFF_ARGS)
+
 bench-python: python bench-deps
 	$(VPY) bench/python/bench_ring.py
+	@echo
+	$(VPY) bench/python/bench_lock.py
+
+bench-lock: python bench-deps
+	@$(MAKE) --no-print-directory bench-lock-rust
+	@echo
+	$(PYTHON) bench/report.py --lock $(BENCH_CRITERION)
+	@echo
+	@$(MAKE) --no-print-directory bench-c
+	@echo
+	$(VPY) bench/python/bench_lock.py
 
 bench-probe:
 	$(BENCH_CARGO) --bench probe -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
-# one invocation, in this order: Rust benches, their report, Python benches
+# one invocation, in this order: Rust benches (ring, lock), their report, the
+# C hand-off bench, Python benches (ring, lock)
 bench: python bench-deps
 	@$(MAKE) --no-print-directory bench-rust
 	@echo
 	@$(MAKE) --no-print-directory bench-report
 	@echo
+	@$(MAKE) --no-print-directory bench-c
+	@echo
 	$(VPY) bench/python/bench_ring.py
+	@echo
+	$(VPY) bench/python/bench_lock.py

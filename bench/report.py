@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Table of the Rust ring benchmarks: medians and ratios, from criterion's JSON.
+"""Tables of the Rust benchmarks: medians and ratios, from criterion's JSON.
 
-Reads <criterion dir>/<group>/<impl>/<nodes>/new/{benchmark,estimates}.json
-(the median's point estimate, in ns) and <criterion dir>/ringlock-memory.tsv
-(written by the bench). Standard library only. Prints PASS/MISS beside the
-targets but always exits 0 when there are results: benchmarks are not timed
-tests.
+Ring benches (benches/ring.rs): reads
+<criterion dir>/<group>/<impl>/<nodes>/new/{benchmark,estimates}.json (the
+median's point estimate, in ns) and <criterion dir>/ringlock-memory.tsv
+(written by the bench). Lock benches (benches/lock.rs): the groups
+lock_exclusive, lock_shared and lock_parts (<group>/<impl>/new/...).
+Standard library only. Prints PASS/MISS beside the targets but always exits 0
+when there are results: benchmarks are not timed tests.
 
-usage: report.py [CRITERION_DIR]   (default: bench/target/criterion)
+usage: report.py [--ring | --lock] [CRITERION_DIR]   (default: bench/target/criterion;
+       --ring / --lock: only that part)
 """
 
 import json
@@ -87,12 +90,112 @@ def ratio(a, b):
 
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DIR
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    only = {a for a in sys.argv[1:] if a in ("--ring", "--lock")}
+    root = args[0] if args else DEFAULT_DIR
     res = load(root)
-    get = res.get("get")
-    if not get:
+    if only == {"--ring"}:
+        res.pop("lock_exclusive", None)
+    elif only == {"--lock"}:
+        res.pop("get", None)
+    if not res.get("get") and not res.get("lock_exclusive"):
         print(f"no criterion results under {root}: run the Rust benches first")
         return 1
+    if res.get("get"):
+        ring_report(res, root)
+    if res.get("lock_exclusive"):
+        if res.get("get"):
+            print()
+        lock_report(res, root)
+    return 0
+
+
+# display order of the lock rows; anything else found is appended
+LOCK_ORDER = [
+    "ringlock-shm",
+    "ringlock-file",
+    "raw-robust-mutex",
+    "raw-flock",
+    "raw-flock-sh",
+    "raw-rwlock-rd",
+]
+LOCK_PARTS = ["rmw-2", "rmw-3", "rmw-7", "clock-realtime-coarse"]
+
+
+def load_paired(root):
+    """{pair: (ratio, a_ns, b_ns, rounds)} from lock-paired.tsv, if any."""
+    path = os.path.join(root, "lock-paired.tsv")
+    out = {}
+    try:
+        with open(path) as f:
+            for line in list(f)[1:]:
+                r = line.rstrip("\n").split("\t")
+                if len(r) == 5:
+                    out[r[0]] = (float(r[1]), float(r[2]), float(r[3]), int(r[4]))
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def lock_report(res, root):
+    ex = {i: v.get(0) for i, v in res.get("lock_exclusive", {}).items()}
+    sh = {i: v.get(0) for i, v in res.get("lock_shared", {}).items()}
+    impls = [i for i in LOCK_ORDER if i in ex or i in sh]
+    impls += sorted(i for i in set(ex) | set(sh) if i not in LOCK_ORDER)
+
+    print("== Rust: uncontended acquire + release, ns per pair, median (criterion), one thread ==")
+    table(["implementation", "exclusive", "shared"],
+          [[i, fmt_ns(ex.get(i)), fmt_ns(sh.get(i))] for i in impls])
+
+    print()
+    print("== Rust: lock ratios (ringlock / its raw baseline: lower = closer to the raw mechanism) ==")
+    pairs = [
+        ("ringlock-shm / raw-robust-mutex", ex, "ringlock-shm", "raw-robust-mutex"),
+        ("ringlock-file / raw-flock", ex, "ringlock-file", "raw-flock"),
+        ("ringlock-file shared / raw-flock-sh", sh, "ringlock-file", "raw-flock-sh"),
+        ("ringlock-shm shared / raw-rwlock-rd (not robust)", sh, "ringlock-shm", "raw-rwlock-rd"),
+        ("ringlock-shm shared / ringlock-shm exclusive", None, "ringlock-shm", "ringlock-shm"),
+    ]
+    rows = []
+    for text, grp, a, b in pairs:
+        r = ratio(sh.get(a), ex.get(b)) if grp is None else ratio(grp.get(a), grp.get(b))
+        if r is not None:
+            rows.append([text, fmt_x(r)])
+    table(["ratio", "median"], rows)
+
+    parts = res.get("lock_parts", {})
+    if parts:
+        print()
+        print("== Rust: lock parts (informative): what the pieces of a fast path cost here ==")
+        names = [p for p in LOCK_PARTS if p in parts] + sorted(p for p in parts if p not in LOCK_PARTS)
+        table(["part", "ns"], [[p, fmt_ns(parts[p].get(0))] for p in names])
+
+    paired = load_paired(root)
+    if paired:
+        print()
+        print("== Rust: the target ratios again, interleaved rounds (both sides timed back to back) ==")
+        table(["ratio", "median", "a ns", "b ns", "rounds"],
+              [[k.replace("/", " / "), fmt_x(v[0]), fmt_ns(v[1]), fmt_ns(v[2]), v[3]]
+               for k, v in paired.items()])
+
+    print()
+    print("== targets (Rust locks) — reported, never enforced ==")
+    chk = [
+        ("ringlock-shm exclusive acquire+release within 1.5x of a raw robust pthread mutex",
+         ratio(ex.get("ringlock-shm"), ex.get("raw-robust-mutex")),
+         paired.get("ringlock-shm/raw-robust-mutex"), 1.5),
+        ("ringlock-file exclusive acquire+release within 1.2x of raw flock(LOCK_EX)+flock(LOCK_UN)",
+         ratio(ex.get("ringlock-file"), ex.get("raw-flock")),
+         paired.get("ringlock-file/raw-flock"), 1.2),
+    ]
+    for text, r, p, limit in chk:
+        for how, v in (("criterion medians", r), ("interleaved rounds", p[0] if p else None)):
+            verdict = "n/a " if v is None else ("PASS" if v <= limit else "MISS")
+            print(f"  {verdict}  {text} ({how}): {fmt_x(v)}")
+
+
+def ring_report(res, root):
+    get = res["get"]
     sizes = sorted({n for per in get.values() for n in per})
 
     print("== Rust: ns per get, median (criterion), same 4,096 keys ==")
