@@ -47,7 +47,9 @@ impl Shm {
     fn exclusive(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
         let p = self.page();
         let me = current_pid();
-        let mut check = true;
+        // Reading /proc costs microseconds: look at the holder's liveness only
+        // after a slice passed without a release (or for a single try).
+        let mut check = matches!(deadline, Deadline::Now);
         // 1. own the word
         while let Err(holder) = p.word.compare_exchange(0, me, SeqCst, SeqCst) {
             if check && holder != me && self.take_from_dead_writer(holder, me) {
@@ -59,6 +61,10 @@ impl Shm {
                 continue;
             }
             let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+                if !check {
+                    check = true; // one look at the holder before giving up
+                    continue;
+                }
                 return Err(deadline.expired(name));
             };
             w.sleep(seen, slice);
@@ -106,7 +112,9 @@ impl Shm {
 
     fn drain_readers(&self, deadline: Deadline, name: &str) -> Result<()> {
         let p = self.page();
-        let mut check = true;
+        // Reading /proc costs microseconds: look at the holder's liveness only
+        // after a slice passed without a release (or for a single try).
+        let mut check = matches!(deadline, Deadline::Now);
         loop {
             if p.readers_mask.load(SeqCst) == 0 {
                 return Ok(());
@@ -120,6 +128,10 @@ impl Shm {
                 return Ok(());
             }
             let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+                if !check {
+                    check = true;
+                    continue;
+                }
                 return Err(deadline.expired(name));
             };
             w.sleep(seen, slice);
@@ -164,7 +176,9 @@ impl Shm {
         let slot = self.claim_slot(me, deadline, name)?;
         let rec = &p.readers[slot];
         let bit = 1u64 << slot;
-        let mut check = true;
+        // Reading /proc costs microseconds: look at the holder's liveness only
+        // after a slice passed without a release (or for a single try).
+        let mut check = matches!(deadline, Deadline::Now);
         loop {
             p.readers_mask.fetch_or(bit, SeqCst);
             let writer = p.word.load(SeqCst);
@@ -190,6 +204,10 @@ impl Shm {
                 continue;
             }
             let Some(left) = deadline.remaining(LIVENESS_SLICE) else {
+                if !check {
+                    check = true;
+                    continue;
+                }
                 free_slot(rec);
                 return Err(deadline.expired(name));
             };
