@@ -104,13 +104,21 @@ pub fn liveness(pid: u32, start: u64) -> Liveness {
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+    // const-initialised: no lazy-initialisation check on each access
+    static THREAD: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// A number naming the calling thread, never 0, never reused in a process.
 #[inline]
 pub fn thread_token() -> u64 {
-    THREAD.with(|t| *t)
+    THREAD.with(|t| match t.get() {
+        0 => {
+            let id = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+            t.set(id);
+            id
+        }
+        id => id,
+    })
 }
 
 /// Wall-clock milliseconds since the Unix epoch (coarse clock: cheap).

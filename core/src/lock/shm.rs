@@ -37,6 +37,7 @@ impl Shm {
         self.map.page()
     }
 
+    #[inline]
     pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
         match mode {
             Mode::Exclusive => self.exclusive(deadline, name),
@@ -44,9 +45,22 @@ impl Shm {
         }
     }
 
+    #[inline]
     fn exclusive(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
         let p = self.page();
         let me = current_pid();
+        if p.word.compare_exchange(0, me, SeqCst, SeqCst).is_err() {
+            self.take_word(me, deadline, name)?;
+        }
+        self.finish_exclusive(me, deadline, name)
+    }
+
+    /// The contended part of taking the word: wait for it, or take it from a
+    /// dead writer.
+    #[cold]
+    #[inline(never)]
+    fn take_word(&self, me: u32, deadline: Deadline, name: &str) -> Result<()> {
+        let p = self.page();
         // Reading /proc costs microseconds: look at the holder's liveness only
         // after a slice passed without a release (or for a single try).
         let mut check = matches!(deadline, Deadline::Now);
@@ -70,9 +84,16 @@ impl Shm {
             w.sleep(seen, slice);
             check = p.seq.load(SeqCst) == seen;
         }
-        set_record(&p.writer, me, CLAIMED);
-        // 2. wait for shared holders to leave
+        Ok(())
+    }
+
+    /// With the word ours: wait for shared holders to leave, then record the
+    /// hold and hand out the next token.
+    #[inline]
+    fn finish_exclusive(&self, me: u32, deadline: Deadline, name: &str) -> Result<Acquired> {
+        let p = self.page();
         if p.readers_mask.load(SeqCst) != 0 {
+            set_record(&p.writer, me, CLAIMED);
             if let Err(e) = self.drain_readers(deadline, name) {
                 free_slot(&p.writer);
                 p.word.store(0, SeqCst);
@@ -82,8 +103,8 @@ impl Shm {
         }
         let token = p.token.load(Relaxed) + 1;
         p.token.store(token, Relaxed);
+        set_record(&p.writer, me, HELD);
         p.writer.token.store(token, Relaxed);
-        p.writer.state.store(HELD, Relaxed);
         let died = p.died.load(Relaxed) != 0;
         if died {
             p.died.store(0, Relaxed);
@@ -256,6 +277,7 @@ impl Shm {
         }
     }
 
+    #[inline]
     pub fn release(&self, mode: Mode, slot: Option<usize>, name: &str) -> Result<()> {
         let p = self.page();
         let me = current_pid();
@@ -312,6 +334,7 @@ const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
 /// compare-and-swap already); `start` stays 0 ("unknown": liveness then checks
 /// only that the pid exists) until it is written, so a reader of the record
 /// never pairs our pid with another process's start time.
+#[inline]
 pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
     // Release stores suffice: a reader that sees our pid (acquire) also sees
     // the start time 0 written by the previous free_slot, or ours.
@@ -323,6 +346,7 @@ pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
 }
 
 /// Empties a record: start cleared before pid (see [`set_record`]).
+#[inline]
 pub(super) fn free_slot(rec: &Record) {
     rec.state.store(FREE, Release);
     rec.start.store(0, Release);
