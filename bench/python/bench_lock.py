@@ -48,6 +48,8 @@ import threading
 import time
 import timeit
 
+from benchfmt import fmt_x, ratio, table
+
 QUICK = "--quick" in sys.argv
 ROUNDS = 3 if QUICK else 9
 FAST_OPS = 20_000 if QUICK else 50_000  # ops per sample, the sub-microsecond cases
@@ -66,29 +68,6 @@ def fmt_ns(v):
 
 def fmt_us(v):
     return "-" if v is None else f"{v / 1e3:,.2f}"
-
-
-def fmt_x(v):
-    return "-" if v is None else f"{v:,.1f}x"
-
-
-def table(header, rows):
-    widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
-
-    def line(r):
-        return "  ".join(
-            str(v).ljust(w) if c == 0 else str(v).rjust(w)
-            for c, (v, w) in enumerate(zip(r, widths))
-        )
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
 
 
 def interleaved(cases, rounds):

@@ -24,6 +24,8 @@ import statistics
 import sys
 import timeit
 
+from benchfmt import fmt_x, ratio, table
+
 SIZES = (10, 100, 1000)
 KEY_COUNT = 4096  # as bench/src/lib.rs
 MANY_KEYS = 100_000
@@ -94,29 +96,6 @@ def fmt_ns(v):
     if v is None:
         return "-"
     return f"{v:.1f}" if v < 100 else f"{v:,.0f}"
-
-
-def fmt_x(v):
-    return "-" if v is None else f"{v:,.1f}x"
-
-
-def table(header, rows):
-    widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
-
-    def line(r):
-        return "  ".join(
-            str(v).ljust(w) if c == 0 else str(v).rjust(w)
-            for c, (v, w) in enumerate(zip(r, widths))
-        )
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
 
 
 def main():
