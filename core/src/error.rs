@@ -31,6 +31,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of their C status values (1 to 10).
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::EmptyRing,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::WouldBlock,
+        ErrorKind::Timeout,
+        ErrorKind::Deadlock,
+        ErrorKind::Io,
+        ErrorKind::Corrupt,
+        ErrorKind::Internal,
+    ];
+
     /// A short, stable, lower-case name of the kind.
     pub fn as_str(self) -> &'static str {
         match self {

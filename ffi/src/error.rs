@@ -120,18 +120,7 @@ pub extern "C" fn rl_last_error() -> *const c_char {
 mod tests {
     use super::*;
 
-    const KINDS: [ErrorKind; 10] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::EmptyRing,
-        ErrorKind::NotFound,
-        ErrorKind::AlreadyExists,
-        ErrorKind::WouldBlock,
-        ErrorKind::Timeout,
-        ErrorKind::Deadlock,
-        ErrorKind::Io,
-        ErrorKind::Corrupt,
-        ErrorKind::Internal,
-    ];
+    const KINDS: [ErrorKind; 10] = ErrorKind::ALL;
 
     #[test]
     fn every_kind_has_its_own_status_named_like_the_kind() {

@@ -87,18 +87,7 @@ pub(crate) fn empty_ring() -> PyErr {
 mod tests {
     use super::*;
 
-    const KINDS: [ErrorKind; 10] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::EmptyRing,
-        ErrorKind::NotFound,
-        ErrorKind::AlreadyExists,
-        ErrorKind::WouldBlock,
-        ErrorKind::Timeout,
-        ErrorKind::Deadlock,
-        ErrorKind::Io,
-        ErrorKind::Corrupt,
-        ErrorKind::Internal,
-    ];
+    const KINDS: [ErrorKind; 10] = ErrorKind::ALL;
 
     #[test]
     fn every_kind_has_its_own_class() {
