@@ -71,19 +71,7 @@ impl FileLock {
             let mut announced = writer && self.announce_writer();
             let got = match deadline {
                 Deadline::Never => self.flock(op).map_err(|e| self.io(e)),
-                _ => self.wait_flock(
-                    op,
-                    deadline,
-                    name,
-                    |a| {
-                        // the announced writer got through: the next one in line
-                        // takes its place
-                        if writer && !*a {
-                            *a = self.announce_writer();
-                        }
-                    },
-                    &mut announced,
-                ),
+                _ => self.wait_flock(op, deadline, name, writer, &mut announced),
             };
             if announced {
                 self.withdraw_writer();
@@ -137,12 +125,16 @@ impl FileLock {
         op: libc::c_int,
         deadline: Deadline,
         name: &str,
-        each_round: impl Fn(&mut bool),
+        writer: bool,
         announced: &mut bool,
     ) -> Result<()> {
         let p = self.page();
         loop {
-            each_round(announced);
+            // a writer not yet announced takes the place of the announced
+            // one when that one got through
+            if writer && !*announced {
+                *announced = self.announce_writer();
+            }
             let w = Waiting::new(&p.seq, &p.seq_waiters);
             let seen = w.seen();
             if self.try_flock(op)? {
