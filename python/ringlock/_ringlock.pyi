@@ -48,7 +48,7 @@ class Ring:
         """Removes node ``name``; NodeNotFoundError if absent."""
     def set_weight(self, name: str, weight: SupportsIndex) -> None:
         """Changes the weight of node ``name``; NodeNotFoundError if absent."""
-    def get(self, key: _Key) -> str:
+    def get(self, key: _Key, /) -> str:
         """The node that owns ``key``; EmptyRingError on an empty ring."""
     def __getitem__(self, key: _Key, /) -> str:
         """The node that owns ``key`` (same as ``get``)."""

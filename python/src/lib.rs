@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod args;
 mod errors;
+mod fast_get;
 mod jump;
 mod keys;
 mod lock;
@@ -20,6 +21,7 @@ mod ring;
 #[pymodule(gil_used = true)]
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
+    fast_get::install(&m.py().get_type::<ring::PyRing>())?;
     m.add_class::<lock::PyLock>()?;
     m.add_class::<lock::PyRWLock>()?;
     m.add_class::<lock::PyRWLockGuard>()?;

@@ -60,8 +60,15 @@ impl PyRing {
             .collect();
     }
 
+    /// The cached name of the owner of `key`; `None` on an empty ring.
     #[inline]
-    fn owner(&self, key: &Bound<'_, PyAny>) -> PyResult<&Py<PyString>> {
+    pub(crate) fn lookup(&self, _py: Python<'_>, key: &[u8]) -> Option<&Py<PyString>> {
+        self.inner.get_id(key).map(|id| &self.names[id])
+    }
+
+    /// The method body of `get` (and `[]`): the owner's cached name.
+    #[inline]
+    pub(crate) fn owner(&self, key: &Bound<'_, PyAny>) -> PyResult<&Py<PyString>> {
         match keys::with_key(key, |k| self.inner.get_id(k))? {
             Some(id) => Ok(&self.names[id]),
             None => Err(errors::empty_ring()),
@@ -139,12 +146,8 @@ impl PyRing {
             .map_err(errors::to_py)
     }
 
-    /// The name of the node that owns ``key`` (str or bytes-like). Raises
-    /// EmptyRingError (a LookupError) if the ring has no nodes. ``ring[key]``
-    /// is the same.
-    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
-        self.owner(key).map(|name| name.clone_ref(py))
-    }
+    // `get` is installed by fast_get.rs as a METH_O method: the same body
+    // (`owner`) without PyO3's calling overhead.
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
         self.owner(key).map(|name| name.clone_ref(py))

@@ -1,0 +1,145 @@
+//! `Ring.get` as a plain CPython `METH_O` method.
+//!
+//! `ring.get(key)` is the call users make millions of times, and most of its
+//! cost was PyO3's generic calling machinery (argument parsing for
+//! positional-or-keyword calls, the attach guard's thread-local counters),
+//! not the lookup. This module installs `get` on the `Ring` type as a
+//! `METH_O` method descriptor, the convention CPython's own one-argument
+//! methods use, whose C function does only the lookup:
+//!
+//! - the hot case (a `str` or `bytes` key on a non-empty ring, the ring not
+//!   being changed) reads the key in place, looks it up and returns a new
+//!   reference to the node's cached name: nothing is allocated or freed and
+//!   no error can arise, so no PyO3 state is needed;
+//! - every other case (bytearray or memoryview keys, wrong types, an empty
+//!   ring, ...) runs the ordinary method body, [`PyRing::owner`], inside
+//!   `Python::attach` and turns its error into the Python exception exactly
+//!   as the PyO3 method would. Panics become `PanicException`.
+//!
+//! The result: the same answers and exceptions as the PyO3 method, minus the
+//! calling overhead (see docs/benchmarks.md).
+
+use crate::keys;
+use crate::ring::PyRing;
+use pyo3::ffi;
+use pyo3::panic::PanicException;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::ffi::CStr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+/// The method definition CPython keeps a pointer to for the life of the
+/// process (it never writes through it).
+struct MethodDef(ffi::PyMethodDef);
+
+// SAFETY: the definition holds pointers to static, immutable C strings and a
+// function; nobody writes to it after compilation, so sharing it between
+// threads is sharing immutable data.
+unsafe impl Sync for MethodDef {}
+
+const DOC: &CStr = c"get($self, key, /)\n--\n\n\
+The name of the node that owns ``key`` (str or bytes-like). Raises\n\
+EmptyRingError (a LookupError) if the ring has no nodes. ``ring[key]``\n\
+is the same.";
+
+static GET: MethodDef = MethodDef(ffi::PyMethodDef {
+    ml_name: c"get".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer {
+        PyCFunction: ring_get,
+    },
+    ml_flags: ffi::METH_O,
+    ml_doc: DOC.as_ptr(),
+});
+
+/// Replaces the PyO3-generated `Ring.get` with the `METH_O` one.
+pub(crate) fn install(ring_type: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = ring_type.py();
+    // SAFETY: `ring_type` is a live type object; `GET` is a static definition
+    // that outlives it. PyDescr_NewMethod returns a new reference or NULL
+    // with an exception set.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(
+                ring_type.as_ptr().cast::<ffi::PyTypeObject>(),
+                ptr::addr_of!(GET.0).cast_mut(),
+            ),
+        )
+    }?;
+    ring_type.setattr("get", descr)
+}
+
+/// The C function behind `Ring.get`.
+///
+/// CPython calls it with the GIL held, `slf` an instance of `Ring` (the
+/// method descriptor checks the type before calling) and `key` a borrowed,
+/// live object; it returns a new reference, or NULL with an exception set.
+unsafe extern "C" fn ring_get(
+    slf: *mut ffi::PyObject,
+    key: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: see the contract above: the GIL is held for this whole call.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `slf` is a live `Ring` (the descriptor checked its type).
+    let slf = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked::<PyRing>() };
+    if let Some(name) = hot_path(py, &slf, key) {
+        return name;
+    }
+    slow_path(slf.as_ptr(), key)
+}
+
+/// A `str` or `bytes` key on a non-empty ring that nobody is changing: the
+/// owner's name (a new reference). `None` for everything else.
+#[inline(always)]
+fn hot_path(
+    py: Python<'_>,
+    slf: &Borrowed<'_, '_, PyRing>,
+    key: *mut ffi::PyObject,
+) -> Option<*mut ffi::PyObject> {
+    let ring = slf.try_borrow().ok()?;
+    // SAFETY: `key` is alive for this whole call and no Python code runs
+    // while the bytes are in use (the lookup calls no Python API).
+    let bytes = match unsafe { keys::borrow_bytes(py, key) } {
+        Ok(Some(b)) => b,
+        // other types, and errors (retried by the slow path, which raises
+        // them properly: nothing here may drop a PyErr without a guard)
+        Ok(None) | Err(_) => return None,
+    };
+    Some(ring.lookup(py, bytes)?.clone_ref(py).into_ptr())
+}
+
+/// The ordinary method body under PyO3's full machinery: for the cases the
+/// hot path leaves, including every error.
+#[cold]
+#[inline(never)]
+fn slow_path(slf: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Python::attach(|py| {
+            // SAFETY: both are live for this call (see `ring_get`), `slf` a Ring.
+            let (slf, key) = unsafe {
+                (
+                    Borrowed::from_ptr(py, slf).cast_unchecked::<PyRing>(),
+                    Borrowed::from_ptr(py, key),
+                )
+            };
+            let ring = slf.try_borrow().map_err(PyErr::from);
+            match ring.and_then(|r| r.owner(&key).map(|name| name.clone_ref(py))) {
+                Ok(name) => name.into_ptr(),
+                Err(e) => {
+                    e.restore(py);
+                    ptr::null_mut()
+                }
+            }
+        })
+    }));
+    result.unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic in Ring.get".to_owned());
+        Python::attach(|py| PanicException::new_err(msg).restore(py));
+        ptr::null_mut()
+    })
+}
