@@ -15,6 +15,9 @@
 /// Sentinels after the last point.
 const PAD: usize = 4;
 
+/// The most positions [`Continuum::owners_at`] takes at once.
+pub(crate) const BATCH: usize = 32;
+
 /// A sorted set of points. Ties (equal positions) are ordered by owner id,
 /// i.e. by node name, so the table is a pure function of the point set.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +77,12 @@ impl Continuum {
     /// sentinel) when `h` is past the last point.
     #[inline]
     pub fn find(&self, h: u64) -> usize {
-        let i = self.index[(h >> self.shift) as usize] as usize;
+        self.find_from(self.index[(h >> self.shift) as usize] as usize, h)
+    }
+
+    /// [`Continuum::find`] from `i`, the bucket index entry of `h`.
+    #[inline]
+    fn find_from(&self, i: usize, h: u64) -> usize {
         // Buckets hold one or two points on average: count the points below
         // `h` among the next four (sorted, so the count is the offset of the
         // answer) without a data-dependent branch. Four or more below `h`
@@ -94,6 +102,25 @@ impl Continuum {
             return None;
         }
         Some(self.owner[self.find(h)])
+    }
+
+    /// The owners of a batch of positions (`hs.len() == out.len()`, at most
+    /// [`BATCH`]; the table not empty), in three passes: all bucket index
+    /// entries, then all position scans, then all owners. The loads of one
+    /// pass do not depend on each other, so the CPU overlaps their cache
+    /// misses instead of waiting for each key's three in turn.
+    pub fn owners_at(&self, hs: &[u64], out: &mut [u32]) {
+        debug_assert!(hs.len() == out.len() && hs.len() <= BATCH && self.len() > 0);
+        let mut at = [0usize; BATCH];
+        for (a, &h) in at.iter_mut().zip(hs) {
+            *a = self.index[(h >> self.shift) as usize] as usize;
+        }
+        for (a, &h) in at.iter_mut().zip(hs) {
+            *a = self.find_from(*a, h);
+        }
+        for (o, &a) in out.iter_mut().zip(&at) {
+            *o = self.owner[a];
+        }
     }
 
     /// Owners of the points from the first at or after `h`, clockwise, each
@@ -168,6 +195,12 @@ mod tests {
                 assert_eq!(c.owner_at(h), Some(naive(&pts, h)));
             }
             assert!(c.memory_bytes() <= 16 * n.max(2) + 12 * PAD);
+            let hs: Vec<u64> = (0..BATCH).map(|_| next()).collect();
+            let mut out = [0u32; BATCH];
+            c.owners_at(&hs, &mut out);
+            for (&h, &o) in hs.iter().zip(&out) {
+                assert_eq!(Some(o), c.owner_at(h));
+            }
         }
     }
 }

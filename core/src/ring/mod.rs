@@ -278,14 +278,16 @@ impl Ring {
             Table::Points(c) => {
                 // Hash a block of keys, then look the block up: the table
                 // reads of different keys do not wait for each other.
-                const BLOCK: usize = 32;
+                const BLOCK: usize = continuum::BATCH;
                 let mut pos = [0u64; BLOCK];
+                let mut owners = [0u32; BLOCK];
                 for (ks, os) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
                     for (p, k) in pos.iter_mut().zip(ks) {
                         *p = self.position(k.as_ref());
                     }
-                    for (o, &p) in os.iter_mut().zip(&pos) {
-                        *o = c.owner_at(p).expect("non-empty") as usize;
+                    c.owners_at(&pos[..ks.len()], &mut owners[..ks.len()]);
+                    for (o, &w) in os.iter_mut().zip(&owners) {
+                        *o = w as usize;
                     }
                 }
             }
