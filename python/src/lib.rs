@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod args;
+mod bounded;
 mod errors;
 mod jump;
 mod keys;
@@ -20,6 +21,8 @@ mod ring;
 #[pymodule(gil_used = true)]
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
+    m.add_class::<bounded::PyLoadTracker>()?;
+    m.add_class::<bounded::PyLoadSlot>()?;
     m.add_class::<lock::PyLock>()?;
     m.add_class::<lock::PyRWLock>()?;
     m.add_class::<lock::PyRWLockGuard>()?;
