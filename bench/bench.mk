@@ -6,7 +6,7 @@
 #   make bench          everything, in one go: Rust ring + lock benches, their
 #                       report, the C hand-off bench, the Python ring + lock
 #                       benches (a few minutes on 2 cores)
-#   make bench-rust     only the criterion benches, ring and lock (BENCH_FILTER=regex)
+#   make bench-rust     only the criterion benches: ring, bounded loads, lock (BENCH_FILTER=regex)
 #   make bench-report   only the Rust tables, from the last criterion run
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
 #   make bench-python   only the Python benches, ring and lock
@@ -38,7 +38,7 @@ $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 bench-deps: $(VENV)/.bench-stamp
 
 bench-rust:
-	$(BENCH_CARGO) --bench ring --bench lock -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
+	$(BENCH_CARGO) --bench ring --bench bounded --bench lock -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
 bench-lock-rust:
 	$(BENCH_CARGO) --bench lock -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)

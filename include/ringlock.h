@@ -11,6 +11,10 @@
  *   - Functions taking `rl_ring *` (add, add_many, remove, set_weight, free) need
  *     exclusive access: no other call on the same ring may run at the same time.
  *     Distinct rings are independent.
+ *   - An rl_tracker may be used by several threads at once: rl_tracker_acquire,
+ *     rl_tracker_release and rl_tracker_load may run concurrently on one
+ *     tracker (an acquire chooses and counts atomically). Only rl_tracker_free
+ *     needs exclusive access.
  *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
  *     rl_lock_release and rl_lock_status may run concurrently on one handle
  *     (threads sharing a handle take turns holding it; any thread of the
@@ -36,15 +40,17 @@
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
  *   - Handles: rl_ring_new / rl_ring_clone / rl_ring_deserialize create,
- *     rl_ring_free releases; rl_lock_open creates, rl_lock_close releases
+ *     rl_ring_free releases; rl_tracker_new creates, rl_tracker_free releases;
+ *     rl_lock_open creates, rl_lock_close releases
  *     (NULL is a no-op for both). Whoever allocates frees.
  *   - Structs passed in (rl_lock_options) are read during the call only;
  *     zero-initialised means the defaults. Structs passed out (rl_hold,
  *     rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,
- *     rl_ring_add_many, rl_ring_remove, rl_ring_set_weight) or rl_ring_free.
- *     Never free them.
+ *     rl_ring_add_many, rl_ring_remove, rl_ring_set_weight) or rl_ring_free;
+ *     those of rl_tracker_acquire belong to the tracker, valid until
+ *     rl_tracker_free. Never free them.
  */
 
 
@@ -85,6 +91,18 @@ typedef struct rl_lock rl_lock;
  * free) need exclusive access: no other call on the same ring at the same time.
  */
 typedef struct rl_ring rl_ring;
+
+/**
+ * A load tracker (opaque): counts the work in flight on each node of a copy
+ * of a ring, and places keys on nodes under bounded loads. Created by
+ * `rl_tracker_new`, released by `rl_tracker_free`.
+ *
+ * Thread-safe: `rl_tracker_acquire`, `rl_tracker_release` and
+ * `rl_tracker_load` may run concurrently from any number of threads on one
+ * tracker; an acquire chooses and counts atomically, so no node ever takes a
+ * slot above the cap. Only `rl_tracker_free` needs exclusive access.
+ */
+typedef struct rl_tracker rl_tracker;
 
 /**
  * The result of a fallible call: `RL_OK` (0) on success, otherwise one
@@ -555,6 +573,99 @@ rl_status rl_ring_serialize(const rl_ring *ring, uint8_t *buf, size_t cap, size_
  * `len` > 0). `*out` is written only on success.
  */
 rl_status rl_ring_deserialize(const void *buf, size_t len, rl_ring **out);
+
+/**
+ * Stores in `*node` the node that takes the key `key[0..key_len]` under
+ * bounded loads (consistent hashing with bounded loads, Mirrokni, Thorup and
+ * Zadimoghaddam): the first node in the key's ring order (the order of
+ * `rl_ring_get_n`) whose load is below the cap
+ * `ceil(factor * (sum of loads + 1) / rl_ring_len(ring))`, computed exactly.
+ * Such a node always exists. With every load 0 the answer is
+ * `rl_ring_get`'s. See docs/placement.md, "Bounded loads".
+ *
+ * `loads[i]` is the current load of node `i` of the enumeration
+ * (`rl_ring_node(ring, i, ...)`, byte order of the names); `loads_len` must
+ * be `rl_ring_len(ring)`. `factor` (the balance factor; 1.25 is the usual
+ * choice) must be finite and above 1. `key` may be NULL only when `key_len`
+ * is 0; `loads` only when `loads_len` is 0.
+ *
+ * `*node` is borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` or `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` or `loads` NULL with a length > 0, `factor` NaN,
+ * infinite or <= 1, `loads_len` not the number of nodes, loads summing past
+ * 2^64 - 1). `*node` is written only on success. Allocates nothing; O(nodes)
+ * plus the walk; safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_get_bounded(const rl_ring *ring,
+                              const void *key,
+                              size_t key_len,
+                              const uint64_t *loads,
+                              size_t loads_len,
+                              double factor,
+                              const char **node);
+
+/**
+ * Creates a load tracker over a copy of `ring` (later changes to `ring` do
+ * not reach it: make a new tracker after a change of membership), with the
+ * balance factor `factor` (finite and above 1; 1.25 is the usual choice) and
+ * every load 0; stores it in `*out`. Free it with `rl_tracker_free`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (`ring` has no nodes) or
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` or `out` NULL, `factor` NaN, infinite or
+ * <= 1). `*out` is written only on success. Safe concurrently with other
+ * `const rl_ring *` calls on `ring`.
+ */
+rl_status rl_tracker_new(const rl_ring *ring, double factor, rl_tracker **out);
+
+/**
+ * Takes a slot for the key `key[0..key_len]` on the node chosen by
+ * bounded-load placement over the tracker's current loads (as
+ * `rl_ring_get_bounded` would choose), and stores that node's name in
+ * `*node`. Release the slot with `rl_tracker_release(tracker, *node)` when
+ * the work is done. `key` may be NULL only when `key_len` is 0.
+ *
+ * `*node` is borrowed from the tracker: valid until `rl_tracker_free`. Do
+ * not free it.
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`tracker` or `node` NULL,
+ * `key` NULL with `key_len` > 0, 2^64 - 1 slots held already). `*node` is
+ * written, and a slot taken, only on success. Thread-safe.
+ */
+rl_status rl_tracker_acquire(rl_tracker *tracker,
+                             const void *key,
+                             size_t key_len,
+                             const char **node);
+
+/**
+ * Gives back one slot of node `node` (a name, NUL-terminated UTF-8; any
+ * pointer to an equal string will do, not only one `rl_tracker_acquire`
+ * gave).
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (not a node of the tracker's ring) or
+ * `RL_ERR_INVALID_ARGUMENT` (`tracker` or `node` NULL, `node` not UTF-8, the
+ * node holds no slot). Nothing changes on failure. Thread-safe.
+ */
+rl_status rl_tracker_release(rl_tracker *tracker, const char *node);
+
+/**
+ * Stores in `*load` the number of slots node `node` holds now (a snapshot:
+ * other threads may change it at once).
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (not a node of the tracker's ring) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8). `*load` is
+ * written only on success. Thread-safe.
+ */
+rl_status rl_tracker_load(const rl_tracker *tracker, const char *node, uint64_t *load);
+
+/**
+ * Frees a tracker made by `rl_tracker_new`; NULL is a no-op. Every name
+ * borrowed from it becomes invalid. Needs exclusive access; do not free a
+ * tracker twice. The ring it was made from is not affected.
+ */
+void rl_tracker_free(rl_tracker *tracker);
 
 /**
  * Opens (creating it if needed) the lock `name` and stores a new handle in

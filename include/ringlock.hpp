@@ -8,6 +8,8 @@
 //   ring.add("10.0.1.2:11211", 2);
 //   std::string_view owner = ring.get("user:42");       // borrowed, see below
 //   std::vector<std::string_view> replicas = ring.get_n("user:42", 2);
+//   ring.get_bounded("user:42", loads);                  // loads[i]: nodes()[i]'s
+//   ringlock::LoadTracker tracker(ring);                 // or let it count them
 //
 // Named locks between processes (docs/locks.md):
 //
@@ -212,6 +214,18 @@ public:
         return std::vector<std::string_view>(nodes.begin(), nodes.end());
     }
 
+    /// The node that takes `key` under bounded loads (borrowed): the first
+    /// node in the key's ring order whose load is below
+    /// ceil(factor * (sum of loads + 1) / size()); loads[i] is the load of
+    /// nodes()[i]. See rl_ring_get_bounded.
+    std::string_view get_bounded(std::string_view key, const std::vector<std::uint64_t> &loads,
+                                 double factor = 1.25) const {
+        const char *node = nullptr;
+        detail::check(rl_ring_get_bounded(ring_, key.data(), key.size(), loads.data(),
+                                          loads.size(), factor, &node));
+        return node;
+    }
+
     /// The number of nodes.
     std::size_t size() const noexcept { return rl_ring_len(ring_); }
 
@@ -278,6 +292,82 @@ private:
     explicit Ring(rl_ring *ring) noexcept : ring_(ring) {}
 
     rl_ring *ring_ = nullptr;
+};
+
+/// A load tracker owning an rl_tracker: bounded-load placement with the
+/// loads counted for you, over a copy of a ring taken at construction.
+/// Move-only. acquire, release and load may run concurrently from any number
+/// of threads on one tracker; moving and destroying need exclusive access.
+/// Names it returns are borrowed from the tracker: valid until it is
+/// destroyed or moved from.
+///
+///   ringlock::LoadTracker tracker(ring);          // factor 1.25
+///   {
+///       ringlock::LoadTracker::Slot slot(tracker, "job:42");
+///       run_on(slot.node());
+///   }                                             // released here
+class LoadTracker {
+public:
+    explicit LoadTracker(const Ring &ring, double factor = 1.25) {
+        detail::check(rl_tracker_new(ring.handle(), factor, &tracker_));
+    }
+
+    LoadTracker(const LoadTracker &) = delete;
+    LoadTracker &operator=(const LoadTracker &) = delete;
+    LoadTracker(LoadTracker &&other) noexcept : tracker_(std::exchange(other.tracker_, nullptr)) {}
+    LoadTracker &operator=(LoadTracker &&other) noexcept {
+        if (this != &other) {
+            rl_tracker_free(tracker_);
+            tracker_ = std::exchange(other.tracker_, nullptr);
+        }
+        return *this;
+    }
+    ~LoadTracker() { rl_tracker_free(tracker_); }
+
+    /// Takes a slot for `key` on the node bounded-load placement chooses and
+    /// returns that node (borrowed). Pair with release(node).
+    std::string_view acquire(std::string_view key) {
+        const char *node = nullptr;
+        detail::check(rl_tracker_acquire(tracker_, key.data(), key.size(), &node));
+        return node;
+    }
+
+    /// Gives back a slot of `node`; throws Error (RL_ERR_NOT_FOUND for an
+    /// unknown node, RL_ERR_INVALID_ARGUMENT if it holds no slot).
+    void release(std::string_view node) {
+        detail::check(rl_tracker_release(tracker_, detail::c_name(node).c_str()));
+    }
+
+    /// The slots `node` holds now.
+    std::uint64_t load(std::string_view node) const {
+        std::uint64_t load = 0;
+        detail::check(rl_tracker_load(tracker_, detail::c_name(node).c_str(), &load));
+        return load;
+    }
+
+    /// A slot held for the lifetime of the object (RAII): acquired by the
+    /// constructor, released by the destructor. Neither copied nor moved.
+    class Slot {
+    public:
+        Slot(LoadTracker &tracker, std::string_view key)
+            : tracker_(tracker), node_(tracker.acquire(key)) {}
+        Slot(const Slot &) = delete;
+        Slot &operator=(const Slot &) = delete;
+        ~Slot() { (void)rl_tracker_release(tracker_.tracker_, node_.data()); }
+
+        /// The node holding the slot (borrowed from the tracker; NUL-terminated).
+        std::string_view node() const noexcept { return node_; }
+
+    private:
+        LoadTracker &tracker_;
+        std::string_view node_;
+    };
+
+    /// Whether this object holds a tracker (false once moved from).
+    bool valid() const noexcept { return tracker_ != nullptr; }
+
+private:
+    rl_tracker *tracker_ = nullptr;
 };
 
 // ---- locks ----------------------------------------------------------------------

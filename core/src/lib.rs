@@ -20,7 +20,7 @@ pub mod ring;
 
 pub use error::{Error, ErrorKind, Result};
 pub use lock::{Backend, Hold, Lock, LockOptions, LockStatus, Mode};
-pub use ring::{jump_hash, Algorithm, Ring};
+pub use ring::{jump_hash, Algorithm, LoadTracker, Ring};
 
 /// The library version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

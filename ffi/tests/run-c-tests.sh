@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C face's checks, run by `make test-c` after `make c-examples`:
-# header compiles (C, C++, twice), the C and C++ tests of rings and locks
+# header compiles (C, C++, twice), the C and C++ tests of rings, bounded loads and locks
 # (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
 # examples agree, C and C++ lock examples share one counter exactly.
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
@@ -61,6 +61,12 @@ check "build test_ring_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_ring.cpp $L
 run_counted "test_ring (shared)" "$out/test_ring"
 run_counted "test_ring (static)" "$out/test_ring_static"
 run_counted "test_ring_cpp" "$out/test_ring_cpp"
+check "build test_bounded (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_bounded.c $LINK_SO -lpthread -o "$out/test_bounded"
+check "build test_bounded (static)" $CC $CFLAGS -O1 ffi/tests/c/test_bounded.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_bounded_static"
+check "build test_bounded_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_bounded.cpp $LINK_SO -o "$out/test_bounded_cpp"
+run_counted "test_bounded (shared)" "$out/test_bounded"
+run_counted "test_bounded (static)" "$out/test_bounded_static"
+run_counted "test_bounded_cpp" "$out/test_bounded_cpp"
 check "build test_lock (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock"
 check "build test_lock (static)" $CC $CFLAGS -O1 ffi/tests/c/test_lock.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_lock_static"
 check "build test_lock_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_lock.cpp $LINK_SO -o "$out/test_lock_cpp"
@@ -73,6 +79,7 @@ if command -v valgrind > /dev/null; then
     run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
     # valgrind follows the forked children too (they must exit clean); the
     # ones killed with SIGKILL by design report nothing.
+    run_counted "test_bounded under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_bounded"
     run_counted "test_lock under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock"
     run_counted "test_lock_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock_cpp"
 else
@@ -82,6 +89,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1; then
     check "build test_ring with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring_san"
     run_counted "test_ring under ASAN+UBSAN" "$out/test_ring_san"
+    check "build test_bounded with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_bounded.c $LINK_SO -lpthread -o "$out/test_bounded_san"
+    run_counted "test_bounded under ASAN+UBSAN" "$out/test_bounded_san"
     check "build test_lock with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock_san"
     run_counted "test_lock under ASAN+UBSAN" "$out/test_lock_san"
 else

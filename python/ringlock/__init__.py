@@ -11,7 +11,9 @@ True
 
 The same ring gives the same answers from Rust, C, C++ and Python. Errors
 derive from :class:`ringlock.Error`; see ``ringlock.Ring`` and
-``ringlock.jump_hash``.
+``ringlock.jump_hash``. Bounded loads: ``ring.get_bounded(key, loads)``,
+or a ``ringlock.LoadTracker(ring)`` that counts them (``with
+tracker.slot(key) as node: ...``).
 
 Locks (exclusive, or read/write), robust against a holder that dies, with
 fencing tokens; see ``ringlock.Lock`` and ``ringlock.RWLock``::
@@ -38,7 +40,17 @@ from ringlock._errors import (
     WouldBlockError,
 )
 from ringlock._lock import Holder, LockStatus
-from ringlock._ringlock import Hold, Lock, Ring, RWLock, RWLockGuard, __version__, jump_hash
+from ringlock._ringlock import (
+    Hold,
+    LoadSlot,
+    LoadTracker,
+    Lock,
+    Ring,
+    RWLock,
+    RWLockGuard,
+    __version__,
+    jump_hash,
+)
 
 __all__ = [
     "CorruptError",
@@ -50,6 +62,8 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "IoError",
+    "LoadSlot",
+    "LoadTracker",
     "Lock",
     "LockStatus",
     "LockTimeout",

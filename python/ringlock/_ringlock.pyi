@@ -8,7 +8,18 @@ from typing import Any, Callable, ClassVar, Literal, SupportsFloat, SupportsInde
 from ringlock._errors import LockTimeout
 from ringlock._lock import LockStatus
 
-__all__ = ["Hold", "Lock", "RWLock", "RWLockGuard", "Ring", "_Ticket", "jump_hash", "__version__"]
+__all__ = [
+    "Hold",
+    "LoadSlot",
+    "LoadTracker",
+    "Lock",
+    "RWLock",
+    "RWLockGuard",
+    "Ring",
+    "_Ticket",
+    "jump_hash",
+    "__version__",
+]
 
 __version__: str
 
@@ -56,6 +67,13 @@ class Ring:
         """Up to ``n`` distinct nodes for ``key``, owner first."""
     def get_many(self, keys: Iterable[_Key]) -> list[str]:
         """The owners of many keys, in order."""
+    def get_bounded(
+        self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
+    ) -> str:
+        """The first node in ``key``'s ring order whose load is below
+        ``ceil(factor * (total + 1) / len(ring))``; ``loads`` maps node names
+        to loads (missing: 0). NodeNotFoundError for an unknown node,
+        InvalidArgumentError for a negative load or ``factor <= 1``."""
     @property
     def nodes(self) -> list[tuple[str, int]]:
         """The nodes as ``(name, weight)`` pairs, in name order."""
@@ -83,6 +101,53 @@ class Ring:
     def __deepcopy__(self, _memo: Any) -> Ring: ...
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class LoadTracker:
+    """Counts work in flight per node of a copy of ``ring`` and places keys
+    under bounded loads (``factor`` finite and above 1). Thread-safe: an
+    acquire chooses and counts atomically. Membership changes of ``ring``
+    after creation do not reach the tracker."""
+
+    def __new__(cls, ring: Ring, factor: float = 1.25) -> LoadTracker: ...
+    def acquire(self, key: _Key) -> str:
+        """Takes a slot for ``key`` and returns its node."""
+    def release(self, node: str) -> None:
+        """Gives back a slot of ``node``; NodeNotFoundError if unknown,
+        InvalidArgumentError if it holds none."""
+    def slot(self, key: _Key) -> LoadSlot:
+        """``with tracker.slot(key) as node:`` acquires, releases on exit."""
+    def load(self, node: str) -> int:
+        """The slots held on ``node``; NodeNotFoundError if unknown."""
+    @property
+    def loads(self) -> dict[str, int]:
+        """The slots held on every node, in name order (a snapshot)."""
+    @property
+    def total(self) -> int:
+        """The slots held in all."""
+    @property
+    def factor(self) -> float:
+        """The balance factor."""
+    @property
+    def cap(self) -> int:
+        """The cap a new slot must stay under now."""
+
+@final
+class LoadSlot:
+    """A slot of a LoadTracker held by a ``with`` block."""
+
+    def __enter__(self) -> str:
+        """Acquires the slot and gives its node."""
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...
+    @property
+    def node(self) -> str | None:
+        """The node holding the slot, or None when not entered."""
 
 def jump_hash(key: SupportsIndex, buckets: SupportsIndex) -> int:
     """The bucket in ``range(buckets)`` of the 64-bit ``key`` (jump consistent

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod args;
+mod bounded;
 mod errors;
 mod fast_get;
 mod jump;
@@ -22,6 +23,8 @@ mod ring;
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
     fast_get::install(&m.py().get_type::<ring::PyRing>())?;
+    m.add_class::<bounded::PyLoadTracker>()?;
+    m.add_class::<bounded::PyLoadSlot>()?;
     m.add_class::<lock::PyLock>()?;
     m.add_class::<lock::PyRWLock>()?;
     m.add_class::<lock::PyRWLockGuard>()?;

@@ -51,6 +51,15 @@ impl PyRing {
         PyRing { inner, names }
     }
 
+    /// The core ring and the cached names (for python/src/bounded.rs).
+    pub(crate) fn ring(&self) -> &Ring {
+        &self.inner
+    }
+
+    pub(crate) fn names(&self) -> &[Py<PyString>] {
+        &self.names
+    }
+
     /// Rebuilds the name cache after a change of membership.
     fn sync_names(&mut self, py: Python<'_>) {
         self.names = self
@@ -178,6 +187,31 @@ impl PyRing {
         };
         let found = keys::with_key(key, |k| self.inner.get_n_ids(k, ids))?;
         PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+    }
+
+    /// The node that takes ``key`` under bounded loads: the first node in
+    /// the key's ring order (``get_n``'s) whose load is below
+    /// ``ceil(factor * (total + 1) / len(ring))``, with ``loads`` a mapping
+    /// node name -> load (an int >= 0; missing nodes count 0) and ``total``
+    /// their sum. With no load it is ``get(key)``. Raises EmptyRingError,
+    /// NodeNotFoundError for an unknown node in ``loads``,
+    /// InvalidArgumentError for a negative load or a factor not above 1.
+    #[pyo3(
+        signature = (key, loads, factor=ringlock::ring::DEFAULT_BALANCE),
+        text_signature = "(self, key, loads, factor=1.25)"
+    )]
+    fn get_bounded(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        loads: &Bound<'_, PyAny>,
+        factor: f64,
+    ) -> PyResult<Py<PyString>> {
+        let pairs = crate::bounded::load_pairs(loads)?;
+        let this = slf.try_borrow()?;
+        let loads = crate::bounded::loads_by_id(&this.inner, &pairs)?;
+        let id = keys::with_key(key, |k| this.inner.get_bounded_id(k, &loads, factor))?
+            .map_err(errors::to_py)?;
+        Ok(this.names[id].clone_ref(slf.py()))
     }
 
     /// The owners of many keys, in order: ``[ring.get(k) for k in keys]``,

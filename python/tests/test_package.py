@@ -30,6 +30,8 @@ def test_curated_names() -> None:
             "InternalError",
             "InvalidArgumentError",
             "IoError",
+            "LoadSlot",
+            "LoadTracker",
             "Lock",
             "LockStatus",
             "LockTimeout",

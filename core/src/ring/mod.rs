@@ -9,16 +9,20 @@
 #![forbid(unsafe_code)]
 
 mod algorithm;
+mod bounded;
 mod continuum;
 mod jump;
 mod ketama;
 mod nodes;
 mod serial;
+mod tracker;
 mod xxh3;
 
 pub use algorithm::Algorithm;
+pub use bounded::{bounded_cap, DEFAULT_BALANCE};
 pub use jump::jump_hash;
 pub use nodes::{validate_name, validate_weight};
+pub use tracker::LoadTracker;
 
 use crate::error::{Error, ErrorKind, Result};
 use continuum::Continuum;
