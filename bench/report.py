@@ -275,14 +275,6 @@ def ring_report(res, root):
         (f"ringlock-xxh3 get at {big} nodes within 3x of the floor xxh3_64(key) % n",
          ratio(base.get(big), get.get(FLOOR, {}).get(big)), lambda r: r <= 3.0),
     ]
-    mg = get.get("ringlock-maglev", {})
-    if mg:
-        chk += [
-            (f"ringlock-maglev get at {big} nodes within 2x of the floor xxh3_64(key) % n",
-             ratio(mg.get(big), get.get(FLOOR, {}).get(big)), lambda r: r <= 2.0),
-            (f"  ringlock-maglev get at {big} nodes vs the maglev crate (crate / ringlock, informative)",
-             ratio(get.get("maglev-crate", {}).get(big), mg.get(big)), lambda r: r >= 1.0),
-        ]
     if spread and big in spread.get(BASE, {}):
         sb = spread[BASE][big]
         chk += [
@@ -290,6 +282,14 @@ def ring_report(res, root):
              ratio(spread.get("consistent_hash_ring", {}).get(big), sb), lambda r: r >= 2.0),
             (f"  same, spread keys (informative): within 3x of the floor",
              ratio(sb, spread.get(FLOOR, {}).get(big)), lambda r: r <= 3.0),
+        ]
+    mg = get.get("ringlock-maglev", {})
+    if mg:
+        chk += [
+            (f"ringlock-maglev get at {big} nodes within 2x of the floor xxh3_64(key) % n",
+             ratio(mg.get(big), get.get(FLOOR, {}).get(big)), lambda r: r <= 2.0),
+            (f"  ringlock-maglev get at {big} nodes vs the maglev crate (crate / ringlock, informative)",
+             ratio(get.get("maglev-crate", {}).get(big), mg.get(big)), lambda r: r >= 1.0),
         ]
     for text, r, ok in chk:
         verdict = "n/a " if r is None else ("PASS" if ok(r) else "MISS")

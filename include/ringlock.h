@@ -35,11 +35,11 @@
  *     behaviour. A pointer to an array or byte string may be NULL only when its
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
- *   - Handles: rl_ring_new / rl_ring_clone / rl_ring_deserialize create,
- *     rl_ring_free releases; rl_lock_open creates, rl_lock_close releases
- *     (NULL is a no-op for both). Whoever allocates frees.
- *   - Structs passed in (rl_lock_options) are read during the call only;
- *     zero-initialised means the defaults. Structs passed out (rl_hold,
+ *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_clone /
+ *     rl_ring_deserialize create, rl_ring_free releases; rl_lock_open creates,
+ *     rl_lock_close releases (NULL is a no-op for both). Whoever allocates frees.
+ *   - Structs passed in (rl_ring_options, rl_lock_options) are read during the
+ *     call only; zero-initialised means the defaults. Structs passed out (rl_hold,
  *     rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,

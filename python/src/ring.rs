@@ -31,8 +31,8 @@ use std::fmt::Write;
 ///
 /// Keys are bytes: a str key is placed by its UTF-8 bytes, so
 /// ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
-/// Placement is a pure function of (algorithm, vnodes, nodes and weights,
-/// key): the same in every process, language and version of ringlock.
+/// Placement is a pure function of (algorithm, vnodes, table size, nodes and
+/// weights, key): the same in every process, language and version of ringlock.
 ///
 /// Thread safety: lookups may run from any number of threads at once; a
 /// change (add, remove, set_weight) is atomic: every lookup sees the ring

@@ -3,8 +3,8 @@
 //! Every algorithm answers the same questions through [`Ring`]: which node owns
 //! a key ([`Ring::get`]), which `n` distinct nodes hold its replicas
 //! ([`Ring::get_n`]), for one key or a batch. Placement is a pure function of
-//! (algorithm, vnodes, set of (name, weight), key); docs/placement.md writes
-//! each function down exactly.
+//! (algorithm, vnodes, maglev table size, set of (name, weight), key);
+//! docs/placement.md writes each function down exactly.
 
 #![forbid(unsafe_code)]
 
