@@ -385,7 +385,7 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
 rl_status rl_ring_new(rl_algorithm algorithm, uint32_t vnodes, rl_ring **out);
 
 /**
- * Copies `ring` (same algorithm, vnodes and nodes) into a new ring stored in
+ * Copies `ring` (same algorithm, vnodes, table size and nodes) into a new ring stored in
  * `*out`; free it with `rl_ring_free`. The copy is independent: names
  * borrowed from it live as long as the copy.
  *
@@ -577,7 +577,7 @@ rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out
 uint32_t rl_ring_table_size(const rl_ring *ring);
 
 /**
- * Serialises `ring` (algorithm, vnodes, nodes and weights; no table) into a
+ * Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
  * buffer the caller owns. The bytes are portable (little-endian,
  * checksummed, versioned) and equal rings give equal bytes.
  *

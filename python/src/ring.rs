@@ -324,7 +324,7 @@ impl PyRing {
             .into_any())
     }
 
-    /// The ring as bytes: algorithm, vnodes, names and weights, with a
+    /// The ring as bytes: algorithm, vnodes (or table size), names and weights, with a
     /// checksum. Equal rings give equal bytes; ``Ring.from_bytes`` (of any
     /// ringlock, in any language) rebuilds it.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {

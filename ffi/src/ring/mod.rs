@@ -126,7 +126,7 @@ pub extern "C" fn rl_ring_new(
     })
 }
 
-/// Copies `ring` (same algorithm, vnodes and nodes) into a new ring stored in
+/// Copies `ring` (same algorithm, vnodes, table size and nodes) into a new ring stored in
 /// `*out`; free it with `rl_ring_free`. The copy is independent: names
 /// borrowed from it live as long as the copy.
 ///
