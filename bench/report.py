@@ -25,6 +25,8 @@ ORDER = [
     "ringlock-xxh3",
     "ringlock-ketama",
     "ringlock-jump",
+    "ringlock-maglev",
+    "maglev-crate",
     "consistent_hash_ring",
     "hashring",
     "conhash",
@@ -194,6 +196,19 @@ def lock_report(res, root):
             print(f"  {verdict}  {text} ({how}): {fmt_x(v)}")
 
 
+def maglev_rows(grp, sizes):
+    """Ratio rows of ringlock-maglev: to the floor, and the maglev crate to it."""
+    mg = grp.get("ringlock-maglev")
+    if not mg:
+        return []
+    rows = []
+    if FLOOR in grp:
+        rows.append([f"ringlock-maglev / {FLOOR}"] + [fmt_x(ratio(mg.get(n), grp[FLOOR].get(n))) for n in sizes])
+    if "maglev-crate" in grp:
+        rows.append(["maglev-crate / ringlock-maglev"] + [fmt_x(ratio(grp["maglev-crate"].get(n), mg.get(n))) for n in sizes])
+    return rows
+
+
 def ring_report(res, root):
     get = res["get"]
     sizes = sorted({n for per in get.values() for n in per})
@@ -228,6 +243,7 @@ def ring_report(res, root):
     for fl in (FLOOR, "floor-xxh3-fastrange"):
         if fl in get:
             rows.append([f"{BASE} / {fl}"] + [fmt_x(ratio(base.get(n), get[fl].get(n))) for n in sizes])
+    rows += maglev_rows(get, sizes)
     table(["ratio"] + [f"{n} nodes" for n in sizes], rows)
 
     if spread:
@@ -236,6 +252,7 @@ def ring_report(res, root):
                 for p in PEERS if p in spread]
         if FLOOR in spread:
             rows.append([f"{BASE} / {FLOOR}"] + [fmt_x(ratio(sb.get(n), spread[FLOOR].get(n))) for n in ssizes])
+        rows += maglev_rows(spread, ssizes)
         print()
         table(["ratio, spread keys"] + [f"{n} nodes" for n in ssizes], rows)
 
@@ -265,6 +282,14 @@ def ring_report(res, root):
              ratio(spread.get("consistent_hash_ring", {}).get(big), sb), lambda r: r >= 2.0),
             (f"  same, spread keys (informative): within 3x of the floor",
              ratio(sb, spread.get(FLOOR, {}).get(big)), lambda r: r <= 3.0),
+        ]
+    mg = get.get("ringlock-maglev", {})
+    if mg:
+        chk += [
+            (f"ringlock-maglev get at {big} nodes within 2x of the floor xxh3_64(key) % n",
+             ratio(mg.get(big), get.get(FLOOR, {}).get(big)), lambda r: r <= 2.0),
+            (f"  ringlock-maglev get at {big} nodes vs the maglev crate (crate / ringlock, informative)",
+             ratio(get.get("maglev-crate", {}).get(big), mg.get(big)), lambda r: r >= 1.0),
         ]
     for text, r, ok in chk:
         verdict = "n/a " if r is None else ("PASS" if ok(r) else "MISS")

@@ -39,12 +39,12 @@
  *     behaviour. A pointer to an array or byte string may be NULL only when its
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
- *   - Handles: rl_ring_new / rl_ring_clone / rl_ring_deserialize create,
- *     rl_ring_free releases; rl_tracker_new creates, rl_tracker_free releases;
- *     rl_lock_open creates, rl_lock_close releases
- *     (NULL is a no-op for both). Whoever allocates frees.
- *   - Structs passed in (rl_lock_options) are read during the call only;
- *     zero-initialised means the defaults. Structs passed out (rl_hold,
+ *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_clone /
+ *     rl_ring_deserialize create, rl_ring_free releases; rl_tracker_new creates,
+ *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases
+ *     (NULL is a no-op for all three). Whoever allocates frees.
+ *   - Structs passed in (rl_ring_options, rl_lock_options) are read during the
+ *     call only; zero-initialised means the defaults. Structs passed out (rl_hold,
  *     rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,
@@ -116,6 +116,32 @@ typedef uint32_t rl_status;
  * is refused with `RL_ERR_INVALID_ARGUMENT`.
  */
 typedef uint32_t rl_algorithm;
+
+/**
+ * How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
+ * (`rl_ring_options o = {0};`) means the defaults (an xxh3 ring with 160
+ * vnodes), as does passing NULL.
+ *
+ * The library reads it during the call only and keeps no pointer into it.
+ */
+typedef struct {
+    /**
+     * An `RL_ALGORITHM_*` value; 0 means `RL_ALGORITHM_XXH3`.
+     */
+    rl_algorithm algorithm;
+    /**
+     * Virtual nodes per unit of weight; 0 means the algorithm's default
+     * (160 for ketama and xxh3). Ketama needs a multiple of 4; jump and
+     * maglev take only 0.
+     */
+    uint32_t vnodes;
+    /**
+     * Maglev's number of table entries: a prime, at most 2^26 (67108864;
+     * the largest prime allowed is 67108859); 0 means 65537. The other
+     * algorithms take only 0.
+     */
+    uint32_t table_size;
+} rl_ring_options;
 
 /**
  * A lock backend: one of the `RL_BACKEND_*` values, or 0 in
@@ -288,6 +314,12 @@ typedef struct {
 #define RL_ALGORITHM_JUMP 3
 
 /**
+ * Maglev lookup table of a prime size (vnodes must be 0; table size 65537
+ * unless `rl_ring_new_with_options` says otherwise).
+ */
+#define RL_ALGORITHM_MAGLEV 4
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */
@@ -362,7 +394,8 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
  *
  * `vnodes` is the number of virtual nodes per unit of weight; 0 means the
  * algorithm's default (160 for ketama and xxh3). Ketama needs a multiple of
- * 4; jump takes only 0.
+ * 4; jump and maglev take only 0. A maglev ring gets the default table size
+ * (65537); `rl_ring_new_with_options` chooses another.
  *
  * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
  * algorithm, vnodes not allowed). `*out` is written only on success.
@@ -370,7 +403,7 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
 rl_status rl_ring_new(rl_algorithm algorithm, uint32_t vnodes, rl_ring **out);
 
 /**
- * Copies `ring` (same algorithm, vnodes and nodes) into a new ring stored in
+ * Copies `ring` (same algorithm, vnodes, table size and nodes) into a new ring stored in
  * `*out`; free it with `rl_ring_free`. The copy is independent: names
  * borrowed from it live as long as the copy.
  *
@@ -541,7 +574,28 @@ rl_status rl_ring_remove(rl_ring *ring, const char *node);
 rl_status rl_ring_set_weight(rl_ring *ring, const char *node, uint32_t weight);
 
 /**
- * Serialises `ring` (algorithm, vnodes, nodes and weights; no table) into a
+ * Creates an empty ring as `options` says (NULL: the defaults) and stores
+ * it in `*out`; free it with `rl_ring_free`.
+ *
+ * `rl_ring_new(a, v, &r)` is `rl_ring_new_with_options` with
+ * `{a, v, 0}`: use this function to choose maglev's table size. A maglev
+ * ring refuses (`rl_ring_add`) more nodes than table entries.
+ *
+ * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
+ * algorithm, vnodes not allowed, table size not prime, too big or given to
+ * an algorithm other than maglev). `*out` is written only on success.
+ */
+rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out);
+
+/**
+ * Maglev's number of table entries (a prime) of `ring`; 0 for the other
+ * algorithms, and 0 if `ring` is NULL (recorded as a failure for
+ * `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
+ */
+uint32_t rl_ring_table_size(const rl_ring *ring);
+
+/**
+ * Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
  * buffer the caller owns. The bytes are portable (little-endian,
  * checksummed, versioned) and equal rings give equal bytes.
  *

@@ -59,6 +59,7 @@ enum class Algorithm : rl_algorithm {
     ketama = RL_ALGORITHM_KETAMA,
     xxh3 = RL_ALGORITHM_XXH3,
     jump = RL_ALGORITHM_JUMP,
+    maglev = RL_ALGORITHM_MAGLEV,
 };
 
 /// A failed call: the rl_status and the detailed message.
@@ -116,6 +117,12 @@ public:
     /// An empty ring; vnodes 0 means the algorithm's default.
     explicit Ring(Algorithm algorithm = Algorithm::xxh3, std::uint32_t vnodes = 0) {
         detail::check(rl_ring_new(static_cast<rl_algorithm>(algorithm), vnodes, &ring_));
+    }
+
+    /// An empty ring as `options` says (algorithm, vnodes, maglev's table
+    /// size; zeros mean defaults), e.g. `Ring({RL_ALGORITHM_MAGLEV, 0, 101})`.
+    explicit Ring(const rl_ring_options &options) {
+        detail::check(rl_ring_new_with_options(&options, &ring_));
     }
 
     /// Takes ownership of a ring made by the C API (not NULL).
@@ -241,6 +248,9 @@ public:
     }
 
     Algorithm algorithm() const noexcept { return static_cast<Algorithm>(rl_ring_algorithm(ring_)); }
+
+    /// Maglev's number of table entries (a prime); 0 for the other algorithms.
+    std::uint32_t table_size() const noexcept { return rl_ring_table_size(ring_); }
 
     /// The nodes in byte order of their names (names borrowed).
     std::vector<Node> nodes() const {

@@ -1,7 +1,8 @@
 //! How evenly keys spread and how many move when a node leaves, for each
 //! algorithm: `cargo run --release -p ringlock --example balance [-- --sweep]`.
 //! `make demo` prints the default table; `--sweep` adds peak/mean load for
-//! 40 to 1,000 virtual nodes (docs/placement.md quotes it).
+//! 40 to 1,000 virtual nodes (docs/placement.md quotes it). The "size"
+//! column is the vnodes per node, or maglev's table size.
 
 use ringlock::{Algorithm, Ring};
 use std::time::Instant;
@@ -14,8 +15,14 @@ fn keys() -> Vec<Vec<u8>> {
 }
 
 fn ring(algorithm: Algorithm, vnodes: u32) -> Ring {
-    let nodes = (0..NODES).map(|i| (format!("node-{i:03}"), 1));
-    Ring::with_nodes(algorithm, vnodes, nodes).expect("valid ring")
+    sized(algorithm, vnodes, 0)
+}
+
+fn sized(algorithm: Algorithm, vnodes: u32, table_size: u32) -> Ring {
+    let mut r = Ring::with_config(algorithm, vnodes, table_size).expect("valid ring");
+    r.add_many((0..NODES).map(|i| (format!("node-{i:03}"), 1)))
+        .expect("valid nodes");
+    r
 }
 
 /// Peak/mean load and the owner id of every key.
@@ -52,7 +59,7 @@ fn main() {
     println!(
         "{:<8} {:>7} {:>10} {:>15} {:>17} {:>12} {:>9} {:>8}",
         "algo",
-        "vnodes",
+        "size",
         "peak/mean",
         "moved (last)",
         "moved (middle)",
@@ -60,9 +67,13 @@ fn main() {
         "build ms",
         "get ns"
     );
-    for algorithm in Algorithm::ALL {
+    let configs = Algorithm::ALL
+        .into_iter()
+        .map(|a| (a, 0))
+        .chain([(Algorithm::Maglev, 1_000_003)]);
+    for (algorithm, table_size) in configs {
         let t = Instant::now();
-        let r = ring(algorithm, 0);
+        let r = sized(algorithm, 0, table_size);
         let build = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         let (peak, ids) = loads(&r, &keys);
@@ -72,7 +83,7 @@ fn main() {
         println!(
             "{:<8} {:>7} {:>10.3} {:>14.2}% {:>16.2}% {:>12.1} {:>9.1} {:>8.1}",
             algorithm.name(),
-            r.vnodes(),
+            r.vnodes().max(r.table_size()),
             peak,
             last * 100.0,
             middle * 100.0,

@@ -27,9 +27,15 @@ fn digest(ring: &Ring) -> u64 {
 
 fn main() -> Result<(), ringlock::Error> {
     println!("# ringlock {} placement check", ringlock::VERSION);
-    for algorithm in [Algorithm::Ketama, Algorithm::Xxh3, Algorithm::Jump] {
-        let name = algorithm.name();
-        let mut ring = Ring::new(algorithm);
+    // (label, algorithm, table size): maglev twice, default and 1009 entries
+    for (name, algorithm, table_size) in [
+        ("ketama", Algorithm::Ketama, 0),
+        ("xxh3", Algorithm::Xxh3, 0),
+        ("jump", Algorithm::Jump, 0),
+        ("maglev", Algorithm::Maglev, 0),
+        ("maglev-1009", Algorithm::Maglev, 1009),
+    ] {
+        let mut ring = Ring::with_config(algorithm, 0, table_size)?;
         for (node, weight) in NODES {
             ring.add(node, weight)?;
         }

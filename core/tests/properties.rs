@@ -154,6 +154,34 @@ proptest! {
     }
 
     #[test]
+    fn maglev_any_prime_table_is_order_free_and_round_trips(
+        nodes in weighted(12),
+        size in prop::sample::select(vec![13u32, 101, 257, 4099, 65_537]),
+        seed in any::<u64>(),
+    ) {
+        let ks = &keys()[..500];
+        let mut r1 = Ring::with_config(Algorithm::Maglev, 0, size).unwrap();
+        r1.add_many(nodes.iter().map(|(n, w)| (n, *w))).unwrap();
+        let mut shuffled = nodes.clone();
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let mut r2 = Ring::with_config(Algorithm::Maglev, 0, size).unwrap();
+        for (n, w) in &shuffled {
+            r2.add(n, *w).unwrap();
+        }
+        prop_assert_eq!(owners(&r1, ks), owners(&r2, ks));
+        let back = Ring::from_bytes(&r1.to_bytes()).unwrap();
+        prop_assert_eq!(back.table_size(), size);
+        prop_assert_eq!(&back, &r1);
+        prop_assert_eq!(owners(&back, ks), owners(&r1, ks));
+        // every node owns an entry, so get_n reaches every node
+        prop_assert_eq!(r1.get_n(b"k", nodes.len()).unwrap().len(), nodes.len());
+    }
+
+    #[test]
     fn from_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = Ring::from_bytes(&bytes);
     }

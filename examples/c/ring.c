@@ -18,10 +18,11 @@ static const uint32_t WEIGHTS[] = {1, 2, 1, 1, 3};
 static const struct {
     rl_algorithm algorithm;
     const char *name;
+    uint32_t table_size; /* maglev only; 0: the default (65537) */
 } ALGORITHMS[] = {
-    {RL_ALGORITHM_KETAMA, "ketama"},
-    {RL_ALGORITHM_XXH3, "xxh3"},
-    {RL_ALGORITHM_JUMP, "jump"},
+    {RL_ALGORITHM_KETAMA, "ketama", 0},   {RL_ALGORITHM_XXH3, "xxh3", 0},
+    {RL_ALGORITHM_JUMP, "jump", 0},       {RL_ALGORITHM_MAGLEV, "maglev", 0},
+    {RL_ALGORITHM_MAGLEV, "maglev-1009", 1009},
 };
 
 /* Exits with a message unless `status` is RL_OK. */
@@ -55,7 +56,12 @@ int main(void) {
     for (size_t a = 0; a < sizeof ALGORITHMS / sizeof ALGORITHMS[0]; a++) {
         const char *name = ALGORITHMS[a].name;
         rl_ring *ring;
-        check(rl_ring_new(ALGORITHMS[a].algorithm, 0, &ring), "rl_ring_new");
+        if (ALGORITHMS[a].table_size == 0) {
+            check(rl_ring_new(ALGORITHMS[a].algorithm, 0, &ring), "rl_ring_new");
+        } else {
+            rl_ring_options options = {ALGORITHMS[a].algorithm, 0, ALGORITHMS[a].table_size};
+            check(rl_ring_new_with_options(&options, &ring), "rl_ring_new_with_options");
+        }
         for (size_t n = 0; n < sizeof NODES / sizeof NODES[0]; n++) {
             check(rl_ring_add(ring, NODES[n], WEIGHTS[n]), "rl_ring_add");
         }

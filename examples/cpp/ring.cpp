@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ringlock.hpp"
 
@@ -41,9 +42,14 @@ int main() {
             {ringlock::Algorithm::ketama, "ketama"},
             {ringlock::Algorithm::xxh3, "xxh3"},
             {ringlock::Algorithm::jump, "jump"},
+            {ringlock::Algorithm::maglev, "maglev"},
         };
+        std::vector<std::pair<ringlock::Ring, const char *>> rings;
         for (const auto &[algorithm, name] : algorithms) {
-            ringlock::Ring ring(algorithm);
+            rings.emplace_back(ringlock::Ring(algorithm), name);
+        }
+        rings.emplace_back(ringlock::Ring(rl_ring_options{RL_ALGORITHM_MAGLEV, 0, 1009}), "maglev-1009");
+        for (auto &[ring, name] : rings) {
             for (const auto &[node, weight] : NODES) {
                 ring.add(node, weight);
             }

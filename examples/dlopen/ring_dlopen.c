@@ -19,6 +19,7 @@ static struct {
     const char *(*last_error)(void);
     const char *(*status_str)(rl_status);
     rl_status (*ring_new)(rl_algorithm, uint32_t, rl_ring **);
+    rl_status (*ring_new_with_options)(const rl_ring_options *, rl_ring **);
     rl_status (*ring_add)(rl_ring *, const char *, uint32_t);
     rl_status (*ring_remove)(rl_ring *, const char *);
     rl_status (*ring_set_weight)(rl_ring *, const char *, uint32_t);
@@ -87,6 +88,7 @@ int main(int argc, char **argv) {
     LOAD(lib, last_error, "rl_last_error");
     LOAD(lib, status_str, "rl_status_str");
     LOAD(lib, ring_new, "rl_ring_new");
+    LOAD(lib, ring_new_with_options, "rl_ring_new_with_options");
     LOAD(lib, ring_add, "rl_ring_add");
     LOAD(lib, ring_remove, "rl_ring_remove");
     LOAD(lib, ring_set_weight, "rl_ring_set_weight");
@@ -98,16 +100,22 @@ int main(int argc, char **argv) {
     static const struct {
         rl_algorithm algorithm;
         const char *name;
+        uint32_t table_size; /* maglev only; 0: the default (65537) */
     } algorithms[] = {
-        {RL_ALGORITHM_KETAMA, "ketama"},
-        {RL_ALGORITHM_XXH3, "xxh3"},
-        {RL_ALGORITHM_JUMP, "jump"},
+        {RL_ALGORITHM_KETAMA, "ketama", 0},   {RL_ALGORITHM_XXH3, "xxh3", 0},
+        {RL_ALGORITHM_JUMP, "jump", 0},       {RL_ALGORITHM_MAGLEV, "maglev", 0},
+        {RL_ALGORITHM_MAGLEV, "maglev-1009", 1009},
     };
     printf("# ringlock %s placement check\n", rl.version());
     for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {
         const char *name = algorithms[a].name;
         rl_ring *ring;
-        check(rl.ring_new(algorithms[a].algorithm, 0, &ring), "rl_ring_new");
+        if (algorithms[a].table_size == 0) {
+            check(rl.ring_new(algorithms[a].algorithm, 0, &ring), "rl_ring_new");
+        } else {
+            rl_ring_options options = {algorithms[a].algorithm, 0, algorithms[a].table_size};
+            check(rl.ring_new_with_options(&options, &ring), "rl_ring_new_with_options");
+        }
         for (size_t n = 0; n < sizeof NODES / sizeof NODES[0]; n++) {
             check(rl.ring_add(ring, NODES[n], WEIGHTS[n]), "rl_ring_add");
         }

@@ -32,8 +32,17 @@ def digest(ring: ringlock.Ring) -> int:
 def main() -> None:
     out = []
     out.append(f"# ringlock {ringlock.__version__} placement check")
-    for name in ("ketama", "xxh3", "jump"):
-        ring = ringlock.Ring(algorithm=name)
+    for name, algorithm, table_size in [
+        ("ketama", "ketama", None),
+        ("xxh3", "xxh3", None),
+        ("jump", "jump", None),
+        ("maglev", "maglev", None),
+        ("maglev-1009", "maglev", 1009),
+    ]:
+        if table_size is None:
+            ring = ringlock.Ring(algorithm=algorithm)
+        else:
+            ring = ringlock.Ring(algorithm=algorithm, table_size=table_size)
         for node, weight in NODES:
             ring.add(node, weight)
         for i in range(8):

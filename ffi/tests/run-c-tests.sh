@@ -67,6 +67,8 @@ check "build test_bounded_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test
 run_counted "test_bounded (shared)" "$out/test_bounded"
 run_counted "test_bounded (static)" "$out/test_bounded_static"
 run_counted "test_bounded_cpp" "$out/test_bounded_cpp"
+check "build test_maglev" $CC $CFLAGS -O1 -g ffi/tests/c/test_maglev.c $LINK_SO -o "$out/test_maglev"
+run_counted "test_maglev" "$out/test_maglev"
 check "build test_lock (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock"
 check "build test_lock (static)" $CC $CFLAGS -O1 ffi/tests/c/test_lock.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_lock_static"
 check "build test_lock_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_lock.cpp $LINK_SO -o "$out/test_lock_cpp"
@@ -77,6 +79,7 @@ run_counted "test_lock_cpp" "$out/test_lock_cpp"
 if command -v valgrind > /dev/null; then
     run_counted "test_ring under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring"
     run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
+    run_counted "test_maglev under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_maglev"
     # valgrind follows the forked children too (they must exit clean); the
     # ones killed with SIGKILL by design report nothing.
     run_counted "test_bounded under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_bounded"
@@ -117,8 +120,8 @@ check "ring_dlopen does not need libringlock.so" \
 
 # ---- the examples agree with each other (test-cross compares them with Rust) ---
 ex=$BUILD/examples
-check "ring_c runs and prints 33 lines" \
-    bash -c "'$ex/ring_c' > '$out/ring_c.txt' && [[ \$(wc -l < '$out/ring_c.txt') -eq 33 ]]"
+check "ring_c runs and prints 53 lines" \
+    bash -c "'$ex/ring_c' > '$out/ring_c.txt' && [[ \$(wc -l < '$out/ring_c.txt') -eq 53 ]]"
 check "ring_c_static prints what ring_c prints" bash -c "'$ex/ring_c_static' | cmp - '$out/ring_c.txt'"
 check "ring_cpp prints what ring_c prints" bash -c "'$ex/ring_cpp' | cmp - '$out/ring_c.txt'"
 check "ring_dlopen prints what ring_c prints" \

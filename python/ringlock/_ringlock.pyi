@@ -24,7 +24,7 @@ __all__ = [
 __version__: str
 
 _Key: TypeAlias = str | bytes | bytearray | memoryview
-_Algorithm: TypeAlias = Literal["ketama", "xxh3", "jump"]
+_Algorithm: TypeAlias = Literal["ketama", "xxh3", "jump", "maglev"]
 _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, SupportsIndex]
 
 @final
@@ -35,8 +35,10 @@ class Ring:
     ``nodes`` is an iterable of names or ``(name, weight)`` pairs, or a dict
     name -> weight. Names are non-empty str without NUL; weights are integers
     from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
-    ``"ketama"`` (libketama-compatible) or ``"jump"``. ``vnodes`` 0 means the
-    default (160 for ketama and xxh3; jump takes none).
+    ``"ketama"`` (libketama-compatible), ``"jump"`` or ``"maglev"``.
+    ``vnodes`` 0 means the default (160 for ketama and xxh3; jump and maglev
+    take none). ``table_size`` is maglev's number of table entries: a prime
+    up to 2**26, default 65537 (None); other algorithms take none.
 
     Keys are str (placed by their UTF-8 bytes) or bytes-like:
     ``ring["k"] == ring.get(b"k")``.
@@ -52,6 +54,7 @@ class Ring:
         *,
         algorithm: _Algorithm = "xxh3",
         vnodes: SupportsIndex = 0,
+        table_size: SupportsIndex | None = None,
     ) -> Ring: ...
     def add(self, name: str, weight: SupportsIndex = 1) -> None:
         """Adds node ``name`` with ``weight``; NodeExistsError if taken."""
@@ -82,10 +85,13 @@ class Ring:
         """The nodes as a dict name -> weight, in name order."""
     @property
     def algorithm(self) -> _Algorithm:
-        """The algorithm: ``"ketama"``, ``"xxh3"`` or ``"jump"``."""
+        """The algorithm: ``"ketama"``, ``"xxh3"``, ``"jump"`` or ``"maglev"``."""
     @property
     def vnodes(self) -> int:
-        """Virtual nodes in use (the default resolved; 0 for jump)."""
+        """Virtual nodes in use (the default resolved; 0 for jump and maglev)."""
+    @property
+    def table_size(self) -> int:
+        """Maglev's number of table entries (a prime); 0 for the others."""
     def __len__(self) -> int: ...
     def __contains__(self, name: object, /) -> bool: ...
     def __iter__(self) -> Iterator[str]: ...

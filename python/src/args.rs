@@ -45,6 +45,19 @@ pub(crate) fn vnodes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
     })
 }
 
+/// maglev's `table_size` (None: 0, the default): an integer in u32 range;
+/// the core says whether it is prime and allowed.
+pub(crate) fn table_size(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+    let Some(obj) = obj else { return Ok(0) };
+    let int = index(obj)?;
+    int.extract::<u32>().map_err(|_| {
+        invalid(format!(
+            "table_size is {int}; expected a prime from 2 to {}",
+            ringlock::ring::MAX_TABLE_SIZE
+        ))
+    })
+}
+
 /// A count (`get_n`'s n): >= 0; counts past usize are as good as usize::MAX.
 pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let int = index(obj)?;
@@ -54,7 +67,7 @@ pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(int.extract::<usize>().unwrap_or(usize::MAX))
 }
 
-/// An algorithm name: "ketama", "xxh3" or "jump".
+/// An algorithm name: "ketama", "xxh3", "jump" or "maglev".
 pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
     name.parse::<Algorithm>().map_err(crate::errors::to_py)
 }

@@ -20,15 +20,19 @@ use std::fmt::Write;
 /// name -> weight. Names are non-empty str without NUL; weights are integers
 /// from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
 /// ``"ketama"`` (libketama-compatible, maps keys like memcached clients that
-/// use ketama) or ``"jump"`` (jump consistent hash over buckets numbered in
-/// name order). ``vnodes`` is the number of virtual points per unit of
-/// weight (xxh3) or per server of average weight (ketama, a multiple of 4);
-/// 0 means the default, 160. Jump takes no vnodes.
+/// use ketama), ``"jump"`` (jump consistent hash over buckets numbered in
+/// name order) or ``"maglev"`` (a Maglev lookup table). ``vnodes`` is the
+/// number of virtual points per unit of weight (xxh3) or per server of
+/// average weight (ketama, a multiple of 4); 0 means the default, 160. Jump
+/// and maglev take no vnodes. ``table_size`` is maglev's number of table
+/// entries: a prime up to 2**26, default 65537; the other algorithms take
+/// none (InvalidArgumentError). A maglev ring holds at most ``table_size``
+/// nodes.
 ///
 /// Keys are bytes: a str key is placed by its UTF-8 bytes, so
 /// ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
-/// Placement is a pure function of (algorithm, vnodes, nodes and weights,
-/// key): the same in every process, language and version of ringlock.
+/// Placement is a pure function of (algorithm, vnodes, table size, nodes and
+/// weights, key): the same in every process, language and version of ringlock.
 ///
 /// Thread safety: lookups may run from any number of threads at once; a
 /// change (add, remove, set_weight) is atomic: every lookup sees the ring
@@ -89,23 +93,28 @@ impl PyRing {
 impl PyRing {
     #[new]
     #[pyo3(
-        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None),
-        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0)"
+        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None, table_size=None),
+        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0, table_size=None)"
     )]
     fn new(
         py: Python<'_>,
         nodes: Option<&Bound<'_, PyAny>>,
         algorithm: String,
         vnodes: Option<&Bound<'_, PyAny>>,
+        table_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let algorithm = args::algorithm(&algorithm)?;
         let vnodes = args::vnodes(vnodes)?;
+        let table_size = args::table_size(table_size)?;
         let nodes = match nodes {
             Some(n) => args::nodes(n)?,
             None => Vec::new(),
         };
         let inner = py
-            .detach(move || Ring::with_nodes(algorithm, vnodes, nodes))
+            .detach(move || {
+                let mut ring = Ring::with_config(algorithm, vnodes, table_size)?;
+                ring.add_many(nodes).map(|()| ring)
+            })
             .map_err(errors::to_py)?;
         Ok(PyRing::wrap(py, inner))
     }
@@ -313,17 +322,24 @@ impl PyRing {
         Ok(dict)
     }
 
-    /// The algorithm: ``"ketama"``, ``"xxh3"`` or ``"jump"``.
+    /// The algorithm: ``"ketama"``, ``"xxh3"``, ``"jump"`` or ``"maglev"``.
     #[getter]
     fn algorithm(&self) -> &'static str {
         self.inner.algorithm().name()
     }
 
     /// Virtual nodes in use (the default resolved: 160 for ketama and xxh3;
-    /// 0 for jump).
+    /// 0 for jump and maglev).
     #[getter]
     fn vnodes(&self) -> u32 {
         self.inner.vnodes()
+    }
+
+    /// Maglev's number of table entries (a prime; 65537 by default); 0 for
+    /// the other algorithms.
+    #[getter]
+    fn table_size(&self) -> u32 {
+        self.inner.table_size()
     }
 
     fn __len__(&self) -> usize {
@@ -345,7 +361,7 @@ impl PyRing {
             .into_any())
     }
 
-    /// The ring as bytes: algorithm, vnodes, names and weights, with a
+    /// The ring as bytes: algorithm, vnodes (or table size), names and weights, with a
     /// checksum. Equal rings give equal bytes; ``Ring.from_bytes`` (of any
     /// ringlock, in any language) rebuilds it.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
@@ -393,7 +409,7 @@ impl PyRing {
     }
 
     /// Rings are equal when they place every key alike: same algorithm,
-    /// vnodes and nodes with weights.
+    /// vnodes, table size and nodes with weights.
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let Ok(other) = other.cast::<PyRing>() else {
             return Ok(py.NotImplemented());
@@ -420,6 +436,10 @@ impl PyRing {
             self.inner.algorithm().name(),
             self.inner.vnodes()
         );
+        if self.inner.table_size() != 0 {
+            s.pop();
+            let _ = write!(s, ", table_size={})", self.inner.table_size());
+        }
         Ok(s)
     }
 }

@@ -15,18 +15,26 @@ pub enum Algorithm {
     Xxh3,
     /// Jump consistent hash over buckets numbered in name order.
     Jump,
+    /// Maglev lookup table (Eisenbud et al., NSDI 2016) of a prime size.
+    Maglev,
 }
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 3] = [Algorithm::Ketama, Algorithm::Xxh3, Algorithm::Jump];
+    pub const ALL: [Algorithm; 4] = [
+        Algorithm::Ketama,
+        Algorithm::Xxh3,
+        Algorithm::Jump,
+        Algorithm::Maglev,
+    ];
 
-    /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`.
+    /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`.
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Ketama => "ketama",
             Algorithm::Xxh3 => "xxh3",
             Algorithm::Jump => "jump",
+            Algorithm::Maglev => "maglev",
         }
     }
 
@@ -36,6 +44,7 @@ impl Algorithm {
             Algorithm::Ketama => 1,
             Algorithm::Xxh3 => 2,
             Algorithm::Jump => 3,
+            Algorithm::Maglev => 4,
         }
     }
 
@@ -51,16 +60,38 @@ impl Algorithm {
         match self {
             Algorithm::Ketama => super::ketama::DEFAULT_VNODES,
             Algorithm::Xxh3 => super::xxh3::DEFAULT_VNODES,
-            Algorithm::Jump => 0,
+            Algorithm::Jump | Algorithm::Maglev => 0,
+        }
+    }
+
+    /// The table size used when the caller passes 0: 65,537 for maglev, 0
+    /// (no table size) for the others.
+    pub fn default_table_size(self) -> u32 {
+        match self {
+            Algorithm::Maglev => super::maglev::DEFAULT_TABLE_SIZE,
+            _ => 0,
+        }
+    }
+
+    /// Resolves `table_size` (0 = default) or says why it does not fit:
+    /// maglev takes a prime up to 2^26; the others take only 0.
+    pub(crate) fn resolve_table_size(self, table_size: u32) -> Result<u32> {
+        match (self, table_size) {
+            (Algorithm::Maglev, 0) => Ok(super::maglev::DEFAULT_TABLE_SIZE),
+            (Algorithm::Maglev, t) => super::maglev::validate_table_size(t).map(|()| t),
+            (_, 0) => Ok(0),
+            (a, t) => Err(Error::invalid(format!(
+                "only maglev has a table size; for {a} it must be 0, not {t}"
+            ))),
         }
     }
 
     /// Resolves `vnodes` (0 = default) or says why it does not fit.
     pub(crate) fn resolve_vnodes(self, vnodes: u32) -> Result<u32> {
         match (self, vnodes) {
-            (Algorithm::Jump, 0) => Ok(0),
-            (Algorithm::Jump, v) => Err(Error::invalid(format!(
-                "jump has no virtual nodes; vnodes must be 0, not {v}"
+            (Algorithm::Jump | Algorithm::Maglev, 0) => Ok(0),
+            (a @ (Algorithm::Jump | Algorithm::Maglev), v) => Err(Error::invalid(format!(
+                "{a} has no virtual nodes; vnodes must be 0, not {v}"
             ))),
             (a, 0) => Ok(a.default_vnodes()),
             (Algorithm::Ketama, v) if v % 4 != 0 => Err(Error::invalid(format!(
@@ -86,7 +117,7 @@ impl FromStr for Algorithm {
             .find(|a| a.name() == s)
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "unknown algorithm {s:?}; expected one of \"ketama\", \"xxh3\", \"jump\""
+                    "unknown algorithm {s:?}; expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\""
                 ))
             })
     }
@@ -112,5 +143,19 @@ mod tests {
         assert!(Algorithm::Ketama.resolve_vnodes(161).is_err());
         assert_eq!(Algorithm::Xxh3.resolve_vnodes(7).unwrap(), 7);
         assert!(Algorithm::Jump.resolve_vnodes(7).is_err());
+        assert!(Algorithm::Maglev.resolve_vnodes(7).is_err());
+        assert_eq!(Algorithm::Maglev.resolve_vnodes(0).unwrap(), 0);
+    }
+
+    #[test]
+    fn table_size_rules() {
+        assert_eq!(Algorithm::Maglev.resolve_table_size(0).unwrap(), 65_537);
+        assert_eq!(Algorithm::Maglev.resolve_table_size(101).unwrap(), 101);
+        assert!(Algorithm::Maglev.resolve_table_size(100).is_err());
+        assert!(Algorithm::Maglev.resolve_table_size(67_108_879).is_err());
+        for a in [Algorithm::Ketama, Algorithm::Xxh3, Algorithm::Jump] {
+            assert_eq!(a.resolve_table_size(0).unwrap(), 0);
+            assert!(a.resolve_table_size(101).is_err());
+        }
     }
 }

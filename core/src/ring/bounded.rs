@@ -109,6 +109,7 @@ impl Ring {
                     .map(|&o| o as usize)
                     .find(|&id| accept(id))
             }
+            Table::Maglev(t) => t.walk(key).map(|o| o as usize).find(|&id| accept(id)),
         }
     }
 

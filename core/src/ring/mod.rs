@@ -3,8 +3,8 @@
 //! Every algorithm answers the same questions through [`Ring`]: which node owns
 //! a key ([`Ring::get`]), which `n` distinct nodes hold its replicas
 //! ([`Ring::get_n`]), for one key or a batch. Placement is a pure function of
-//! (algorithm, vnodes, set of (name, weight), key); docs/placement.md writes
-//! each function down exactly.
+//! (algorithm, vnodes, maglev table size, set of (name, weight), key);
+//! docs/placement.md writes each function down exactly.
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +13,7 @@ mod bounded;
 mod continuum;
 mod jump;
 mod ketama;
+mod maglev;
 mod nodes;
 mod serial;
 mod tracker;
@@ -21,6 +22,7 @@ mod xxh3;
 pub use algorithm::Algorithm;
 pub use bounded::{bounded_cap, DEFAULT_BALANCE};
 pub use jump::jump_hash;
+pub use maglev::{DEFAULT_TABLE_SIZE, MAX_TABLE_SIZE};
 pub use nodes::{validate_name, validate_weight};
 pub use tracker::LoadTracker;
 
@@ -40,6 +42,8 @@ enum Table {
     Points(Continuum),
     /// jump: bucket number -> owner id.
     Buckets(Vec<u32>),
+    /// maglev: entry -> owner id.
+    Maglev(maglev::Table),
 }
 
 /// A consistent-hashing ring.
@@ -51,6 +55,8 @@ enum Table {
 pub struct Ring {
     algorithm: Algorithm,
     vnodes: u32,
+    /// maglev's table entries (prime); 0 for the other algorithms.
+    table_size: u32,
     nodes: NodeSet,
     table: Table,
 }
@@ -64,10 +70,20 @@ impl Ring {
     /// An empty ring; `vnodes` 0 means the algorithm's default (160 for ketama
     /// and xxh3). Ketama needs a multiple of 4; jump takes only 0.
     pub fn with_vnodes(algorithm: Algorithm, vnodes: u32) -> Result<Ring> {
+        Ring::with_config(algorithm, vnodes, 0)
+    }
+
+    /// An empty ring with a table size: `table_size` 0 means the algorithm's
+    /// default (65,537 for maglev). Maglev takes a prime up to
+    /// [`MAX_TABLE_SIZE`] (2^26); the other algorithms take only 0.
+    /// `vnodes` as for [`Ring::with_vnodes`] (maglev takes only 0).
+    pub fn with_config(algorithm: Algorithm, vnodes: u32, table_size: u32) -> Result<Ring> {
         let vnodes = algorithm.resolve_vnodes(vnodes)?;
+        let table_size = algorithm.resolve_table_size(table_size)?;
         let mut ring = Ring {
             algorithm,
             vnodes,
+            table_size,
             nodes: NodeSet::default(),
             table: Table::Buckets(Vec::new()),
         };
@@ -91,9 +107,14 @@ impl Ring {
         self.algorithm
     }
 
-    /// Virtual nodes per unit of weight (0 for jump).
+    /// Virtual nodes per unit of weight (0 for jump and maglev).
     pub fn vnodes(&self) -> u32 {
         self.vnodes
+    }
+
+    /// Maglev's number of table entries (a prime); 0 for the others.
+    pub fn table_size(&self) -> u32 {
+        self.table_size
     }
 
     /// Adds a node. Errors: `InvalidArgument` (empty name, NUL in name, weight
@@ -131,6 +152,9 @@ impl Ring {
     }
 
     fn replace_nodes(&mut self, next: NodeSet) -> Result<()> {
+        if self.algorithm == Algorithm::Maglev {
+            maglev::check_node_count(self.table_size, next.len())?;
+        }
         let points = self.points_for(&next);
         if points > MAX_POINTS {
             return Err(Error::invalid(format!(
@@ -147,6 +171,7 @@ impl Ring {
         let total = nodes.total_weight();
         match self.algorithm {
             Algorithm::Jump => total,
+            Algorithm::Maglev => u64::from(self.table_size),
             Algorithm::Xxh3 => total * u64::from(self.vnodes),
             // ketama: about vnodes per server whatever the weights
             Algorithm::Ketama => nodes.len() as u64 * u64::from(self.vnodes),
@@ -157,6 +182,7 @@ impl Ring {
         let nodes = self.nodes.as_slice();
         self.table = match self.algorithm {
             Algorithm::Jump => Table::Buckets(jump::buckets(nodes.iter().map(|n| n.weight))),
+            Algorithm::Maglev => Table::Maglev(maglev::Table::build(nodes, self.table_size)),
             Algorithm::Ketama | Algorithm::Xxh3 => {
                 let mut pts = Vec::new();
                 if self.algorithm == Algorithm::Ketama {
@@ -185,6 +211,7 @@ impl Ring {
                 let i = jump_hash(xxh3_64(key), b.len() as i32);
                 Some(b[i as usize] as usize)
             }
+            Table::Maglev(t) => t.owner(key).map(|o| o as usize),
         }
     }
 
@@ -207,7 +234,7 @@ impl Ring {
 
     /// Writes the ids of up to `out.len()` distinct nodes for `key` into `out`,
     /// owner first, then the next distinct nodes clockwise (jump: the next
-    /// buckets). Returns how many were written: `min(out.len(), nodes)` (ketama
+    /// buckets; maglev: the next table entries, wrapping). Returns how many were written: `min(out.len(), nodes)` (ketama
     /// nodes whose weight earns them no point are never returned). Allocates
     /// nothing.
     pub fn get_n_ids(&self, key: &[u8], out: &mut [usize]) -> usize {
@@ -234,6 +261,13 @@ impl Ring {
             Table::Buckets(b) => {
                 let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
                 for &o in b[start..].iter().chain(b[..start].iter()) {
+                    if push(o as usize) {
+                        break;
+                    }
+                }
+            }
+            Table::Maglev(t) => {
+                for o in t.walk(key) {
                     if push(o as usize) {
                         break;
                     }
@@ -295,7 +329,7 @@ impl Ring {
                     }
                 }
             }
-            Table::Buckets(_) => {
+            Table::Buckets(_) | Table::Maglev(_) => {
                 for (k, o) in keys.iter().zip(out.iter_mut()) {
                     *o = self.get_id(k.as_ref()).expect("non-empty");
                 }
@@ -347,11 +381,13 @@ impl Ring {
         self.nodes.as_slice().iter().map(|n| (&*n.name, n.weight))
     }
 
-    /// The number of virtual points (ketama, xxh3) or buckets (jump).
+    /// The number of virtual points (ketama, xxh3), buckets (jump) or table
+    /// entries (maglev; 0 while the ring is empty).
     pub fn point_count(&self) -> usize {
         match &self.table {
             Table::Points(c) => c.len(),
             Table::Buckets(b) => b.len(),
+            Table::Maglev(t) => t.entries().len(),
         }
     }
 
@@ -360,16 +396,18 @@ impl Ring {
         match &self.table {
             Table::Points(c) => c.memory_bytes(),
             Table::Buckets(b) => b.capacity() * 4,
+            Table::Maglev(t) => t.memory_bytes(),
         }
     }
 }
 
 impl PartialEq for Ring {
     /// Rings are equal when they place every key alike: same algorithm,
-    /// vnodes and node set.
+    /// vnodes, table size and node set.
     fn eq(&self, other: &Ring) -> bool {
         self.algorithm == other.algorithm
             && self.vnodes == other.vnodes
+            && self.table_size == other.table_size
             && self.nodes == other.nodes
     }
 }

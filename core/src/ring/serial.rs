@@ -6,9 +6,9 @@
 //! |---|---|
 //! | 8 | magic `"RLRING\0\n"` |
 //! | 2 | format version (1) |
-//! | 1 | algorithm code (1 ketama, 2 xxh3, 3 jump) |
+//! | 1 | algorithm code (1 ketama, 2 xxh3, 3 jump, 4 maglev) |
 //! | 1 | reserved, 0 |
-//! | 4 | vnodes |
+//! | 4 | vnodes; for maglev (which has none) the table size, a prime, never 0 |
 //! | 4 | node count `n` |
 //! | n × (4 + len + 4) | name length, UTF-8 name, weight — names strictly ascending |
 //! | 8 | XXH3-64 of every byte before it |
@@ -31,7 +31,11 @@ impl Ring {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.push(self.algorithm.code());
         out.push(0);
-        out.extend_from_slice(&self.vnodes.to_le_bytes());
+        let field = match self.algorithm {
+            Algorithm::Maglev => self.table_size,
+            _ => self.vnodes,
+        };
+        out.extend_from_slice(&field.to_le_bytes());
         out.extend_from_slice(&(self.len() as u32).to_le_bytes());
         for (name, weight) in self.nodes() {
             out.extend_from_slice(&(name.len() as u32).to_le_bytes());
@@ -95,7 +99,16 @@ impl Ring {
                 body.len() - r.at
             )));
         }
-        Ring::with_nodes(algorithm, vnodes, nodes)
+        let (vnodes, table_size) = match algorithm {
+            // 0 would be a second spelling of the default: one ring, one encoding.
+            Algorithm::Maglev if vnodes == 0 => {
+                return Err(Error::corrupt("serialised maglev ring has table size 0"))
+            }
+            Algorithm::Maglev => (0, vnodes),
+            _ => (vnodes, 0),
+        };
+        Ring::with_config(algorithm, vnodes, table_size)
+            .and_then(|mut ring| ring.add_many(nodes).map(|()| ring))
             .map_err(|e| Error::corrupt(format!("serialised ring is invalid: {}", e.message())))
     }
 }
@@ -154,6 +167,31 @@ mod tests {
     }
 
     #[test]
+    fn maglev_carries_its_table_size() {
+        let r = Ring::with_config(Algorithm::Maglev, 0, 101).unwrap();
+        let bytes = r.to_bytes();
+        assert_eq!(&bytes[12..16], &101u32.to_le_bytes());
+        let back = Ring::from_bytes(&bytes).unwrap();
+        assert_eq!(back.table_size(), 101);
+        assert_eq!(back, r);
+        assert_ne!(back, Ring::new(Algorithm::Maglev));
+        let bytes = sample(Algorithm::Maglev).to_bytes();
+        assert_eq!(&bytes[12..16], &65_537u32.to_le_bytes());
+        for cut in 0..bytes.len() {
+            let e = Ring::from_bytes(&bytes[..cut]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "cut at {cut}: {e}");
+        }
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                let e = Ring::from_bytes(&b).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Corrupt, "flip {i}.{bit}: {e}");
+            }
+        }
+    }
+
+    #[test]
     fn every_truncation_and_bit_flip_is_corrupt() {
         let bytes = sample(Algorithm::Xxh3).to_bytes();
         for cut in 0..bytes.len() {
@@ -204,14 +242,26 @@ mod tests {
         let mut huge = head(2, 0, 1);
         node(&mut huge, b"a", u32::MAX);
         let many = head(2, 0, u32::MAX);
+        let mut crowded = head(4, 2, 3);
+        for name in [b"a", b"b", b"c"] {
+            node(&mut crowded, name, 1);
+        }
         for (what, body) in [
             ("zero weight", zero_weight),
             ("unsorted", unsorted),
             ("bad utf8", bad_utf8),
             ("huge", huge),
             ("count past the end", many),
+            ("3 nodes in a maglev table of 2", crowded),
             ("algorithm 9", head(9, 0, 0)),
             ("ketama vnodes 5", head(1, 5, 0)),
+            ("maglev table size 0", head(4, 0, 0)),
+            ("maglev table size 100 (not prime)", head(4, 100, 0)),
+            (
+                "maglev table size 2^26 + 15 (prime, too big)",
+                head(4, (1 << 26) + 15, 0),
+            ),
+            ("jump vnodes 5", head(3, 5, 0)),
         ] {
             let e = Ring::from_bytes(&seal(body)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");

@@ -3,6 +3,7 @@
 mod inspect;
 mod lookup;
 mod mutate;
+mod options;
 mod serial;
 
 // Bounded loads after the rest of the ring in the header (a blank line keeps
@@ -26,6 +27,9 @@ pub const RL_ALGORITHM_KETAMA: rl_algorithm = 1;
 pub const RL_ALGORITHM_XXH3: rl_algorithm = 2;
 /// Jump consistent hash over buckets numbered in name order (vnodes must be 0).
 pub const RL_ALGORITHM_JUMP: rl_algorithm = 3;
+/// Maglev lookup table of a prime size (vnodes must be 0; table size 65537
+/// unless `rl_ring_new_with_options` says otherwise).
+pub const RL_ALGORITHM_MAGLEV: rl_algorithm = 4;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -98,7 +102,7 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
     Algorithm::from_code(code).ok_or_else(|| {
         invalid(format!(
             "unknown algorithm {code}; expected RL_ALGORITHM_KETAMA (1), \
-             RL_ALGORITHM_XXH3 (2) or RL_ALGORITHM_JUMP (3)"
+             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3) or RL_ALGORITHM_MAGLEV (4)"
         ))
     })
 }
@@ -107,7 +111,8 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
 ///
 /// `vnodes` is the number of virtual nodes per unit of weight; 0 means the
 /// algorithm's default (160 for ketama and xxh3). Ketama needs a multiple of
-/// 4; jump takes only 0.
+/// 4; jump and maglev take only 0. A maglev ring gets the default table size
+/// (65537); `rl_ring_new_with_options` chooses another.
 ///
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
 /// algorithm, vnodes not allowed). `*out` is written only on success.
@@ -126,7 +131,7 @@ pub extern "C" fn rl_ring_new(
     })
 }
 
-/// Copies `ring` (same algorithm, vnodes and nodes) into a new ring stored in
+/// Copies `ring` (same algorithm, vnodes, table size and nodes) into a new ring stored in
 /// `*out`; free it with `rl_ring_free`. The copy is independent: names
 /// borrowed from it live as long as the copy.
 ///
@@ -177,12 +182,13 @@ mod tests {
             (RL_ALGORITHM_KETAMA, Algorithm::Ketama),
             (RL_ALGORITHM_XXH3, Algorithm::Xxh3),
             (RL_ALGORITHM_JUMP, Algorithm::Jump),
+            (RL_ALGORITHM_MAGLEV, Algorithm::Maglev),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
         }
         assert!(algorithm_of(0).is_err());
-        assert!(algorithm_of(4).is_err());
+        assert!(algorithm_of(5).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::error::rl_status;
 use ringlock_core::Ring;
 use std::ffi::c_void;
 
-/// Serialises `ring` (algorithm, vnodes, nodes and weights; no table) into a
+/// Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
 /// buffer the caller owns. The bytes are portable (little-endian,
 /// checksummed, versioned) and equal rings give equal bytes.
 ///

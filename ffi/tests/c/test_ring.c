@@ -52,7 +52,8 @@ static rl_ring *make_ring(rl_algorithm algorithm) {
     return ring;
 }
 
-static const rl_algorithm ALGORITHMS[] = {RL_ALGORITHM_KETAMA, RL_ALGORITHM_XXH3, RL_ALGORITHM_JUMP};
+static const rl_algorithm ALGORITHMS[] = {RL_ALGORITHM_KETAMA, RL_ALGORITHM_XXH3, RL_ALGORITHM_JUMP,
+                                          RL_ALGORITHM_MAGLEV};
 
 static void test_status_names(void) {
     static const char *const names[] = {
@@ -79,12 +80,12 @@ static void test_new(void) {
     rl_ring *out = SENTINEL_RING;
     EXPECT_FAIL(rl_ring_new(RL_ALGORITHM_XXH3, 0, NULL), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
     EXPECT_FAIL(rl_ring_new(0, 0, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
-    EXPECT_FAIL(rl_ring_new(4, 0, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
+    EXPECT_FAIL(rl_ring_new(5, 0, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
     EXPECT_FAIL(rl_ring_new(UINT32_MAX, 0, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
     EXPECT_FAIL(rl_ring_new(RL_ALGORITHM_KETAMA, 161, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
     EXPECT_FAIL(rl_ring_new(RL_ALGORITHM_JUMP, 5, &out), RL_ERR_INVALID_ARGUMENT, "rl_ring_new");
     CHECK(out == SENTINEL_RING);
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < sizeof ALGORITHMS / sizeof *ALGORITHMS; a++) {
         rl_ring *ring = NULL;
         EXPECT_OK(rl_ring_new(ALGORITHMS[a], 0, &ring));
         CHECK(ring != NULL && rl_ring_algorithm(ring) == ALGORITHMS[a] && rl_ring_len(ring) == 0);
@@ -253,7 +254,7 @@ static void test_enumeration(void) {
 }
 
 static void test_lookups(void) {
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < sizeof ALGORITHMS / sizeof *ALGORITHMS; a++) {
         rl_ring *ring = make_ring(ALGORITHMS[a]);
         enum { KEYS = 1000 };
         static char text[KEYS][16];
@@ -295,7 +296,7 @@ static void test_lookups(void) {
 }
 
 static void test_serialization(void) {
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < sizeof ALGORITHMS / sizeof *ALGORITHMS; a++) {
         rl_ring *ring = make_ring(ALGORITHMS[a]);
         snapshot s = snap(ring);
         size_t len = SENTINEL_SIZE;

@@ -111,7 +111,8 @@ void test_move_and_raii() {
 }
 
 void test_lookups() {
-    for (auto algorithm : {ringlock::Algorithm::ketama, ringlock::Algorithm::xxh3, ringlock::Algorithm::jump}) {
+    for (auto algorithm : {ringlock::Algorithm::ketama, ringlock::Algorithm::xxh3, ringlock::Algorithm::jump,
+                           ringlock::Algorithm::maglev}) {
         ringlock::Ring ring = sample(algorithm);
         CHECK(ring.algorithm() == algorithm);
         std::vector<std::string> keys;
@@ -147,6 +148,28 @@ void test_lookups() {
     CHECK(ringlock::version() == rl_version());
 }
 
+void test_maglev() {
+    ringlock::Ring dflt(ringlock::Algorithm::maglev);
+    CHECK(dflt.table_size() == 65537 && dflt.algorithm() == ringlock::Algorithm::maglev);
+    CHECK(ringlock::Ring().table_size() == 0);
+    ringlock::Ring small(rl_ring_options{RL_ALGORITHM_MAGLEV, 0, 101});
+    CHECK(small.table_size() == 101 && small.algorithm() == ringlock::Algorithm::maglev);
+    small.add_many({{"a", 1}, {"b", 2}});
+    ringlock::Ring copy = small.clone();
+    ringlock::Ring back = ringlock::Ring::deserialize(small.serialize());
+    CHECK(copy.table_size() == 101 && back.table_size() == 101 && back.get("k") == small.get("k"));
+    CHECK(ringlock::Ring(rl_ring_options{0, 0, 0}).algorithm() == ringlock::Algorithm::xxh3);
+    EXPECT_ERROR(ringlock::Ring(rl_ring_options{RL_ALGORITHM_MAGLEV, 0, 100}), RL_ERR_INVALID_ARGUMENT,
+                 "rl_ring_new_with_options: maglev table size 100 is not prime");
+    EXPECT_ERROR(ringlock::Ring(rl_ring_options{RL_ALGORITHM_XXH3, 0, 101}), RL_ERR_INVALID_ARGUMENT,
+                 "rl_ring_new_with_options: ");
+    EXPECT_ERROR(ringlock::Ring(ringlock::Algorithm::maglev, 8), RL_ERR_INVALID_ARGUMENT, "rl_ring_new: ");
+    ringlock::Ring full(rl_ring_options{RL_ALGORITHM_MAGLEV, 0, 2});
+    full.add_many({{"a", 1}, {"b", 1}});
+    EXPECT_ERROR(full.add("c", 1), RL_ERR_INVALID_ARGUMENT, "rl_ring_add: ");
+    CHECK(full.size() == 2 && !full.contains("c"));
+}
+
 }  // namespace
 
 int main() {
@@ -154,6 +177,7 @@ int main() {
         test_errors();
         test_move_and_raii();
         test_lookups();
+        test_maglev();
     } catch (const std::exception &e) {
         failed++;
         std::fprintf(stderr, "FAIL: unexpected exception: %s\n", e.what());
