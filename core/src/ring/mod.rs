@@ -10,6 +10,7 @@
 
 mod algorithm;
 mod continuum;
+mod diff;
 mod jump;
 mod ketama;
 mod nodes;
@@ -17,6 +18,7 @@ mod serial;
 mod xxh3;
 
 pub use algorithm::Algorithm;
+pub use diff::{Diff, Move};
 pub use jump::jump_hash;
 pub use nodes::{validate_name, validate_weight};
 
@@ -171,7 +173,7 @@ impl Ring {
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
         match &self.table {
             Table::Points(c) => {
-                let h = self.position(key);
+                let h = self.point_of(key);
                 c.owner_at(h).map(|o| o as usize)
             }
             Table::Buckets(b) => {
@@ -185,7 +187,7 @@ impl Ring {
     }
 
     #[inline]
-    fn position(&self, key: &[u8]) -> u64 {
+    fn point_of(&self, key: &[u8]) -> u64 {
         match self.algorithm {
             Algorithm::Ketama => ketama::key_position(key),
             _ => xxh3::key_position(key),
@@ -221,7 +223,7 @@ impl Ring {
         };
         match &self.table {
             Table::Points(c) => {
-                for o in c.walk(self.position(key)) {
+                for o in c.walk(self.point_of(key)) {
                     if push(o as usize) {
                         break;
                     }
@@ -282,7 +284,7 @@ impl Ring {
                 let mut pos = [0u64; BLOCK];
                 for (ks, os) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
                     for (p, k) in pos.iter_mut().zip(ks) {
-                        *p = self.position(k.as_ref());
+                        *p = self.point_of(k.as_ref());
                     }
                     for (o, &p) in os.iter_mut().zip(&pos) {
                         *o = c.owner_at(p).expect("non-empty") as usize;
