@@ -61,6 +61,12 @@ check "build test_ring_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_ring.cpp $L
 run_counted "test_ring (shared)" "$out/test_ring"
 run_counted "test_ring (static)" "$out/test_ring_static"
 run_counted "test_ring_cpp" "$out/test_ring_cpp"
+check "build test_diff (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_diff.c $LINK_SO -lm -o "$out/test_diff"
+check "build test_diff (static)" $CC $CFLAGS -O1 ffi/tests/c/test_diff.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_diff_static"
+check "build test_diff_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_diff.cpp $LINK_SO -o "$out/test_diff_cpp"
+run_counted "test_diff (shared)" "$out/test_diff"
+run_counted "test_diff (static)" "$out/test_diff_static"
+run_counted "test_diff_cpp" "$out/test_diff_cpp"
 check "build test_lock (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock"
 check "build test_lock (static)" $CC $CFLAGS -O1 ffi/tests/c/test_lock.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_lock_static"
 check "build test_lock_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_lock.cpp $LINK_SO -o "$out/test_lock_cpp"
@@ -71,6 +77,8 @@ run_counted "test_lock_cpp" "$out/test_lock_cpp"
 if command -v valgrind > /dev/null; then
     run_counted "test_ring under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring"
     run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
+    run_counted "test_diff under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_diff"
+    run_counted "test_diff_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_diff_cpp"
     # valgrind follows the forked children too (they must exit clean); the
     # ones killed with SIGKILL by design report nothing.
     run_counted "test_lock under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock"
@@ -82,6 +90,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1; then
     check "build test_ring with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring_san"
     run_counted "test_ring under ASAN+UBSAN" "$out/test_ring_san"
+    check "build test_diff with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_diff.c $LINK_SO -lm -o "$out/test_diff_san"
+    run_counted "test_diff under ASAN+UBSAN" "$out/test_diff_san"
     check "build test_lock with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock_san"
     run_counted "test_lock under ASAN+UBSAN" "$out/test_lock_san"
 else
