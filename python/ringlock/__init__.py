@@ -37,12 +37,14 @@ from ringlock._errors import (
     NotHeldError,
     WouldBlockError,
 )
+from ringlock._diff import Diff, Move
 from ringlock._lock import Holder, LockStatus
 from ringlock._ringlock import Hold, Lock, Ring, RWLock, RWLockGuard, __version__, jump_hash
 
 __all__ = [
     "CorruptError",
     "DeadlockError",
+    "Diff",
     "EmptyRingError",
     "Error",
     "Hold",
@@ -53,6 +55,7 @@ __all__ = [
     "Lock",
     "LockStatus",
     "LockTimeout",
+    "Move",
     "NodeExistsError",
     "NodeNotFoundError",
     "NotHeldError",

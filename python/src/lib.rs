@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod args;
+mod diff;
 mod errors;
 mod jump;
 mod keys;
