@@ -124,11 +124,28 @@ impl Ring {
         Ok(self.build_diff(after, runs, space))
     }
 
-    /// For each node id of `self`, its id in `other` (`u32::MAX` if absent).
+    /// For each node id of `self`, its id in `other` ([`NONE`] if absent).
     fn names_in(&self, other: &Ring) -> Vec<u32> {
         self.nodes()
-            .map(|(name, _)| other.id_of(name).map_or(u32::MAX, |i| i as u32))
+            .map(|(name, _)| other.id_of(name).map_or(NONE, |i| i as u32))
             .collect()
+    }
+
+    /// The diff of two slot tables (Maglev): `before_table[s]` is the id (in
+    /// `self`) of the owner of slot `s`, `after_table[s]` its id in `after`;
+    /// an empty table stands for an empty ring. `space` is the table size,
+    /// which both non-empty tables must have (the caller checks that the
+    /// rings' table sizes agree and says so in an `InvalidArgument` error).
+    #[allow(dead_code)] // wired up with Maglev
+    pub(crate) fn slot_diff(
+        &self,
+        after: &Ring,
+        before_table: &[u32],
+        after_table: &[u32],
+        space: u64,
+    ) -> Diff {
+        let runs = slot_runs(before_table, after_table, &self.names_in(after));
+        self.build_diff(after, runs, u128::from(space))
     }
 
     fn build_diff(&self, after: &Ring, runs: Vec<Run>, space: u128) -> Diff {
@@ -224,12 +241,11 @@ fn continuum_runs(
     };
     let (mut i, mut j) = (0, 0);
     let mut last_end: Option<u64> = None;
-    while i < pa.len() || j < pb.len() {
+    loop {
         let next = match (pa.get(i), pb.get(j)) {
             (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
-            (None, None) => unreachable!(),
+            (Some(&x), None) | (None, Some(&x)) => x,
+            (None, None) => break,
         };
         while pa.get(i) == Some(&next) {
             i += 1;
@@ -249,18 +265,19 @@ fn continuum_runs(
 
 /// The changed runs between two owner tables indexed by slot (Maglev): slot
 /// `s` is owned by `before[s]` and then by `after[s]` (ids in their own
-/// rings; [`NONE`] for an empty ring). Both tables must be the same length,
-/// the size of the slot space. `old_in_new[old]` is the `after` id of the
-/// `before` node `old` (`NONE` if it left).
+/// rings). An empty table (an empty ring) reads as [`NONE`] everywhere;
+/// non-empty tables have the same length, the size of the slot space.
+/// `old_in_new[old]` is the `after` id of the `before` node `old` (`NONE` if
+/// it left).
 #[allow(dead_code)] // wired up with Maglev
 pub(crate) fn slot_runs(before: &[u32], after: &[u32], old_in_new: &[u32]) -> Vec<Run> {
-    debug_assert_eq!(before.len(), after.len());
     let mut runs = Runs {
         old_in_new,
         out: Vec::new(),
     };
-    for (s, (&o, &n)) in before.iter().zip(after).enumerate() {
-        runs.push(s as u64, s as u64, o, n);
+    let at = |t: &[u32], s: usize| t.get(s).copied().unwrap_or(NONE);
+    for s in 0..before.len().max(after.len()) {
+        runs.push(s as u64, s as u64, at(before, s), at(after, s));
     }
     runs.out
 }
@@ -340,5 +357,34 @@ mod tests {
         assert_eq!(slot_runs(&before, &before, &[0, 1]), vec![]);
         // A node whose id changes but keeps its slots does not move.
         assert_eq!(slot_runs(&[1, 1], &[0, 0], &[NONE, 0]), vec![]);
+        // An empty ring on either side: one run per owner.
+        let r: Vec<_> = slot_runs(&[], &[0, 0, 1], &[])
+            .into_iter()
+            .map(|r| (r.start, r.last, r.old, r.new))
+            .collect();
+        assert_eq!(r, vec![(0, 1, NONE, 0), (2, 2, NONE, 1)]);
+    }
+
+    #[test]
+    fn slot_diff_names_the_owners() {
+        let before = Ring::with_nodes(Algorithm::Xxh3, 1, [("a", 1), ("b", 1)]).unwrap();
+        let after = Ring::with_nodes(Algorithm::Xxh3, 1, [("b", 1), ("c", 1)]).unwrap();
+        // slots: a a b b  ->  b c c b   (after ids: b = 0, c = 1)
+        let d = before.slot_diff(&after, &[0, 0, 1, 1], &[0, 1, 1, 0], 4);
+        let got: Vec<_> = d
+            .moves
+            .iter()
+            .map(|m| (m.start, m.last, m.old.as_deref(), m.new.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 0, Some("a"), Some("b")),
+                (1, 1, Some("a"), Some("c")),
+                (2, 2, Some("b"), Some("c"))
+            ]
+        );
+        assert_eq!((d.space, d.moved), (4, 3));
+        assert_eq!(d.fraction(), 0.75);
     }
 }
