@@ -8,6 +8,7 @@
 //   ring.add("10.0.1.2:11211", 2);
 //   std::string_view owner = ring.get("user:42");       // borrowed, see below
 //   std::vector<std::string_view> replicas = ring.get_n("user:42", 2);
+//   ringlock::Diff plan = ring.diff(bigger);             // ranges whose owner changes
 //
 // Named locks between processes (docs/locks.md):
 //
