@@ -118,6 +118,31 @@ typedef uint32_t rl_status;
 typedef uint32_t rl_algorithm;
 
 /**
+ * One range of key positions whose owner changes: positions `first` to
+ * `last`, both included (a range that reaches the top of the 2^64 space has
+ * no exclusive end in a `uint64_t`). Positions are those of
+ * `rl_ring_position`.
+ */
+typedef struct {
+    /**
+     * The first position of the range.
+     */
+    uint64_t first;
+    /**
+     * The last position of the range (inclusive).
+     */
+    uint64_t last;
+    /**
+     * The owner in the `before` ring; NULL when that ring is empty.
+     */
+    const char *old_node;
+    /**
+     * The owner in the `after` ring; NULL when that ring is empty.
+     */
+    const char *new_node;
+} rl_move;
+
+/**
  * How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
  * (`rl_ring_options o = {0};`) means the defaults (an xxh3 ring with 160
  * vnodes), as does passing NULL.
@@ -419,6 +444,60 @@ rl_status rl_ring_clone(const rl_ring *ring, rl_ring **out);
  * becomes invalid. Needs exclusive access; do not free a ring twice.
  */
 void rl_ring_free(rl_ring *ring);
+
+/**
+ * Stores in `*position` the position of the key `key[0..key_len]` (any
+ * bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
+ * 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1).
+ * A key moves between two rings exactly when its position lies in one of
+ * their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
+ * an empty ring (the position does not depend on the nodes).
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
+ * `key` NULL with `key_len` > 0, or a jump ring: jump places keys by bucket
+ * number and has no positions). `*position` is written only on success.
+ * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_position(const rl_ring *ring,
+                           const void *key,
+                           size_t key_len,
+                           uint64_t *position);
+
+/**
+ * The migration plan from `before` to `after`: every range of key positions
+ * (see `rl_ring_position`) whose owner differs between the two rings, with
+ * the old and the new owner. Exact: a key's owner differs if and only if its
+ * position lies in one of the ranges. The rings must use the same algorithm
+ * (ketama or xxh3); their nodes, weights and vnodes may differ.
+ *
+ * On success `*moves` points to `*count` `rl_move` records sorted by `first`,
+ * disjoint, never wrapping past the top of the space (such a range is split
+ * in two); adjacent ranges with the same old and new owner are merged.
+ * `*fraction` gets the share of the position space that moves (0 to 1):
+ * the expected share of keys that move.
+ *
+ * Ownership and lifetime: the array and the node names it points to are ONE
+ * allocation owned by the caller, to be freed with one `rl_moves_free(*moves)`
+ * (also when `*count` is 0: `*moves` is never NULL on success). It does not
+ * borrow from the rings: it stays valid after they change or are freed.
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
+ * `count` or `fraction` NULL; the algorithms differ; jump rings, which have
+ * no positions). Outputs are written only on success. Takes O(points of both
+ * rings) time and memory; safe concurrently with other `const rl_ring *`
+ * calls on either ring.
+ */
+rl_status rl_ring_diff(const rl_ring *before,
+                       const rl_ring *after,
+                       rl_move **moves,
+                       size_t *count,
+                       double *fraction);
+
+/**
+ * Frees an array made by `rl_ring_diff`, with the names it points to. NULL
+ * is a no-op. Do not free an array twice or use it afterwards.
+ */
+void rl_moves_free(rl_move *moves);
 
 /**
  * The number of nodes in `ring`; 0 if `ring` is NULL (recorded as a failure

@@ -10,6 +10,7 @@
 //   std::vector<std::string_view> replicas = ring.get_n("user:42", 2);
 //   ring.get_bounded("user:42", loads);                  // loads[i]: nodes()[i]'s
 //   ringlock::LoadTracker tracker(ring);                 // or let it count them
+//   ringlock::Diff plan = ring.diff(bigger);             // ranges whose owner changes
 //
 // Named locks between processes (docs/locks.md):
 //
@@ -101,6 +102,23 @@ inline std::string c_name(std::string_view name) {
 struct Node {
     std::string_view name;
     std::uint32_t weight;
+};
+
+/// A range of key positions [start, last] (last included) whose owner
+/// changes; old_node / new_node are empty when that ring is empty. See
+/// Ring::diff and rl_ring_diff.
+struct Move {
+    std::uint64_t start;
+    std::uint64_t last;
+    std::optional<std::string> old_node;
+    std::optional<std::string> new_node;
+};
+
+/// A migration plan: the ranges sorted by start, and the share of the
+/// position space that moves.
+struct Diff {
+    std::vector<Move> moves;
+    double fraction;
 };
 
 /// The library version, e.g. "0.1.0".
@@ -275,6 +293,35 @@ public:
         detail::check(rl_ring_serialize(ring_, bytes.data(), bytes.size(), &len));
         bytes.resize(len);
         return bytes;
+    }
+
+    /// The key's position in the space of diff() (see rl_ring_position);
+    /// throws Error (RL_ERR_INVALID_ARGUMENT) for jump.
+    std::uint64_t position(std::string_view key) const {
+        std::uint64_t pos = 0;
+        detail::check(rl_ring_position(ring_, key.data(), key.size(), &pos));
+        return pos;
+    }
+
+    /// The ranges whose owner changes from this ring to `after` (see
+    /// rl_ring_diff); owns its strings. Throws Error (RL_ERR_INVALID_ARGUMENT)
+    /// when the algorithms differ or for jump.
+    Diff diff(const Ring &after) const {
+        rl_move *moves = nullptr;
+        std::size_t count = 0;
+        Diff out{{}, 0.0};
+        detail::check(rl_ring_diff(ring_, after.ring_, &moves, &count, &out.fraction));
+        struct Free {
+            rl_move *p;
+            ~Free() { rl_moves_free(p); }
+        } guard{moves};
+        out.moves.reserve(count);
+        auto str = [](const char *s) { return s ? std::optional<std::string>(s) : std::nullopt; };
+        for (std::size_t i = 0; i < count; i++) {
+            out.moves.push_back(
+                Move{moves[i].first, moves[i].last, str(moves[i].old_node), str(moves[i].new_node)});
+        }
+        return out;
     }
 
     /// A ring from serialize() output; throws Error (RL_ERR_CORRUPT) otherwise.

@@ -39,6 +39,7 @@ from ringlock._errors import (
     NotHeldError,
     WouldBlockError,
 )
+from ringlock._diff import Diff, Move
 from ringlock._lock import Holder, LockStatus
 from ringlock._ringlock import (
     Hold,
@@ -55,6 +56,7 @@ from ringlock._ringlock import (
 __all__ = [
     "CorruptError",
     "DeadlockError",
+    "Diff",
     "EmptyRingError",
     "Error",
     "Hold",
@@ -67,6 +69,7 @@ __all__ = [
     "Lock",
     "LockStatus",
     "LockTimeout",
+    "Move",
     "NodeExistsError",
     "NodeNotFoundError",
     "NotHeldError",

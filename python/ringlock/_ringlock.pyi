@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Callable, ClassVar, Literal, SupportsFloat, SupportsIndex, TypeAlias, final
 
+from ringlock._diff import Diff
 from ringlock._errors import LockTimeout
 from ringlock._lock import LockStatus
 
@@ -66,6 +67,13 @@ class Ring:
         """The node that owns ``key``; EmptyRingError on an empty ring."""
     def __getitem__(self, key: _Key, /) -> str:
         """The node that owns ``key`` (same as ``get``)."""
+    def position(self, key: _Key) -> int:
+        """The key's position in the space of ``diff`` (ketama: 32-bit MD5,
+        xxh3: XXH3-64); InvalidArgumentError for jump."""
+    def diff(self, after: Ring) -> Diff:
+        """The ranges of positions whose owner changes from this ring to
+        ``after``, and the share that moves; InvalidArgumentError if the
+        algorithms differ or for jump."""
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
         """Up to ``n`` distinct nodes for ``key``, owner first."""
     def get_many(self, keys: Iterable[_Key]) -> list[str]:

@@ -171,6 +171,22 @@ impl PyRing {
         self.owner(key).map(|name| name.clone_ref(py))
     }
 
+    /// The position of ``key`` in the space that ``diff`` reports ranges of:
+    /// ketama, its 32-bit MD5 hash (0 to 2**32-1); xxh3, its XXH3-64 hash
+    /// (0 to 2**64-1). InvalidArgumentError for jump (no positions).
+    fn position(&self, key: &Bound<'_, PyAny>) -> PyResult<u64> {
+        crate::diff::position(&self.inner, key)
+    }
+
+    /// The migration plan to ``after``: a ``ringlock.Diff`` whose ``moves``
+    /// are ``ringlock.Move(start, end, old, new)`` ranges ``[start, end)`` of
+    /// positions whose owner changes, and ``fraction`` the share that moves.
+    /// Exact: a key moves iff its position is in a range. Same algorithm
+    /// (ketama or xxh3) required, else InvalidArgumentError.
+    fn diff<'py>(&self, py: Python<'py>, after: PyRef<'_, PyRing>) -> PyResult<Bound<'py, PyAny>> {
+        crate::diff::diff(py, &self.inner, &after.inner)
+    }
+
     /// The names of up to ``n`` distinct nodes for ``key``: the owner first,
     /// then the next distinct nodes clockwise (replicas); ``min(n, len(ring))``
     /// of them (ketama nodes too light to earn a point are never returned).

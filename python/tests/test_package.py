@@ -23,6 +23,7 @@ def test_curated_names() -> None:
         [
             "CorruptError",
             "DeadlockError",
+            "Diff",
             "EmptyRingError",
             "Error",
             "Hold",
@@ -35,6 +36,7 @@ def test_curated_names() -> None:
             "Lock",
             "LockStatus",
             "LockTimeout",
+            "Move",
             "NodeExistsError",
             "NodeNotFoundError",
             "NotHeldError",
@@ -90,6 +92,12 @@ def test_stubs_type_check_typical_use() -> None:
         pairs: list[tuple[str, int]] = ring.nodes
         back = ringlock.Ring.from_bytes(ring.to_bytes())
         bucket: int = ringlock.jump_hash(42, 57)
+        plan: ringlock.Diff = ring.diff(back)
+        share: float = plan.fraction
+        first: ringlock.Move = plan.moves[0]
+        end: int = first.end
+        was: str | None = first.old
+        where: int = ring.position("user:42")
         try:
             ring.remove("zz")
         except ringlock.NodeNotFoundError:

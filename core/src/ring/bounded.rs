@@ -95,7 +95,7 @@ impl Ring {
     ) -> Option<usize> {
         match &self.table {
             Table::Points(c) => c
-                .walk(self.position(key))
+                .walk(self.point_of(key))
                 .map(|o| o as usize)
                 .find(|&id| accept(id)),
             Table::Buckets(b) => {

@@ -73,6 +73,11 @@ impl Continuum {
         self.pos.len() - PAD
     }
 
+    /// The sorted positions of the points (without the sentinels).
+    pub fn positions(&self) -> &[u64] {
+        &self.pos[..self.len()]
+    }
+
     /// Index of the first point at or after `h`; `len()` (the first
     /// sentinel) when `h` is past the last point.
     #[inline]

@@ -11,6 +11,7 @@
 mod algorithm;
 mod bounded;
 mod continuum;
+mod diff;
 mod jump;
 mod ketama;
 mod maglev;
@@ -21,6 +22,7 @@ mod xxh3;
 
 pub use algorithm::Algorithm;
 pub use bounded::{bounded_cap, DEFAULT_BALANCE};
+pub use diff::{Diff, Move};
 pub use jump::jump_hash;
 pub use maglev::{DEFAULT_TABLE_SIZE, MAX_TABLE_SIZE};
 pub use nodes::{validate_name, validate_weight};
@@ -201,7 +203,7 @@ impl Ring {
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
         match &self.table {
             Table::Points(c) => {
-                let h = self.position(key);
+                let h = self.point_of(key);
                 c.owner_at(h).map(|o| o as usize)
             }
             Table::Buckets(b) => {
@@ -216,7 +218,7 @@ impl Ring {
     }
 
     #[inline]
-    fn position(&self, key: &[u8]) -> u64 {
+    fn point_of(&self, key: &[u8]) -> u64 {
         match self.algorithm {
             Algorithm::Ketama => ketama::key_position(key),
             _ => xxh3::key_position(key),
@@ -252,7 +254,7 @@ impl Ring {
         };
         match &self.table {
             Table::Points(c) => {
-                for o in c.walk(self.position(key)) {
+                for o in c.walk(self.point_of(key)) {
                     if push(o as usize) {
                         break;
                     }
@@ -321,7 +323,7 @@ impl Ring {
                 let mut owners = [0u32; BLOCK];
                 for (ks, os) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
                     for (p, k) in pos.iter_mut().zip(ks) {
-                        *p = self.position(k.as_ref());
+                        *p = self.point_of(k.as_ref());
                     }
                     c.owners_at(&pos[..ks.len()], &mut owners[..ks.len()]);
                     for (o, &w) in os.iter_mut().zip(&owners) {

@@ -1,5 +1,6 @@
 //! `rl_ring`: the handle, its life cycle and what it holds.
 
+mod diff;
 mod inspect;
 mod lookup;
 mod mutate;
