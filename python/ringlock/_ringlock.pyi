@@ -69,11 +69,11 @@ class Ring:
         """The node that owns ``key`` (same as ``get``)."""
     def position(self, key: _Key) -> int:
         """The key's position in the space of ``diff`` (ketama: 32-bit MD5,
-        xxh3: XXH3-64); InvalidArgumentError for jump."""
+        xxh3: XXH3-64, maglev: table entry); InvalidArgumentError for jump."""
     def diff(self, after: Ring) -> Diff:
         """The ranges of positions whose owner changes from this ring to
         ``after``, and the share that moves; InvalidArgumentError if the
-        algorithms differ or for jump."""
+        algorithms (or maglev table sizes) differ, or for jump."""
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
         """Up to ``n`` distinct nodes for ``key``, owner first."""
     def get_many(self, keys: Iterable[_Key]) -> list[str]:

@@ -173,7 +173,8 @@ impl PyRing {
 
     /// The position of ``key`` in the space that ``diff`` reports ranges of:
     /// ketama, its 32-bit MD5 hash (0 to 2**32-1); xxh3, its XXH3-64 hash
-    /// (0 to 2**64-1). InvalidArgumentError for jump (no positions).
+    /// (0 to 2**64-1); maglev, its table entry (XXH3-64 mod table_size).
+    /// InvalidArgumentError for jump (no positions).
     fn position(&self, key: &Bound<'_, PyAny>) -> PyResult<u64> {
         crate::diff::position(&self.inner, key)
     }
@@ -182,7 +183,8 @@ impl PyRing {
     /// are ``ringlock.Move(start, end, old, new)`` ranges ``[start, end)`` of
     /// positions whose owner changes, and ``fraction`` the share that moves.
     /// Exact: a key moves iff its position is in a range. Same algorithm
-    /// (ketama or xxh3) required, else InvalidArgumentError.
+    /// (ketama, xxh3 or maglev, with equal table sizes) required, else
+    /// InvalidArgumentError.
     fn diff<'py>(&self, py: Python<'py>, after: PyRef<'_, PyRing>) -> PyResult<Bound<'py, PyAny>> {
         crate::diff::diff(py, &self.inner, &after.inner)
     }

@@ -33,8 +33,8 @@ const ALIGN: usize = 16;
 
 /// Stores in `*position` the position of the key `key[0..key_len]` (any
 /// bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
-/// 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1).
-/// A key moves between two rings exactly when its position lies in one of
+/// 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
+/// maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
 /// their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
 /// an empty ring (the position does not depend on the nodes).
 ///
@@ -65,7 +65,9 @@ pub extern "C" fn rl_ring_position(
 /// (see `rl_ring_position`) whose owner differs between the two rings, with
 /// the old and the new owner. Exact: a key's owner differs if and only if its
 /// position lies in one of the ranges. The rings must use the same algorithm
-/// (ketama or xxh3); their nodes, weights and vnodes may differ.
+/// (ketama, xxh3 or maglev); their nodes, weights and vnodes may differ, but
+/// two maglev tables must have the same size (the ranges are then runs of
+/// table entries).
 ///
 /// On success `*moves` points to `*count` `rl_move` records sorted by `first`,
 /// disjoint, never wrapping past the top of the space (such a range is split
@@ -79,8 +81,8 @@ pub extern "C" fn rl_ring_position(
 /// borrow from the rings: it stays valid after they change or are freed.
 ///
 /// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
-/// `count` or `fraction` NULL; the algorithms differ; jump rings, which have
-/// no positions). Outputs are written only on success. Takes O(points of both
+/// `count` or `fraction` NULL; the algorithms differ; maglev tables of
+/// different sizes; jump rings, which have no positions). Outputs are written only on success. Takes O(points of both
 /// rings) time and memory; safe concurrently with other `const rl_ring *`
 /// calls on either ring.
 #[no_mangle]
