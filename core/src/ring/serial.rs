@@ -177,13 +177,18 @@ mod tests {
         assert_ne!(back, Ring::new(Algorithm::Maglev));
         let bytes = sample(Algorithm::Maglev).to_bytes();
         assert_eq!(&bytes[12..16], &65_537u32.to_le_bytes());
+        assert_damage_is_corrupt(&bytes);
+    }
+
+    /// Every truncation and every single bit flip of `bytes` is `Corrupt`.
+    fn assert_damage_is_corrupt(bytes: &[u8]) {
         for cut in 0..bytes.len() {
             let e = Ring::from_bytes(&bytes[..cut]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupt, "cut at {cut}: {e}");
         }
         for i in 0..bytes.len() {
             for bit in 0..8 {
-                let mut b = bytes.clone();
+                let mut b = bytes.to_vec();
                 b[i] ^= 1 << bit;
                 let e = Ring::from_bytes(&b).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::Corrupt, "flip {i}.{bit}: {e}");
@@ -194,18 +199,7 @@ mod tests {
     #[test]
     fn every_truncation_and_bit_flip_is_corrupt() {
         let bytes = sample(Algorithm::Xxh3).to_bytes();
-        for cut in 0..bytes.len() {
-            let e = Ring::from_bytes(&bytes[..cut]).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Corrupt, "cut at {cut}: {e}");
-        }
-        for i in 0..bytes.len() {
-            for bit in 0..8 {
-                let mut b = bytes.clone();
-                b[i] ^= 1 << bit;
-                let e = Ring::from_bytes(&b).unwrap_err();
-                assert_eq!(e.kind(), ErrorKind::Corrupt, "flip {i}.{bit}: {e}");
-            }
-        }
+        assert_damage_is_corrupt(&bytes);
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(Ring::from_bytes(&longer).is_err());

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "check.hpp"
 #include "ringlock.hpp"
 
 static_assert(!std::is_copy_constructible_v<ringlock::LoadTracker>);
@@ -20,37 +21,9 @@ static_assert(!std::is_copy_constructible_v<ringlock::LoadTracker::Slot>);
 
 namespace {
 
-int passed = 0;
-int failed = 0;
 
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (cond) {                                                               \
-            passed++;                                                             \
-        } else {                                                                  \
-            failed++;                                                             \
-            std::fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                         \
-    } while (0)
 
-template <class F>
-void expect_error(F body, rl_status status, const char *prefix, int line) {
-    try {
-        body();
-        failed++;
-        std::fprintf(stderr, "%s:%d: FAIL: no exception\n", __FILE__, line);
-    } catch (const ringlock::Error &e) {
-        if (e.status() == status && std::strncmp(e.what(), prefix, std::strlen(prefix)) == 0) {
-            passed++;
-        } else {
-            failed++;
-            std::fprintf(stderr, "%s:%d: FAIL: status %u, message \"%s\"\n", __FILE__, line,
-                         static_cast<unsigned>(e.status()), e.what());
-        }
-    }
-}
 
-#define EXPECT_ERROR(stmt, status, prefix) expect_error([&] { stmt; }, status, prefix, __LINE__)
 
 const ringlock::Algorithm ALGORITHMS[] = {ringlock::Algorithm::ketama, ringlock::Algorithm::xxh3,
                                           ringlock::Algorithm::jump};
@@ -156,6 +129,5 @@ int main() {
     test_get_bounded();
     test_tracker();
     test_threads();
-    std::printf("test_bounded_cpp: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("test_bounded_cpp");
 }

@@ -7,38 +7,13 @@
 #include <cstring>
 #include <string>
 
+#include "check.hpp"
 #include "ringlock.hpp"
 
 namespace {
 
-int passed = 0;
-int failed = 0;
 
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (cond) {                                                               \
-            passed++;                                                             \
-        } else {                                                                  \
-            failed++;                                                             \
-            std::fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                         \
-    } while (0)
 
-template <class F>
-void expect_invalid(F body, const char *prefix, int line) {
-    try {
-        body();
-        failed++;
-        std::fprintf(stderr, "%s:%d: FAIL: no exception\n", __FILE__, line);
-    } catch (const ringlock::Error &e) {
-        if (e.status() == RL_ERR_INVALID_ARGUMENT && std::strncmp(e.what(), prefix, std::strlen(prefix)) == 0) {
-            passed++;
-        } else {
-            failed++;
-            std::fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, line, e.what());
-        }
-    }
-}
 
 const ringlock::Move *range_of(const ringlock::Diff &d, std::uint64_t pos) {
     for (const auto &m : d.moves) {
@@ -93,9 +68,9 @@ void test_edges_and_errors() {
     CHECK(one.diff(one).moves.empty());
     ringlock::Ring k(ringlock::Algorithm::ketama);
     ringlock::Ring j(ringlock::Algorithm::jump);
-    expect_invalid([&] { one.diff(k); }, "rl_ring_diff: ", __LINE__);
-    expect_invalid([&] { j.diff(j); }, "rl_ring_diff: ", __LINE__);
-    expect_invalid([&] { j.position("k"); }, "rl_ring_position: ", __LINE__);
+    EXPECT_ERROR(one.diff(k), RL_ERR_INVALID_ARGUMENT, "rl_ring_diff: ");
+    EXPECT_ERROR(j.diff(j), RL_ERR_INVALID_ARGUMENT, "rl_ring_diff: ");
+    EXPECT_ERROR(j.position("k"), RL_ERR_INVALID_ARGUMENT, "rl_ring_position: ");
     CHECK(k.position("") == 0xd98c1dd4u);
 }
 
@@ -105,6 +80,5 @@ int main() {
     test_exact(ringlock::Algorithm::ketama);
     test_exact(ringlock::Algorithm::xxh3);
     test_edges_and_errors();
-    std::printf("test_diff_cpp: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("test_diff_cpp");
 }

@@ -21,6 +21,7 @@
 
 #include <unistd.h>
 
+#include "check.hpp"
 #include "ringlock.hpp"
 
 static_assert(!std::is_copy_constructible_v<ringlock::Lock>);
@@ -41,40 +42,9 @@ using ringlock::Guard;
 using ringlock::Lock;
 using ringlock::Mode;
 
-int passed = 0;
-int failed = 0;
-const char *backend_name = "shm";
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            passed++;                                                                      \
-        } else {                                                                           \
-            failed++;                                                                      \
-            std::fprintf(stderr, "%s:%d: FAIL [%s]: %s\n", __FILE__, __LINE__, backend_name, #cond); \
-        }                                                                                  \
-    } while (0)
 
-// `body` throws ringlock::Error with `status` and a message starting `prefix`.
-template <class F>
-void expect_error(F body, rl_status status, const char *prefix, int line) {
-    try {
-        body();
-        failed++;
-        std::fprintf(stderr, "%s:%d: FAIL [%s]: no exception\n", __FILE__, line, backend_name);
-    } catch (const ringlock::Error &e) {
-        bool ok = e.status() == status && std::strncmp(e.what(), prefix, std::strlen(prefix)) == 0;
-        if (ok) {
-            passed++;
-        } else {
-            failed++;
-            std::fprintf(stderr, "%s:%d: FAIL [%s]: status %u (%s), message \"%s\"\n", __FILE__, line,
-                         backend_name, static_cast<unsigned>(e.status()), e.status_name(), e.what());
-        }
-    }
-}
 
-#define EXPECT_ERROR(stmt, status, prefix) expect_error([&] { stmt; }, status, prefix, __LINE__)
 
 // A fresh lock directory, removed with its contents at the end of the scope.
 struct TempDir {
@@ -287,7 +257,7 @@ void test_threads(Backend backend) {
 
 int main() {
     for (Backend backend : {Backend::shm, Backend::file}) {
-        backend_name = backend == Backend::shm ? "shm" : "file";
+        check_context = backend == Backend::shm ? "shm" : "file";
         try {
             test_raii(backend);
             test_move(backend);
@@ -295,10 +265,9 @@ int main() {
             test_threads(backend);
         } catch (const ringlock::Error &e) {
             failed++;
-            std::fprintf(stderr, "FAIL [%s]: unexpected ringlock::Error %s (%s)\n", backend_name, e.what(),
+            std::fprintf(stderr, "FAIL [%s]: unexpected ringlock::Error %s (%s)\n", check_context, e.what(),
                          e.status_name());
         }
     }
-    std::printf("test_lock_cpp: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("test_lock_cpp");
 }

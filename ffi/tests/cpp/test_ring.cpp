@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "check.hpp"
 #include "ringlock.hpp"
 
 static_assert(!std::is_copy_constructible_v<ringlock::Ring>);
@@ -20,40 +21,9 @@ static_assert(std::is_base_of_v<std::runtime_error, ringlock::Error>);
 
 namespace {
 
-int passed = 0;
-int failed = 0;
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            std::fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                    \
-    } while (0)
 
-// `body` throws ringlock::Error with `status` and a message starting `prefix`.
-template <class F>
-void expect_error(F body, rl_status status, const char *prefix, int line) {
-    try {
-        body();
-        failed++;
-        std::fprintf(stderr, "%s:%d: FAIL: no exception\n", __FILE__, line);
-    } catch (const ringlock::Error &e) {
-        bool ok = e.status() == status && std::strncmp(e.what(), prefix, std::strlen(prefix)) == 0 &&
-                  std::strcmp(e.status_name(), rl_status_str(status)) == 0;
-        if (ok) {
-            passed++;
-        } else {
-            failed++;
-            std::fprintf(stderr, "%s:%d: FAIL: status %u (%s), message \"%s\"\n", __FILE__, line,
-                         static_cast<unsigned>(e.status()), e.status_name(), e.what());
-        }
-    }
-}
 
-#define EXPECT_ERROR(stmt, status, prefix) expect_error([&] { stmt; }, status, prefix, __LINE__)
 
 ringlock::Ring sample(ringlock::Algorithm algorithm = ringlock::Algorithm::xxh3) {
     ringlock::Ring ring(algorithm);
@@ -182,6 +152,5 @@ int main() {
         failed++;
         std::fprintf(stderr, "FAIL: unexpected exception: %s\n", e.what());
     }
-    std::printf("test_ring_cpp: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary("test_ring_cpp");
 }
