@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C face's checks, run by `make test-c` after `make c-examples`:
-# header compiles (C, C++, twice), the C and C++ tests of rings, bounded loads and locks
-# (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
+# header compiles (C, C++, twice), the C and C++ tests of rings, bounded loads, maglev,
+# migration plans and locks (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
 # examples agree, C and C++ lock examples share one counter exactly.
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
 #
@@ -55,60 +55,36 @@ check "ringlock.h compiles as C++11" $CXX ${CXXFLAGS/-std=c++17/-std=c++11} -fsy
 check "ringlock.hpp compiles as C++17, included twice" $CXX $CXXFLAGS -fsyntax-only "$out/twice_hpp.cpp"
 
 # ---- the test programs ----------------------------------------------------------
-check "build test_ring (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring"
-check "build test_ring (static)" $CC $CFLAGS -O1 ffi/tests/c/test_ring.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_ring_static"
-check "build test_ring_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_ring.cpp $LINK_SO -o "$out/test_ring_cpp"
-run_counted "test_ring (shared)" "$out/test_ring"
-run_counted "test_ring (static)" "$out/test_ring_static"
-run_counted "test_ring_cpp" "$out/test_ring_cpp"
-check "build test_bounded (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_bounded.c $LINK_SO -lpthread -o "$out/test_bounded"
-check "build test_bounded (static)" $CC $CFLAGS -O1 ffi/tests/c/test_bounded.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_bounded_static"
-check "build test_bounded_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_bounded.cpp $LINK_SO -o "$out/test_bounded_cpp"
-run_counted "test_bounded (shared)" "$out/test_bounded"
-run_counted "test_bounded (static)" "$out/test_bounded_static"
-run_counted "test_bounded_cpp" "$out/test_bounded_cpp"
-check "build test_maglev" $CC $CFLAGS -O1 -g ffi/tests/c/test_maglev.c $LINK_SO -o "$out/test_maglev"
-run_counted "test_maglev" "$out/test_maglev"
-check "build test_diff (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_diff.c $LINK_SO -lm -o "$out/test_diff"
-check "build test_diff (static)" $CC $CFLAGS -O1 ffi/tests/c/test_diff.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_diff_static"
-check "build test_diff_cpp" $CXX $CXXFLAGS -O1 -g ffi/tests/cpp/test_diff.cpp $LINK_SO -o "$out/test_diff_cpp"
-run_counted "test_diff (shared)" "$out/test_diff"
-run_counted "test_diff (static)" "$out/test_diff_static"
-run_counted "test_diff_cpp" "$out/test_diff_cpp"
-check "build test_lock (shared)" $CC $CFLAGS -O1 -g ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock"
-check "build test_lock (static)" $CC $CFLAGS -O1 ffi/tests/c/test_lock.c "$RELEASE/libringlock.a" $STATIC_LIBS -o "$out/test_lock_static"
-check "build test_lock_cpp" $CXX $CXXFLAGS -O1 -g -pthread ffi/tests/cpp/test_lock.cpp $LINK_SO -o "$out/test_lock_cpp"
-run_counted "test_lock (shared)" "$out/test_lock"
-run_counted "test_lock (static)" "$out/test_lock_static"
-run_counted "test_lock_cpp" "$out/test_lock_cpp"
-
-if command -v valgrind > /dev/null; then
-    run_counted "test_ring under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring"
-    run_counted "test_ring_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_ring_cpp"
-    run_counted "test_maglev under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_maglev"
-    run_counted "test_diff under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_diff"
-    run_counted "test_diff_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_diff_cpp"
-    # valgrind follows the forked children too (they must exit clean); the
-    # ones killed with SIGKILL by design report nothing.
-    run_counted "test_bounded under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_bounded"
-    run_counted "test_lock under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock"
-    run_counted "test_lock_cpp under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$out/test_lock_cpp"
-else
-    echo "skipped: no valgrind (the sanitizer run below still runs)"
-fi
+# Each suite NAME is ffi/tests/c/test_NAME.c (linked shared and static) and,
+# where it exists, ffi/tests/cpp/test_NAME.cpp; all run plain, under valgrind
+# (valgrind follows forked children too: they must exit clean; the ones killed
+# with SIGKILL by design report nothing) and the C one under ASAN+UBSAN.
+SUITES=(ring bounded maglev diff lock)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-if echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1; then
-    check "build test_ring with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_ring.c $LINK_SO -lpthread -o "$out/test_ring_san"
-    run_counted "test_ring under ASAN+UBSAN" "$out/test_ring_san"
-    check "build test_bounded with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_bounded.c $LINK_SO -lpthread -o "$out/test_bounded_san"
-    run_counted "test_bounded under ASAN+UBSAN" "$out/test_bounded_san"
-    check "build test_diff with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_diff.c $LINK_SO -lm -o "$out/test_diff_san"
-    run_counted "test_diff under ASAN+UBSAN" "$out/test_diff_san"
-    check "build test_lock with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san ffi/tests/c/test_lock.c $LINK_SO -lpthread -o "$out/test_lock_san"
-    run_counted "test_lock under ASAN+UBSAN" "$out/test_lock_san"
-else
-    echo "skipped: $CC has no ASAN/UBSAN"
-fi
+has_valgrind=$(command -v valgrind > /dev/null && echo 1 || echo 0)
+has_san=$(echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1 && echo 1 || echo 0)
+[[ $has_valgrind == 1 ]] || echo "skipped: no valgrind (the sanitizer runs still run)"
+[[ $has_san == 1 ]] || echo "skipped: $CC has no ASAN/UBSAN"
+for t in "${SUITES[@]}"; do
+    c=ffi/tests/c/test_$t.c cpp=ffi/tests/cpp/test_$t.cpp bin=$out/test_$t
+    check "build test_$t (shared)" $CC $CFLAGS -O1 -g "$c" $LINK_SO -lpthread -lm -o "$bin"
+    check "build test_$t (static)" $CC $CFLAGS -O1 "$c" "$RELEASE/libringlock.a" $STATIC_LIBS -o "${bin}_static"
+    run_counted "test_$t (shared)" "$bin"
+    run_counted "test_$t (static)" "${bin}_static"
+    if [[ -f $cpp ]]; then
+        check "build test_${t}_cpp" $CXX $CXXFLAGS -O1 -g -pthread "$cpp" $LINK_SO -o "${bin}_cpp"
+        run_counted "test_${t}_cpp" "${bin}_cpp"
+    fi
+    if [[ $has_valgrind == 1 ]]; then
+        run_counted "test_$t under valgrind" valgrind -q --error-exitcode=1 --leak-check=full "$bin"
+        [[ -f $cpp ]] && run_counted "test_${t}_cpp under valgrind" \
+            valgrind -q --error-exitcode=1 --leak-check=full "${bin}_cpp"
+    fi
+    if [[ $has_san == 1 ]]; then
+        check "build test_$t with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san "$c" $LINK_SO -lpthread -lm -o "${bin}_san"
+        run_counted "test_$t under ASAN+UBSAN" "${bin}_san"
+    fi
+done
 
 # ---- the shared library -------------------------------------------------------
 so=$RELEASE/libringlock.so

@@ -134,8 +134,14 @@ impl Ring {
                 self.len()
             )));
         }
-        // u128: no overflow check per element, so the sum vectorises
-        let total: u128 = loads.iter().map(|&l| u128::from(l)).sum();
+        // The low and high halves summed apart: plain u64 additions that
+        // vectorise and cannot overflow (fewer than 2^32 nodes).
+        let (mut lo, mut hi) = (0u64, 0u64);
+        for &l in loads {
+            lo += l & 0xffff_ffff;
+            hi += l >> 32;
+        }
+        let total = (u128::from(hi) << 32) + u128::from(lo);
         let total = u64::try_from(total)
             .map_err(|_| Error::invalid("the loads sum to more than 2^64 - 1"))?;
         self.bounded_id_with_total(key, loads, total, factor)
