@@ -10,6 +10,7 @@ mod bounded;
 mod diff;
 mod errors;
 mod fast_get;
+mod fast_jump;
 mod jump;
 mod keys;
 mod lock;
@@ -31,7 +32,7 @@ fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lock::PyRWLockGuard>()?;
     m.add_class::<lock::PyHold>()?;
     m.add_class::<lock::Ticket>()?;
-    m.add_function(wrap_pyfunction!(jump::jump_hash, m)?)?;
+    fast_jump::install(m)?;
     m.add("__version__", ringlock::VERSION)?;
     Ok(())
 }
