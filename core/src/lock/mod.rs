@@ -255,6 +255,7 @@ impl Lock {
     /// that long (`Timeout`), measured on the monotonic clock. Errors also:
     /// `Deadlock` (this thread already holds the lock through this handle),
     /// `Io`.
+    #[inline]
     pub fn acquire(&self, mode: Mode, timeout: Option<Duration>) -> Result<Hold> {
         let deadline = Deadline::after(timeout);
         self.follow_fork()?;
@@ -338,6 +339,7 @@ impl Lock {
 
     /// Releases the hold of this handle. Errors: `InvalidArgument` if the
     /// handle holds nothing (or was inherited across fork), `Io`.
+    #[inline]
     pub fn release(&self) -> Result<()> {
         if self.pid.load(Relaxed) != proc::current_pid() {
             return Err(Error::invalid(format!(

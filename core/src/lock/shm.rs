@@ -37,7 +37,7 @@ impl Shm {
         self.map.page()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
         match mode {
             Mode::Exclusive => self.exclusive(deadline, name),
@@ -45,7 +45,7 @@ impl Shm {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn exclusive(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
         let p = self.page();
         let me = current_pid();
@@ -89,7 +89,7 @@ impl Shm {
 
     /// With the word ours: wait for shared holders to leave, then record the
     /// hold and hand out the next token.
-    #[inline]
+    #[inline(always)]
     fn finish_exclusive(&self, me: u32, deadline: Deadline, name: &str) -> Result<Acquired> {
         let p = self.page();
         if p.readers_mask.load(SeqCst) != 0 {
@@ -277,7 +277,7 @@ impl Shm {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn release(&self, mode: Mode, slot: Option<usize>, name: &str) -> Result<()> {
         let p = self.page();
         let me = current_pid();
@@ -334,7 +334,7 @@ const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
 /// compare-and-swap already); `start` stays 0 ("unknown": liveness then checks
 /// only that the pid exists) until it is written, so a reader of the record
 /// never pairs our pid with another process's start time.
-#[inline]
+#[inline(always)]
 pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
     // Release stores suffice: a reader that sees our pid (acquire) also sees
     // the start time 0 written by the previous free_slot, or ours.
@@ -346,7 +346,7 @@ pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
 }
 
 /// Empties a record: start cleared before pid (see [`set_record`]).
-#[inline]
+#[inline(always)]
 pub(super) fn free_slot(rec: &Record) {
     rec.state.store(FREE, Release);
     rec.start.store(0, Release);
