@@ -12,6 +12,7 @@
 //! # Ok::<(), ringlock::Error>(())
 //! ```
 
+mod clock;
 mod dir;
 mod file;
 mod futex;

@@ -121,18 +121,6 @@ pub fn thread_token() -> u64 {
     })
 }
 
-/// Wall-clock milliseconds since the Unix epoch (coarse clock: cheap).
-#[inline]
-pub fn now_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid, writable timespec; the clock id is a constant.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,9 @@
 //!   checks that the holder's process still exists (pid and start time, not a
 //!   zombie) and takes over from a dead one.
 
+use super::clock::now_ms;
 use super::page::{Mapped, Page, Record, CLAIMED, FREE, HELD, READER_SLOTS};
-use super::proc::{current_pid, current_start, liveness, now_ms, Liveness};
+use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, Holder, LockStatus, Mode};
 use crate::error::{Error, ErrorKind, Result};
