@@ -40,6 +40,7 @@ test-rust:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p ringlock-python --all-targets --features abi3 -- -D warnings  # the abi3 build's code paths
 
 # ---- cross-language agreement -------------------------------------------------
 

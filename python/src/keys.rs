@@ -68,6 +68,17 @@ pub(crate) unsafe fn borrow_bytes<'a>(
     // buffers belong to the (immutable) str or bytes object, which the
     // caller keeps alive for 'a.
     unsafe {
+        // The full C API: a compact ASCII str (the common key) holds its
+        // characters, which are its UTF-8, right after its header.
+        #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+        if ffi::Py_TYPE(p) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type)
+            && ffi::PyUnicode_IS_COMPACT_ASCII(p) != 0
+        {
+            return Ok(Some(std::slice::from_raw_parts(
+                ffi::PyUnicode_DATA(p).cast::<u8>(),
+                ffi::PyUnicode_GET_LENGTH(p) as usize,
+            )));
+        }
         if ffi::Py_TYPE(p) == std::ptr::addr_of_mut!(ffi::PyUnicode_Type)
             || ffi::PyUnicode_Check(p) != 0
         {

@@ -307,9 +307,19 @@ impl PyRing {
             }
             for (j, &id) in ids[..end - start].iter().enumerate() {
                 let name = this.names[id].clone_ref(py).into_ptr();
-                // SAFETY: the index is in bounds of the new list; SetItem
-                // steals the new reference to the name.
-                unsafe { ffi::PyList_SetItem(out.as_ptr(), (start + j) as ffi::Py_ssize_t, name) };
+                let at = (start + j) as ffi::Py_ssize_t;
+                // SAFETY: the index is in bounds of the new list, whose slot
+                // is still NULL (nothing to release); both steal the new
+                // reference to the name.
+                #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+                unsafe {
+                    ffi::PyList_SET_ITEM(out.as_ptr(), at, name)
+                };
+                // SAFETY: as above.
+                #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+                unsafe {
+                    ffi::PyList_SetItem(out.as_ptr(), at, name)
+                };
             }
             start = end;
         }
@@ -473,6 +483,13 @@ unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::
     // SAFETY: per this function's contract; the result is a borrowed
     // reference owned by the sequence.
     unsafe {
+        #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+        if is_list {
+            ffi::PyList_GET_ITEM(seq.as_ptr(), i)
+        } else {
+            ffi::PyTuple_GET_ITEM(seq.as_ptr(), i)
+        }
+        #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
         if is_list {
             ffi::PyList_GetItem(seq.as_ptr(), i)
         } else {
