@@ -19,24 +19,13 @@
 //! The result: the same answers and exceptions as the PyO3 method, minus the
 //! calling overhead (see docs/benchmarks.md).
 
+use crate::cfunc::{slow_call, MethodDef};
 use crate::keys;
 use crate::ring::PyRing;
 use pyo3::ffi;
-use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr;
-
-/// The method definition CPython keeps a pointer to for the life of the
-/// process (it never writes through it).
-struct MethodDef(ffi::PyMethodDef);
-
-// SAFETY: the definition holds pointers to static, immutable C strings and a
-// function; nobody writes to it after compilation, so sharing it between
-// threads is sharing immutable data.
-unsafe impl Sync for MethodDef {}
 
 const DOC: &CStr = c"get($self, key, /)\n--\n\n\
 The name of the node that owns ``key`` (str or bytes-like). Raises\n\
@@ -61,10 +50,7 @@ pub(crate) fn install(ring_type: &Bound<'_, PyType>) -> PyResult<()> {
     let descr = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            ffi::PyDescr_NewMethod(
-                ring_type.as_ptr().cast::<ffi::PyTypeObject>(),
-                ptr::addr_of!(GET.0).cast_mut(),
-            ),
+            ffi::PyDescr_NewMethod(ring_type.as_ptr().cast::<ffi::PyTypeObject>(), GET.as_ptr()),
         )
     }?;
     ring_type.setattr("get", descr)
@@ -114,32 +100,15 @@ fn hot_path(
 #[cold]
 #[inline(never)]
 fn slow_path(slf: *mut ffi::PyObject, key: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        Python::attach(|py| {
-            // SAFETY: both are live for this call (see `ring_get`), `slf` a Ring.
-            let (slf, key) = unsafe {
-                (
-                    Borrowed::from_ptr(py, slf).cast_unchecked::<PyRing>(),
-                    Borrowed::from_ptr(py, key),
-                )
-            };
-            let ring = slf.try_borrow().map_err(PyErr::from);
-            match ring.and_then(|r| r.owner(&key).map(|name| name.clone_ref(py))) {
-                Ok(name) => name.into_ptr(),
-                Err(e) => {
-                    e.restore(py);
-                    ptr::null_mut()
-                }
-            }
-        })
-    }));
-    result.unwrap_or_else(|payload| {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic in Ring.get".to_owned());
-        Python::attach(|py| PanicException::new_err(msg).restore(py));
-        ptr::null_mut()
+    slow_call(|py| {
+        // SAFETY: both are live for this call (see `ring_get`), `slf` a Ring.
+        let (slf, key) = unsafe {
+            (
+                Borrowed::from_ptr(py, slf).cast_unchecked::<PyRing>(),
+                Borrowed::from_ptr(py, key),
+            )
+        };
+        let ring = slf.try_borrow()?;
+        Ok(ring.owner(&key)?.clone_ref(py).into_any())
     })
 }

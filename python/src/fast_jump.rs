@@ -7,21 +7,13 @@
 //! range, wrong types) is handed, unchanged, to the PyO3 function
 //! ([`crate::jump::jump_hash`]), so answers and exceptions are the same.
 
+use crate::cfunc::{slow_call, MethodDef};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::OnceLock;
-
-/// The method definition CPython keeps a pointer to for the life of the
-/// process (it never writes through it).
-struct MethodDef(ffi::PyMethodDef);
-
-// SAFETY: the definition holds pointers to static, immutable C strings and a
-// function; nobody writes to it after compilation, so sharing it between
-// threads is sharing immutable data.
-unsafe impl Sync for MethodDef {}
 
 const DOC: &CStr = c"jump_hash(key, buckets)\n--\n\n\
 The bucket in ``range(buckets)`` of the 64-bit ``key``, by Lamping and\n\
@@ -55,11 +47,7 @@ pub(crate) fn install(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let fast = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            ffi::PyCFunction_NewEx(
-                ptr::addr_of!(JUMP.0).cast_mut(),
-                ptr::null_mut(),
-                m.name()?.as_ptr(),
-            ),
+            ffi::PyCFunction_NewEx(JUMP.as_ptr(), ptr::null_mut(), m.name()?.as_ptr()),
         )
     }?;
     m.add("jump_hash", fast)
@@ -133,18 +121,9 @@ unsafe fn slow_path(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    Python::attach(|py| {
-        // SAFETY: per the contract: `nargs` positional values, then one per
-        // name of the `kwnames` tuple, all borrowed live objects.
-        let result = unsafe { call_generic(py, args, nargs, kwnames) };
-        match result {
-            Ok(obj) => obj.into_ptr(),
-            Err(e) => {
-                e.restore(py);
-                ptr::null_mut()
-            }
-        }
-    })
+    // SAFETY: per the contract: `nargs` positional values, then one per name
+    // of the `kwnames` tuple, all borrowed live objects.
+    slow_call(|py| unsafe { call_generic(py, args, nargs, kwnames) }.map(Bound::unbind))
 }
 
 /// # Safety

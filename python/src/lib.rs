@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod args;
 mod bounded;
+mod cfunc;
 mod diff;
 mod errors;
 mod fast_get;
