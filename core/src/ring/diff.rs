@@ -13,7 +13,6 @@
 use super::continuum::Continuum;
 use super::{Algorithm, Ring, Table};
 use crate::error::{Error, Result};
-use xxhash_rust::xxh3::xxh3_64;
 
 /// One range of key positions whose owner changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,11 +77,22 @@ impl Ring {
     /// Errors: `InvalidArgument` for jump, which places keys by bucket number
     /// and has no positions.
     pub fn position(&self, key: &[u8]) -> Result<u64> {
-        match self.algorithm {
-            Algorithm::Ketama => Ok(super::ketama::key_position(key) >> 32),
-            Algorithm::Xxh3 => Ok(super::xxh3::key_position(key)),
-            Algorithm::Maglev => Ok(xxh3_64(key) % u64::from(self.table_size)),
-            Algorithm::Jump => Err(no_positions()),
+        // The lookups' own functions: the point a key is looked up at, the
+        // entry a maglev table reads.
+        match &self.table {
+            Table::Points(_) => Ok(self.point_of(key) >> self.point_shift()),
+            Table::Maglev(t) => Ok(t.slot(key) as u64),
+            Table::Buckets(_) => Err(no_positions()),
+        }
+    }
+
+    /// Public positions are internal point positions shifted right by this
+    /// (ketama keeps its 32-bit points in the top half of a u64).
+    fn point_shift(&self) -> u32 {
+        if self.algorithm == Algorithm::Ketama {
+            32
+        } else {
+            0
         }
     }
 
@@ -133,13 +143,7 @@ impl Ring {
         let (Table::Points(a), Table::Points(b)) = (&self.table, &after.table) else {
             return Err(no_positions());
         };
-        // Public position p is internal position p << shift (ketama keeps
-        // its 32-bit points in the top half of a u64).
-        let shift = if self.algorithm == Algorithm::Ketama {
-            32
-        } else {
-            0
-        };
+        let shift = self.point_shift();
         let runs = continuum_runs(a, b, shift, (space - 1) as u64, &self.names_in(after));
         Ok(self.build_diff(after, runs, space))
     }
