@@ -18,6 +18,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "python"))
+from benchfmt import fmt_x as fmt_ratio, ratio, table, verdict  # noqa: E402
 DEFAULT_DIR = os.path.join(HERE, "target", "criterion")
 
 # display order; anything else found is appended
@@ -67,28 +69,12 @@ def ordered(impls):
     return [i for i in ORDER if i in impls] + sorted(i for i in impls if i not in ORDER)
 
 
-def table(header, rows):
-    widths = [max(len(str(r[c])) for r in [header] + rows) for c in range(len(header))]
-    line = lambda r: "  ".join(
-        str(v).ljust(w) if c == 0 else str(v).rjust(w)
-        for c, (v, w) in enumerate(zip(r, widths))
-    )
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
-
-
 def fmt_ns(v):
     return "-" if v is None else (f"{v:.1f}" if v < 100 else f"{v:.0f}")
 
 
 def fmt_x(v):
-    return "-" if v is None else f"{v:.2f}x"
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
+    return fmt_ratio(v, places=2)
 
 
 def main():
@@ -192,8 +178,7 @@ def lock_report(res, root):
     ]
     for text, r, p, limit in chk:
         for how, v in (("criterion medians", r), ("interleaved rounds", p[0] if p else None)):
-            verdict = "n/a " if v is None else ("PASS" if v <= limit else "MISS")
-            print(f"  {verdict}  {text} ({how}): {fmt_x(v)}")
+            print(f"  {verdict(v, lambda x: x <= limit)}  {text} ({how}): {fmt_x(v)}")
 
 
 def maglev_rows(grp, sizes):
@@ -292,8 +277,7 @@ def ring_report(res, root):
              ratio(get.get("maglev-crate", {}).get(big), mg.get(big)), lambda r: r >= 1.0),
         ]
     for text, r, ok in chk:
-        verdict = "n/a " if r is None else ("PASS" if ok(r) else "MISS")
-        print(f"  {verdict}  {text}: {fmt_x(r)}")
+        print(f"  {verdict(r, ok)}  {text}: {fmt_x(r)}")
     return 0
 
 

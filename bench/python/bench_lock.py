@@ -48,7 +48,7 @@ import threading
 import time
 import timeit
 
-from benchfmt import fmt_x, ratio, table
+from benchfmt import fmt_x, ratio, table, verdict
 
 QUICK = "--quick" in sys.argv
 ROUNDS = 3 if QUICK else 9
@@ -364,8 +364,7 @@ def main():
         checks.append((f"{m} hand-off p50 within 2x of the raw fcntl.flock hand-off",
                        ratio(ho[m][0], flock50), lambda r: r <= 2))
     for text, r, ok in checks:
-        verdict = "n/a " if r is None else ("PASS" if ok(r) else "MISS")
-        print(f"  {verdict}  {text}: {fmt_x(r)}")
+        print(f"  {verdict(r, ok)}  {text}: {fmt_x(r)}")
     return 0
 
 

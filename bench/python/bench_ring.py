@@ -24,7 +24,7 @@ import statistics
 import sys
 import timeit
 
-from benchfmt import fmt_x, ratio, table
+from benchfmt import fmt_x, ratio, table, verdict
 
 SIZES = (10, 100, 1000)
 KEY_COUNT = 4096  # as bench/src/lib.rs
@@ -271,9 +271,8 @@ def main():
                            ratio(gm[peer], gm[mine]), 100.0,
                            ("peer net of its loop", ratio(gm[peer] - loop, gm[mine]))))
     for kind, text, r, need, net in sorted(checks, key=lambda c: c[0] != "target"):
-        verdict = "n/a " if r is None else ("PASS" if r >= need else "MISS")
         extra = f" ({net[0]}: {fmt_x(net[1])})" if net and net[1] else ""
-        print(f"  {verdict}  [{kind}] {text}: {fmt_x(r)}{extra}")
+        print(f"  {verdict(r, lambda x: x >= need)}  [{kind}] {text}: {fmt_x(r)}{extra}")
     if not checks:
         print("  n/a   uhashring not installed")
     return 0

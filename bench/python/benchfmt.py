@@ -1,8 +1,9 @@
-"""Formatting shared by the Python benchmark scripts: ratios, cells, tables."""
+"""Formatting shared by the benchmark scripts (bench/python/*.py and
+bench/report.py): ratios, cells, tables, target verdicts."""
 
 
-def fmt_x(v):
-    return "-" if v is None else f"{v:,.1f}x"
+def fmt_x(v, places=1):
+    return "-" if v is None else f"{v:,.{places}f}x"
 
 
 def table(header, rows):
@@ -22,3 +23,8 @@ def table(header, rows):
 
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
+
+
+def verdict(value, ok):
+    """PASS/MISS of a target on a measured value, "n/a " when unmeasured."""
+    return "n/a " if value is None else ("PASS" if ok(value) else "MISS")
