@@ -151,9 +151,17 @@ impl SharedRing {
         (0..g.tables().len()).map(move |id| (g.name(id), g.tables().weight(id)))
     }
 
-    /// The name of node `id` of the generation held.
-    pub fn name(&self, id: usize) -> Option<&str> {
-        (id < self.current.tables().len()).then(|| self.current.name(id))
+    /// Node `id` (name, weight) of the generation held.
+    pub fn node(&self, id: usize) -> Option<(&str, u32)> {
+        let t = self.current.tables();
+        (id < t.len()).then(|| (self.current.name(id), t.weight(id)))
+    }
+
+    /// As [`Ring::get_id`] on the generation held, without looking for a
+    /// newer one (for batches answered from one generation).
+    #[inline]
+    pub fn held_id(&self, key: &[u8]) -> Option<usize> {
+        self.current.tables().get_id(key)
     }
 
     /// As [`Ring::get_id`], after a refresh.
