@@ -21,6 +21,9 @@ mod control;
 mod generation;
 mod paths;
 mod publish;
+mod snapshot;
+
+pub use snapshot::Snapshot;
 
 pub use crate::ring::shared::layout::{MAGIC, VERSION};
 pub use control::CONTROL_MAGIC;
@@ -96,6 +99,13 @@ impl SharedRing {
         Ok(())
     }
 
+    /// Whether the generation held is the newest announced (one atomic
+    /// load): when true, a lookup will not switch.
+    #[inline]
+    pub fn is_current(&self) -> bool {
+        self.control.generation() == self.seen
+    }
+
     #[cold]
     #[inline(never)]
     fn switch(&mut self, announced: u64) -> Result<()> {
@@ -155,6 +165,27 @@ impl SharedRing {
     pub fn node(&self, id: usize) -> Option<(&str, u32)> {
         let t = self.current.tables();
         (id < t.len()).then(|| (self.current.name(id), t.weight(id)))
+    }
+
+    /// The generation held, for lookups that must not switch (a batch
+    /// answered from one generation after one [`SharedRing::refresh`]).
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot { g: &self.current }
+    }
+
+    /// The id of node `name` in the generation held, if it is one.
+    pub fn id_of(&self, name: &str) -> Option<usize> {
+        let t = self.current.tables();
+        let (mut lo, mut hi) = (0, t.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match t.name(mid).cmp(name.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 
     /// As [`Ring::get_id`] on the generation held, without looking for a

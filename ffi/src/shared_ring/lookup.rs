@@ -8,7 +8,9 @@ use crate::error::rl_status;
 use ringlock_core::{Error, ErrorKind};
 use std::ffi::{c_char, c_void};
 
-fn non_empty(r: &mut rl_shared_ring) -> Result<()> {
+/// Takes up a newer generation if one was published; EmptyRing if the
+/// generation held has no node. The caller then answers from the snapshot.
+fn refresh_non_empty(r: &mut rl_shared_ring) -> Result<()> {
     if r.ring.node_count()? == 0 {
         return Err(Error::new(ErrorKind::EmptyRing, "the ring has no nodes"));
     }
@@ -86,9 +88,9 @@ pub extern "C" fn rl_shared_ring_get_n(
         let nodes = unsafe { args::slice_out(nodes, n, "nodes") }?;
         // SAFETY: `found` is NULL or writable (header contract).
         let found = unsafe { args::out(found, "found") }?;
-        non_empty(r)?;
+        refresh_non_empty(r)?;
         const STACK: usize = 16;
-        let want = n.min(r.ring.node_count()?);
+        let want = n.min(r.ring.snapshot().len());
         let mut stack = [0usize; STACK];
         let mut heap = Vec::new();
         let ids = if want <= STACK {
@@ -97,7 +99,7 @@ pub extern "C" fn rl_shared_ring_get_n(
             heap.resize(want, 0);
             &mut heap[..]
         };
-        let k = r.ring.get_n_ids(key, ids)?;
+        let k = r.ring.snapshot().get_n_ids(key, ids);
         for (slot, &id) in nodes.iter_mut().zip(&ids[..k]) {
             slot.write(r.name_ptr(id)?);
         }
@@ -141,13 +143,14 @@ pub extern "C" fn rl_shared_ring_get_many(
             // SAFETY: keys[i] is NULL or key_lens[i] readable bytes (header).
             unsafe { args::bytes(k, len, format_args!("keys[{i}]")) }?;
         }
-        non_empty(r)?; // takes up a newer generation: the rest answers from it
+        refresh_non_empty(r)?; // the rest answers from the generation it holds
         for ((&k, &len), slot) in keys.iter().zip(key_lens).zip(nodes.iter_mut()) {
             // SAFETY: as above; checked in the first pass.
             let key = unsafe { args::bytes(k, len, "key") }?;
             let id = r
                 .ring
-                .held_id(key)
+                .snapshot()
+                .get_id(key)
                 .ok_or_else(|| boundary::internal("no owner"))?;
             slot.write(r.name_ptr(id)?);
         }
