@@ -17,6 +17,7 @@ mod ketama;
 mod maglev;
 mod nodes;
 mod serial;
+pub(crate) mod shared;
 mod tracker;
 mod xxh3;
 
