@@ -208,14 +208,18 @@ typedef struct {
      * The lock directory, NUL-terminated; NULL means the default,
      * `/dev/shm/ringlock-<uid>/` (created 0700; it must belong to the caller
      * and be private). Any non-empty byte string (UTF-8 not required). A
-     * missing directory is created 0700 (its parent must exist); a symlink
-     * is refused.
+     * missing directory is created 0700 (its parent must exist). The path is
+     * opened one component at a time: a symlink anywhere in it is refused,
+     * and so is a directory in it that belongs to another user (not root)
+     * or that the group or others can write to without the sticky bit.
      */
     const char *dir;
     /**
      * Permission bits of a lock file this call creates; 0 means 0600. Must
      * include 0600 and stay within 0777; set exactly, whatever the umask.
-     * An existing file keeps its mode.
+     * An existing file keeps its mode. An existing lock file that belongs to
+     * another user is refused, unless this mode gives the group or others
+     * access (the caller shares its locks between users).
      */
     uint32_t file_mode;
 } rl_lock_options;
@@ -1005,10 +1009,13 @@ rl_status rl_shared_ring_get_many(rl_shared_ring *ring,
  * name with the other backend is another lock.
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`name` or `out` NULL, a bad
- * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlinked
- * lock directory or file), `RL_ERR_CORRUPT` (the lock file exists but is not
- * an intact lock file of this backend and layout version: it is left
- * untouched, remove it yourself if you know it is stale) or `RL_ERR_IO`.
+ * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlink in
+ * the lock path, a directory other users could write to, another user's lock
+ * file: see `rl_lock_options`; nothing is created or changed then),
+ * `RL_ERR_CORRUPT` (the lock file exists but is not an intact lock file of
+ * this backend and layout version, or its page was made for another file:
+ * it is left untouched, remove it yourself if you know it is stale) or
+ * `RL_ERR_IO`.
  * `*out` is written only on success. Thread-safe.
  */
 rl_status rl_lock_open(const char *name, const rl_lock_options *options, rl_lock **out);
@@ -1044,7 +1051,9 @@ void rl_lock_close(rl_lock *lock);
  *
  * Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
  * `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
- * < -1; nothing is acquired then) or `RL_ERR_IO`. `*hold` is written only
+ * < -1; nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
+ * truncated, rewritten or reset while in use: nothing is acquired, and the
+ * handle stays unusable) or `RL_ERR_IO`. `*hold` is written only
  * on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
  * `rl_lock_release` and `rl_lock_status` on the same handle.
  */
@@ -1056,8 +1065,9 @@ rl_status rl_lock_acquire(rl_lock *lock, rl_mode mode, int64_t timeout_ms, rl_ho
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
  * through this handle, or a handle inherited across fork(): the child does
- * not hold the parent's lock and cannot release it) or `RL_ERR_IO` (the
- * hold is gone all the same). Thread-safe: may run concurrently with other
+ * not hold the parent's lock and cannot release it), `RL_ERR_CORRUPT` (the
+ * lock file was truncated or rewritten while held: the hold is gone) or
+ * `RL_ERR_IO` (the hold is gone all the same). Thread-safe: may run concurrently with other
  * calls on the same handle except `rl_lock_close`.
  */
 rl_status rl_lock_release(rl_lock *lock);

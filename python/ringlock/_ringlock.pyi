@@ -246,8 +246,10 @@ class Lock:
 
     ``name``: 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``:
     ``"shm"`` (the fast default) or ``"file"`` (flock). ``dir``: the lock
-    directory (default ``/dev/shm/ringlock-<uid>/``). ``mode``: permission
-    bits of a lock file this call creates (must include 0o600). ``timeout``:
+    directory (default ``/dev/shm/ringlock-<uid>/``; no symlink in its path,
+    none of it writable by other users unless sticky). ``mode``: permission
+    bits of a lock file this call creates (must include 0o600; a mode shared
+    with the group or others also accepts another user's lock file). ``timeout``:
     what ``with``/``async with`` wait before LockTimeout (None: for ever).
 
     Behaves as a ``threading.Lock`` shared by every process: threads sharing
