@@ -25,6 +25,12 @@
  *     a holder that never releases or is stopped). A holder that dies never
  *     blocks anyone. A lock belongs to the process, not to the thread; across
  *     fork() the child does not hold the parent's lock and cannot release it.
+ *   - An rl_shared_ring is used by one thread at a time: every call on it may
+ *     switch it to a newer generation (lookups included), so no two calls on
+ *     one handle may overlap. Open one handle per thread; handles of one
+ *     process or many map the same pages. rl_shared_ring_publish reads its
+ *     rl_ring like a lookup and may run from any thread or process at once
+ *     (publishers of one path are serialised by a ringlock lock).
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
@@ -41,8 +47,9 @@
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
  *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_clone /
  *     rl_ring_deserialize create, rl_ring_free releases; rl_tracker_new creates,
- *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases
- *     (NULL is a no-op for all three). Whoever allocates frees.
+ *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases;
+ *     rl_shared_ring_open creates, rl_shared_ring_close releases (NULL is a
+ *     no-op for all four). Whoever allocates frees.
  *   - Structs passed in (rl_ring_options, rl_lock_options) are read during the
  *     call only; zero-initialised means the defaults. Structs passed out (rl_hold,
  *     rl_holder) are caller-owned storage the library fills.
@@ -91,6 +98,16 @@ typedef struct rl_lock rl_lock;
  * free) need exclusive access: no other call on the same ring at the same time.
  */
 typedef struct rl_ring rl_ring;
+
+/**
+ * A handle on a published ring (opaque), mapped read-only. Created by
+ * `rl_shared_ring_open`, released by `rl_shared_ring_close`.
+ *
+ * Every call on a handle may switch it to a newer generation, so a handle is
+ * used by one thread at a time (no two calls on it at once); open one handle
+ * per thread — handles of one process or many share the same pages.
+ */
+typedef struct rl_shared_ring rl_shared_ring;
 
 /**
  * A load tracker (opaque): counts the work in flight on each node of a copy
@@ -805,6 +822,182 @@ rl_status rl_tracker_load(const rl_tracker *tracker, const char *node, uint64_t 
  * tracker twice. The ring it was made from is not affected.
  */
 void rl_tracker_free(rl_tracker *tracker);
+
+/**
+ * Publishes `ring` at `path` as a new generation of the shared ring there;
+ * stores the generation's number in `*generation` if it is not NULL.
+ *
+ * `path` without a `/` is a name in the calling user's default directory
+ * (`/dev/shm/ringlock-<uid>/`, tmpfs, 0700); any other path names the ring
+ * file itself, whose directory is created 0700 if missing. Beside it sit
+ * `path.gen` (the generation word) and the publishers' lock
+ * `path.publish.shm`; all three are 0600 and symlinks are never followed.
+ * The first publish to a path is generation 1, each later one the next
+ * number, whichever process publishes: publishers of one path are
+ * serialised by a ringlock lock (this call blocks while another publishes).
+ * Readers never see a partly written generation, and a publisher killed at
+ * any point leaves the last complete generation readable.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`ring` or `path` NULL, `path`
+ * empty, not UTF-8 or a bad name, a symlink), `RL_ERR_CORRUPT` (`path.gen`
+ * is not a generation file) or `RL_ERR_IO`. Reads `ring` only: safe
+ * concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_shared_ring_publish(const rl_ring *ring, const char *path, uint64_t *generation);
+
+/**
+ * Opens the shared ring published at `path` (as for
+ * `rl_shared_ring_publish`) and stores a handle in `*out`; close it with
+ * `rl_shared_ring_close`. The ring file is validated once (header,
+ * checksum, every section) and mapped read-only; lookups read it in place.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (nothing published there),
+ * `RL_ERR_INVALID_ARGUMENT` (`path` or `out` NULL, a bad name, a symlink),
+ * `RL_ERR_CORRUPT` (truncated, garbage, another version, a bad checksum,
+ * inconsistent contents) or `RL_ERR_IO`. `*out` is written only on success.
+ */
+rl_status rl_shared_ring_open(const char *path, rl_shared_ring **out);
+
+/**
+ * Stores in `*generation` the generation the handle answers from, after
+ * taking up a newer one if it was published (as every lookup does). A
+ * handle's generation never goes backwards.
+ *
+ * Names returned by earlier calls on `ring` may be invalid after this call
+ * (see `rl_shared_ring_get`).
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a pointer NULL), or the error
+ * of a failed switch (`RL_ERR_CORRUPT`, `RL_ERR_NOT_FOUND`, `RL_ERR_IO`:
+ * the handle keeps its generation). Not concurrently with other calls on
+ * the same handle.
+ */
+rl_status rl_shared_ring_generation(rl_shared_ring *ring, uint64_t *generation);
+
+/**
+ * Stores in `*count` the number of nodes of the generation the handle
+ * answers from (after taking up a newer one, as `rl_shared_ring_generation`).
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a pointer NULL), or the error
+ * of a failed switch. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_node_count(rl_shared_ring *ring, size_t *count);
+
+/**
+ * Enumerates the nodes of the generation the handle holds, without looking
+ * for a newer one: node `index` (0 <= `index` < the node count) in byte
+ * order of the names — the order of the loads of `rl_shared_ring_get_bounded`.
+ * Stores its name in `*name` and its weight in `*weight`.
+ *
+ * `*name` lives in the mapping: valid until the next call on `ring` or
+ * `rl_shared_ring_close` (see `rl_shared_ring_get`). Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`index` past the end) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL). Outputs are written only on
+ * success. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_node(rl_shared_ring *ring,
+                              size_t index,
+                              const char **name,
+                              uint32_t *weight);
+
+/**
+ * Closes a handle: unmaps its generation and frees it. Names it returned
+ * become invalid. NULL is a no-op.
+ */
+void rl_shared_ring_close(rl_shared_ring *ring);
+
+/**
+ * Stores in `*node` the node that takes the key `key[0..key_len]` under
+ * bounded loads in the newest generation published: `rl_ring_get_bounded`'s
+ * answer on the published ring (same cap, same order, same errors).
+ * `loads[i]` is the load of node `i` of `rl_shared_ring_node`'s order;
+ * `loads_len` must be the node count of the generation that answers — check
+ * `rl_shared_ring_generation` when the membership may have changed. `key`
+ * may be NULL only when `key_len` is 0; `loads` only when `loads_len` is 0.
+ *
+ * `*node` lives in the mapping, as for `rl_shared_ring_get`: valid until the
+ * next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` or `loads` NULL with a length > 0, `factor` NaN,
+ * infinite or <= 1, `loads_len` not the number of nodes, loads summing past
+ * 2^64 - 1), or the error of a failed switch. `*node` is written only on
+ * success. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_get_bounded(rl_shared_ring *ring,
+                                     const void *key,
+                                     size_t key_len,
+                                     const uint64_t *loads,
+                                     size_t loads_len,
+                                     double factor,
+                                     const char **node);
+
+/**
+ * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
+ * in the newest generation published (taken up by this call if it is new):
+ * the answer `rl_ring_get` gives on the ring that was published, byte for
+ * byte. `key` may be NULL only when `key_len` is 0.
+ *
+ * Lifetime: `*node` points into the mapping of the generation that
+ * answered. It stays valid until the next call on the same handle (any
+ * `rl_shared_ring_*` call taking `ring`, which may switch to a newer
+ * generation and unmap this one) or `rl_shared_ring_close`. Copy it to keep
+ * it longer. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` NULL with `key_len` > 0), or the error of a failed
+ * switch (`RL_ERR_CORRUPT`, `RL_ERR_NOT_FOUND`, `RL_ERR_IO`: the handle
+ * keeps its generation). `*node` is written only on success. No syscall
+ * and no allocation unless the generation changed; not concurrently with
+ * other calls on the same handle.
+ */
+rl_status rl_shared_ring_get(rl_shared_ring *ring,
+                             const void *key,
+                             size_t key_len,
+                             const char **node);
+
+/**
+ * Stores up to `n` distinct node names for the key `key[0..key_len]` in
+ * `nodes[0..n]`, owner first: `rl_ring_get_n`'s answer on the published
+ * ring. `*found` gets how many. `n` = 0 is allowed (then `nodes` may be
+ * NULL). Entries past `*found` are left untouched.
+ *
+ * The names live in the mapping, as for `rl_shared_ring_get`: valid until
+ * the next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`),
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
+ * `n` > 0, `key` NULL with `key_len` > 0), or the error of a failed switch.
+ * Outputs are written only on success. Not concurrently with other calls on
+ * the same handle.
+ */
+rl_status rl_shared_ring_get_n(rl_shared_ring *ring,
+                               const void *key,
+                               size_t key_len,
+                               const char **nodes,
+                               size_t n,
+                               size_t *found);
+
+/**
+ * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
+ * each of the `count` keys, all answered from one generation: the answers
+ * of `rl_ring_get_many` on the published ring. `keys[i]` may be NULL only
+ * when `key_lens[i]` is 0; the arrays may be NULL only when `count` is 0.
+ *
+ * The names live in the mapping, as for `rl_shared_ring_get`: valid until
+ * the next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`),
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
+ * key NULL with its length > 0), or the error of a failed switch. `nodes`
+ * is written only on success. Not concurrently with other calls on the same
+ * handle.
+ */
+rl_status rl_shared_ring_get_many(rl_shared_ring *ring,
+                                  const void *const *keys,
+                                  const size_t *key_lens,
+                                  size_t count,
+                                  const char **nodes);
 
 /**
  * Opens (creating it if needed) the lock `name` and stores a new handle in

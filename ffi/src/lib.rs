@@ -21,6 +21,7 @@ mod boundary;
 pub mod error;
 pub mod jump;
 pub mod ring;
+pub mod shared_ring;
 
 // Locks after rings, as in DESIGN.md (a blank line keeps rustfmt from sorting).
 pub mod lock;

@@ -13,7 +13,7 @@
 //! ```
 
 mod clock;
-mod dir;
+pub(crate) mod dir;
 mod file;
 mod futex;
 mod name;

@@ -20,9 +20,8 @@
 //!
 //! With every load 0 the cap is at least 1 and the answer is [`Ring::get`]'s.
 
-use super::{empty_ring, jump_hash, Ring, Table};
+use super::{empty_ring, Ring};
 use crate::error::{Error, Result};
-use xxhash_rust::xxh3::xxh3_64;
 
 /// The default balance factor, 1.25 (each node takes at most 25% more than
 /// the average load, plus rounding).
@@ -58,7 +57,7 @@ pub(crate) fn check_factor(factor: f64) -> Result<()> {
 
 /// `ceil(factor * (total + 1) / nodes)` exactly, saturating at `u128::MAX`.
 /// `factor` is finite and > 1, `nodes` >= 1.
-fn cap_exact(total: u64, nodes: usize, factor: f64) -> u128 {
+pub(crate) fn cap_exact(total: u64, nodes: usize, factor: f64) -> u128 {
     // factor = m * 2^e exactly (factor > 1 is a normal number).
     let bits = factor.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
@@ -84,35 +83,6 @@ fn cap_exact(total: u64, nodes: usize, factor: f64) -> u128 {
 }
 
 impl Ring {
-    /// Calls `accept` on the ids of the owners met in `key`'s ring order (the
-    /// order of [`Ring::get_n_ids`], each table entry once, so a node may
-    /// repeat) until it returns true; returns that id. A new table variant
-    /// adds one arm here.
-    fn find_in_ring_order(
-        &self,
-        key: &[u8],
-        mut accept: impl FnMut(usize) -> bool,
-    ) -> Option<usize> {
-        match &self.table {
-            Table::Points(c) => c
-                .walk(self.point_of(key))
-                .map(|o| o as usize)
-                .find(|&id| accept(id)),
-            Table::Buckets(b) => {
-                if b.is_empty() {
-                    return None;
-                }
-                let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
-                b[start..]
-                    .iter()
-                    .chain(&b[..start])
-                    .map(|&o| o as usize)
-                    .find(|&id| accept(id))
-            }
-            Table::Maglev(t) => t.walk(key).map(|o| o as usize).find(|&id| accept(id)),
-        }
-    }
-
     /// The id of the node that takes `key` under bounded loads: the first
     /// node in the key's ring order whose load is below
     /// [`bounded_cap`]`(sum of loads, nodes, factor)`. `loads[id]` is the

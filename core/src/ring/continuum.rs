@@ -12,6 +12,9 @@
 //! Memory: 8 bytes (position) + 4 (owner) + at most 4 (index) = at most
 //! 16 bytes per point (plus one sentinel).
 
+use super::limits::vec_with_capacity;
+use crate::error::Result;
+
 /// Sentinels after the last point.
 const PAD: usize = 4;
 
@@ -32,12 +35,14 @@ pub(crate) struct Continuum {
 }
 
 impl Continuum {
-    /// Builds the table from unsorted `(position, owner)` pairs.
-    pub fn build(mut points: Vec<(u64, u32)>) -> Self {
+    /// Builds the table from unsorted `(position, owner)` pairs; `Io` if an
+    /// allocation fails (the caller has checked the count against the
+    /// ring's limits).
+    pub fn build(mut points: Vec<(u64, u32)>) -> Result<Self> {
         points.sort_unstable();
         let n = points.len();
-        let mut pos = Vec::with_capacity(n + PAD);
-        let mut owner = Vec::with_capacity(n + PAD);
+        let mut pos = vec_with_capacity(n + PAD, "point positions")?;
+        let mut owner = vec_with_capacity(n + PAD, "point owners")?;
         for &(p, o) in &points {
             pos.push(p);
             owner.push(o);
@@ -51,7 +56,7 @@ impl Continuum {
         let bits = bits.clamp(1, 31);
         let shift = 64 - bits;
         let buckets = 1usize << bits;
-        let mut index = Vec::with_capacity(buckets);
+        let mut index = vec_with_capacity(buckets, "index buckets")?;
         let mut j = 0usize;
         for b in 0..buckets {
             let start = (b as u64) << shift;
@@ -60,12 +65,12 @@ impl Continuum {
             }
             index.push(j as u32);
         }
-        Continuum {
+        Ok(Continuum {
             pos,
             owner,
             index,
             shift,
-        }
+        })
     }
 
     /// The number of points (without the sentinels).
@@ -140,6 +145,13 @@ impl Continuum {
         head.iter().chain(tail.iter()).copied()
     }
 
+    /// The arrays as they are laid out (positions and owners with the
+    /// sentinels, the bucket index) and the index shift: what a published
+    /// ring file stores (ring/shared).
+    pub(crate) fn raw_parts(&self) -> (&[u64], &[u32], &[u32], u32) {
+        (&self.pos, &self.owner, &self.index, self.shift)
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.pos.capacity() * 8 + self.owner.capacity() * 4 + self.index.capacity() * 4
     }
@@ -158,7 +170,7 @@ mod tests {
     #[test]
     fn at_or_after_with_wrap() {
         let pts = vec![(100, 0), (200, 1), (u64::MAX - 5, 2)];
-        let c = Continuum::build(pts);
+        let c = Continuum::build(pts).unwrap();
         assert_eq!(c.owner_at(0), Some(0));
         assert_eq!(c.owner_at(100), Some(0));
         assert_eq!(c.owner_at(101), Some(1));
@@ -171,14 +183,14 @@ mod tests {
 
     #[test]
     fn ties_go_to_the_lowest_owner() {
-        let c = Continuum::build(vec![(7, 3), (7, 1), (7, 2)]);
+        let c = Continuum::build(vec![(7, 3), (7, 1), (7, 2)]).unwrap();
         assert_eq!(c.owner_at(7), Some(1));
         assert_eq!(c.walk(7).collect::<Vec<_>>(), vec![1, 2, 3]);
     }
 
     #[test]
     fn empty_table_has_no_owner() {
-        let c = Continuum::build(vec![]);
+        let c = Continuum::build(vec![]).unwrap();
         assert_eq!(c.owner_at(5), None);
         assert_eq!(c.walk(5).count(), 0);
     }
@@ -194,7 +206,7 @@ mod tests {
         };
         for n in [1usize, 2, 3, 17, 1000] {
             let pts: Vec<(u64, u32)> = (0..n).map(|i| (next(), i as u32)).collect();
-            let c = Continuum::build(pts.clone());
+            let c = Continuum::build(pts.clone()).unwrap();
             for _ in 0..2000 {
                 let h = next();
                 assert_eq!(c.owner_at(h), Some(naive(&pts, h)));

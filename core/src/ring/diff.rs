@@ -316,7 +316,10 @@ mod tests {
     use super::*;
 
     fn runs(a: &[(u64, u32)], b: &[(u64, u32)], map: &[u32]) -> Vec<(u64, u64, u32, u32)> {
-        let (ca, cb) = (Continuum::build(a.to_vec()), Continuum::build(b.to_vec()));
+        let (ca, cb) = (
+            Continuum::build(a.to_vec()).unwrap(),
+            Continuum::build(b.to_vec()).unwrap(),
+        );
         continuum_runs(&ca, &cb, 0, u64::MAX, map)
             .into_iter()
             .map(|r| (r.start, r.last, r.old, r.new))

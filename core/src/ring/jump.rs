@@ -8,6 +8,9 @@
 //! sorts after every other (or removing the last one) is minimal; any other
 //! change renumbers buckets and moves more keys (see docs/placement.md).
 
+use super::limits::vec_with_capacity;
+use crate::error::Result;
+
 /// The published jump consistent hash: the bucket in `[0, buckets)` of `key`.
 /// Returns -1 when `buckets <= 0`.
 #[inline]
@@ -25,13 +28,15 @@ pub fn jump_hash(mut key: u64, buckets: i32) -> i32 {
     b as i32
 }
 
-/// The bucket table: bucket number -> owner id.
-pub fn buckets(weights: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut out = Vec::new();
+/// The bucket table: bucket number -> owner id. The caller has checked the
+/// total weight against the ring's limits; `Io` if the allocation fails.
+pub fn buckets(weights: impl Iterator<Item = u32> + Clone) -> Result<Vec<u32>> {
+    let total: u64 = weights.clone().map(u64::from).sum();
+    let mut out = vec_with_capacity(total as usize, "jump buckets")?;
     for (id, w) in weights.enumerate() {
         out.extend(std::iter::repeat_n(id as u32, w as usize));
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

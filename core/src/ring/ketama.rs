@@ -12,7 +12,9 @@
 //!
 //! With `vnodes` other than the default 160, `vnodes / 4` replaces 40.
 
+use super::limits::vec_with_capacity;
 use super::nodes::Node;
+use crate::error::Result;
 use md5::{Digest, Md5};
 
 /// libketama's points per server of average weight.
@@ -36,12 +38,17 @@ pub fn hashes_for(weight: u32, total_weight: u64, servers: usize, vnodes: u32) -
     ks.floor() as u32
 }
 
-/// Appends the points of every node (owner = index in `nodes`) to `out`.
-pub fn points(nodes: &[Node], vnodes: u32, out: &mut Vec<(u64, u32)>) {
+/// The points of every node (owner = index in `nodes`), unsorted. The
+/// caller has checked their number (at most nodes × vnodes) against the
+/// ring's limits; `Io` if the allocation fails.
+pub fn points(nodes: &[Node], vnodes: u32) -> Result<Vec<(u64, u32)>> {
     let total = nodes.iter().map(|n| u64::from(n.weight)).sum::<u64>();
+    let hashes = |node: &Node| hashes_for(node.weight, total, nodes.len(), vnodes);
+    let count: u64 = nodes.iter().map(|n| 4 * u64::from(hashes(n))).sum();
+    let mut out = vec_with_capacity(count as usize, "ketama points")?;
     let mut text = Vec::with_capacity(64);
     for (id, node) in nodes.iter().enumerate() {
-        let ks = hashes_for(node.weight, total, nodes.len(), vnodes);
+        let ks = hashes(node);
         for k in 0..ks {
             text.clear();
             text.extend_from_slice(node.name.as_bytes());
@@ -55,6 +62,7 @@ pub fn points(nodes: &[Node], vnodes: u32, out: &mut Vec<(u64, u32)>) {
             }
         }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -90,8 +98,7 @@ mod tests {
             name: long.clone().into(),
             weight: 1,
         }];
-        let mut pts = Vec::new();
-        points(&nodes, 160, &mut pts);
+        let pts = points(&nodes, 160).unwrap();
         // every hash text is the same 29 bytes, so every digest is the same
         let d = Md5::digest(&long.as_bytes()[..29]);
         let w = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);

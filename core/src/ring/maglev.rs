@@ -17,6 +17,7 @@
 //! `-N·w_i/W <= c_i - M·w_i/W <= 1` (N nodes, total weight W): see
 //! docs/placement.md for the proof and the measured disruption.
 
+use super::limits::vec_with_capacity;
 use super::nodes::Node;
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
@@ -154,29 +155,30 @@ impl PartialOrd for Turn {
 
 impl Table {
     /// Fills a table of `size` (prime) entries for `nodes` (id = index);
-    /// empty when there is no node. `nodes.len() <= size` (checked by the ring).
-    pub fn build(nodes: &[Node], size: u32) -> Table {
+    /// empty when there is no node. `nodes.len() <= size` (checked by the
+    /// ring, with `size` against its limits); `Io` if an allocation fails.
+    pub fn build(nodes: &[Node], size: u32) -> Result<Table> {
         let modulus = FastMod::new(size);
         if nodes.is_empty() {
-            return Table {
+            return Ok(Table {
                 entries: Vec::new(),
                 modulus,
-            };
+            });
         }
         let m = u64::from(size);
         const EMPTY: u32 = u32::MAX;
-        let mut entries = vec![EMPTY; size as usize];
+        let mut entries = vec_with_capacity(size as usize, "maglev entries")?;
+        entries.resize(size as usize, EMPTY);
         // (next preferred entry, skip) of each node
-        let mut pref: Vec<(u64, u64)> = nodes.iter().map(|n| offset_skip(&n.name, size)).collect();
-        let mut turns: BinaryHeap<Turn> = nodes
-            .iter()
-            .enumerate()
-            .map(|(id, n)| Turn {
-                k: 0,
-                w: u64::from(n.weight),
-                id: id as u32,
-            })
-            .collect();
+        let mut pref = vec_with_capacity(nodes.len(), "maglev preferences")?;
+        pref.extend(nodes.iter().map(|n| offset_skip(&n.name, size)));
+        let mut turns = vec_with_capacity(nodes.len(), "maglev turns")?;
+        turns.extend(nodes.iter().enumerate().map(|(id, n)| Turn {
+            k: 0,
+            w: u64::from(n.weight),
+            id: id as u32,
+        }));
+        let mut turns = BinaryHeap::from(turns);
         for _ in 0..size {
             let mut turn = turns.pop().expect("at least one node");
             let (next, skip) = &mut pref[turn.id as usize];
@@ -195,7 +197,7 @@ impl Table {
             turn.k += 1;
             turns.push(turn);
         }
-        Table { entries, modulus }
+        Ok(Table { entries, modulus })
     }
 
     /// The entry of `key`: `XXH3_64(key) mod M`.
@@ -329,7 +331,7 @@ mod tests {
     fn equal_weights_give_the_papers_table() {
         let names = ["a", "b", "c", "d", "e"];
         for m in [5u32, 7, 13, 251, 65_537] {
-            let t = Table::build(&nodes(&names.map(|n| (n, 3))), m);
+            let t = Table::build(&nodes(&names.map(|n| (n, 3))), m).unwrap();
             assert_eq!(t.entries(), paper(&names, m).as_slice(), "M = {m}");
         }
     }
@@ -343,7 +345,7 @@ mod tests {
         let ns = nodes(&spec);
         let total: u64 = ns.iter().map(|n| u64::from(n.weight)).sum();
         for m in [37u32, 101, 4_099, 65_537] {
-            let t = Table::build(&ns, m);
+            let t = Table::build(&ns, m).unwrap();
             for (id, &c) in counts(&t, ns.len()).iter().enumerate() {
                 let w = f64::from(ns[id].weight);
                 let fair = f64::from(m) * w / total as f64;
@@ -361,7 +363,7 @@ mod tests {
     #[test]
     fn every_entry_is_owned_and_lookups_agree_with_walk() {
         let ns = nodes(&[("a", 1), ("b", 2), ("c", 1)]);
-        let t = Table::build(&ns, 101);
+        let t = Table::build(&ns, 101).unwrap();
         assert!(t.entries().iter().all(|&o| (o as usize) < ns.len()));
         for i in 0..1000 {
             let k = format!("k{i}");
@@ -371,7 +373,7 @@ mod tests {
             assert_eq!(t.walk(k.as_bytes()).next(), t.owner(k.as_bytes()));
             assert_eq!(t.walk(k.as_bytes()).count(), 101);
         }
-        let empty = Table::build(&[], 101);
+        let empty = Table::build(&[], 101).unwrap();
         assert_eq!(empty.owner(b"k"), None);
         assert_eq!(empty.walk(b"k").count(), 0);
     }

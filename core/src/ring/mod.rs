@@ -14,9 +14,11 @@ mod continuum;
 mod diff;
 mod jump;
 mod ketama;
+mod limits;
 mod maglev;
 mod nodes;
 mod serial;
+pub(crate) mod shared;
 mod tracker;
 mod xxh3;
 
@@ -24,6 +26,7 @@ pub use algorithm::Algorithm;
 pub use bounded::{bounded_cap, DEFAULT_BALANCE};
 pub use diff::{Diff, Move};
 pub use jump::jump_hash;
+pub use limits::{Limits, MAX_POINTS};
 pub use maglev::{DEFAULT_TABLE_SIZE, MAX_TABLE_SIZE};
 pub use nodes::{validate_name, validate_weight};
 pub use tracker::LoadTracker;
@@ -33,9 +36,13 @@ use continuum::Continuum;
 use nodes::NodeSet;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// The most virtual points (or jump buckets) one ring may hold: 2^26, about
-/// 1 GiB of table. More is refused with `InvalidArgument`.
-pub const MAX_POINTS: u64 = 1 << 26;
+/// Up to this many replicas, [`Ring::get_n_ids`] checks a candidate against
+/// those found so far; above it, against a bitset over the node ids.
+const GET_N_SCAN: usize = 32;
+
+/// Node ids the bitset of [`Ring::get_n_ids`] holds on the stack (above, it
+/// is allocated): 4,096 nodes in 512 bytes.
+const GET_N_STACK_WORDS: usize = 64;
 
 /// What a lookup consults.
 #[derive(Debug, Clone)]
@@ -61,6 +68,8 @@ pub struct Ring {
     table_size: u32,
     nodes: NodeSet,
     table: Table,
+    /// How large the ring may grow (resolved: no 0).
+    limits: Limits,
 }
 
 impl Ring {
@@ -77,20 +86,44 @@ impl Ring {
 
     /// An empty ring with a table size: `table_size` 0 means the algorithm's
     /// default (65,537 for maglev). Maglev takes a prime up to
-    /// [`MAX_TABLE_SIZE`] (2^26); the other algorithms take only 0.
+    /// [`MAX_TABLE_SIZE`] (2^26) and within the default [`Limits`] (the
+    /// largest prime is then 16,777,213); the other algorithms take only 0.
     /// `vnodes` as for [`Ring::with_vnodes`] (maglev takes only 0).
     pub fn with_config(algorithm: Algorithm, vnodes: u32, table_size: u32) -> Result<Ring> {
+        Ring::with_limits(algorithm, vnodes, table_size, Limits::DEFAULT)
+    }
+
+    /// [`Ring::with_config`] with other [`Limits`] than the default ones
+    /// (0 in a field: its default). The ring keeps them: a change that
+    /// would take it past them is refused. Errors: `InvalidArgument` (as
+    /// for `with_config`, a limit above [`MAX_POINTS`], or `vnodes` or
+    /// `table_size` alone past `limits.max_points`).
+    pub fn with_limits(
+        algorithm: Algorithm,
+        vnodes: u32,
+        table_size: u32,
+        limits: Limits,
+    ) -> Result<Ring> {
         let vnodes = algorithm.resolve_vnodes(vnodes)?;
         let table_size = algorithm.resolve_table_size(table_size)?;
+        let limits = limits.resolve()?;
+        limits.check_points(u64::from(vnodes), "with these vnodes one node would hold")?;
+        limits.check_points(u64::from(table_size), "the maglev table would hold")?;
         let mut ring = Ring {
             algorithm,
             vnodes,
             table_size,
             nodes: NodeSet::default(),
             table: Table::Buckets(Vec::new()),
+            limits,
         };
-        ring.rebuild();
+        ring.table = ring.build_table(&ring.nodes)?;
         Ok(ring)
+    }
+
+    /// The ring's limits (resolved: no field is 0).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// A ring holding `nodes` (name, weight), built once.
@@ -153,19 +186,17 @@ impl Ring {
         self.replace_nodes(next)
     }
 
+    /// Checks `next` against the limits, builds its table, then (only then)
+    /// takes both: on error the ring is unchanged.
     fn replace_nodes(&mut self, next: NodeSet) -> Result<()> {
+        self.limits.check_nodes(next.len() as u64)?;
         if self.algorithm == Algorithm::Maglev {
             maglev::check_node_count(self.table_size, next.len())?;
         }
-        let points = self.points_for(&next);
-        if points > MAX_POINTS {
-            return Err(Error::invalid(format!(
-                "the ring would hold {points} points, more than the {MAX_POINTS} allowed; \
-                 lower the weights or vnodes"
-            )));
-        }
+        self.limits
+            .check_points(self.points_for(&next), "the ring would hold")?;
+        self.table = self.build_table(&next)?;
         self.nodes = next;
-        self.rebuild();
         Ok(())
     }
 
@@ -180,21 +211,18 @@ impl Ring {
         }
     }
 
-    fn rebuild(&mut self) {
-        let nodes = self.nodes.as_slice();
-        self.table = match self.algorithm {
-            Algorithm::Jump => Table::Buckets(jump::buckets(nodes.iter().map(|n| n.weight))),
-            Algorithm::Maglev => Table::Maglev(maglev::Table::build(nodes, self.table_size)),
-            Algorithm::Ketama | Algorithm::Xxh3 => {
-                let mut pts = Vec::new();
-                if self.algorithm == Algorithm::Ketama {
-                    ketama::points(nodes, self.vnodes, &mut pts);
-                } else {
-                    xxh3::points(nodes, self.vnodes, &mut pts);
-                }
-                Table::Points(Continuum::build(pts))
+    /// The lookup table of `nodes` (already checked against the limits);
+    /// `Io` if an allocation fails.
+    fn build_table(&self, nodes: &NodeSet) -> Result<Table> {
+        let nodes = nodes.as_slice();
+        Ok(match self.algorithm {
+            Algorithm::Jump => Table::Buckets(jump::buckets(nodes.iter().map(|n| n.weight))?),
+            Algorithm::Maglev => Table::Maglev(maglev::Table::build(nodes, self.table_size)?),
+            Algorithm::Ketama => {
+                Table::Points(Continuum::build(ketama::points(nodes, self.vnodes)?)?)
             }
-        };
+            Algorithm::Xxh3 => Table::Points(Continuum::build(xxh3::points(nodes, self.vnodes)?)?),
+        })
     }
 
     /// The id (index into [`Ring::nodes`] order) of the node owning `key`, or
@@ -234,57 +262,100 @@ impl Ring {
         }
     }
 
-    /// Writes the ids of up to `out.len()` distinct nodes for `key` into `out`,
-    /// owner first, then the next distinct nodes clockwise (jump: the next
-    /// buckets; maglev: the next table entries, wrapping). Returns how many were written: `min(out.len(), nodes)` (ketama
-    /// nodes whose weight earns them no point are never returned). Allocates
-    /// nothing.
+    /// `Ok` if the ring has a node, else the `EmptyRing` error every lookup
+    /// of an empty ring gives (the one text of it, for the C and Python
+    /// faces too).
+    #[inline]
+    pub fn require_nodes(&self) -> Result<()> {
+        if self.is_empty() {
+            return Err(empty_ring());
+        }
+        Ok(())
+    }
+
+    /// Calls `accept` on the ids of the owners met in `key`'s ring order
+    /// until it returns true, and returns that id (`None` if it never does,
+    /// or the ring is empty). Ring order: the continuum's points clockwise
+    /// from the key's position (ketama, xxh3), the buckets from the key's
+    /// bucket (jump), the table entries from the key's entry (maglev), each
+    /// wrapping and each point, bucket or entry once, so a node may repeat.
+    /// O(points) at most.
+    pub(crate) fn find_in_ring_order(
+        &self,
+        key: &[u8],
+        mut accept: impl FnMut(usize) -> bool,
+    ) -> Option<usize> {
+        match &self.table {
+            Table::Points(c) => c
+                .walk(self.point_of(key))
+                .map(|o| o as usize)
+                .find(|&id| accept(id)),
+            Table::Buckets(b) => {
+                if b.is_empty() {
+                    return None;
+                }
+                let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
+                b[start..]
+                    .iter()
+                    .chain(&b[..start])
+                    .map(|&o| o as usize)
+                    .find(|&id| accept(id))
+            }
+            Table::Maglev(t) => t.walk(key).map(|o| o as usize).find(|&id| accept(id)),
+        }
+    }
+
+    /// Writes the ids of up to `out.len()` distinct nodes for `key` into
+    /// `out`: the owner first, then the next distinct nodes in ring order
+    /// (the continuum clockwise for ketama and xxh3, the next buckets for
+    /// jump, the next table entries for maglev; wrapping). Returns how many
+    /// were written: `min(out.len(), nodes)` (ketama nodes whose weight earns
+    /// them no point are never returned).
+    ///
+    /// O(points + n) time at most. Up to 32 replicas it allocates nothing;
+    /// above, it keeps a bitset of the nodes seen (nodes / 8 bytes), on the
+    /// stack up to 4,096 nodes and allocated beyond.
     pub fn get_n_ids(&self, key: &[u8], out: &mut [usize]) -> usize {
         let want = out.len().min(self.nodes.len());
         if want == 0 {
             return 0;
         }
         let mut found = 0;
-        let mut push = |id: usize| {
-            if !out[..found].contains(&id) {
+        if want <= GET_N_SCAN {
+            self.find_in_ring_order(key, |id| {
+                if !out[..found].contains(&id) {
+                    out[found] = id;
+                    found += 1;
+                }
+                found == want
+            });
+            return found;
+        }
+        let words = self.nodes.len().div_ceil(64);
+        let mut stack = [0u64; GET_N_STACK_WORDS];
+        let mut heap = Vec::new();
+        let seen: &mut [u64] = if words <= GET_N_STACK_WORDS {
+            &mut stack[..words]
+        } else {
+            heap.resize(words, 0u64);
+            &mut heap
+        };
+        self.find_in_ring_order(key, |id| {
+            let (word, bit) = (id / 64, 1u64 << (id % 64));
+            if seen[word] & bit == 0 {
+                seen[word] |= bit;
                 out[found] = id;
                 found += 1;
             }
             found == want
-        };
-        match &self.table {
-            Table::Points(c) => {
-                for o in c.walk(self.point_of(key)) {
-                    if push(o as usize) {
-                        break;
-                    }
-                }
-            }
-            Table::Buckets(b) => {
-                let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
-                for &o in b[start..].iter().chain(b[..start].iter()) {
-                    if push(o as usize) {
-                        break;
-                    }
-                }
-            }
-            Table::Maglev(t) => {
-                for o in t.walk(key) {
-                    if push(o as usize) {
-                        break;
-                    }
-                }
-            }
-        }
+        });
         found
     }
 
     /// Up to `n` distinct node names for `key`, owner first. Errors:
     /// `EmptyRing`. `n = 0` gives an empty list.
     pub fn get_n(&self, key: &[u8], n: usize) -> Result<Vec<&str>> {
-        if self.nodes.len() == 0 {
-            return Err(empty_ring());
-        }
+        self.require_nodes()?;
         let mut ids = vec![0usize; n.min(self.nodes.len())];
         let k = self.get_n_ids(key, &mut ids);
         Ok(ids[..k].iter().map(|&id| self.name_of(id)).collect())
@@ -292,9 +363,7 @@ impl Ring {
 
     /// The owners of a batch of keys, in order. Errors: `EmptyRing`.
     pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<&str>> {
-        if self.nodes.len() == 0 {
-            return Err(empty_ring());
-        }
+        self.require_nodes()?;
         Ok(keys
             .iter()
             .map(|k| self.name_of(self.get_id(k.as_ref()).expect("non-empty")))
@@ -311,9 +380,7 @@ impl Ring {
                 out.len()
             )));
         }
-        if self.nodes.len() == 0 {
-            return Err(empty_ring());
-        }
+        self.require_nodes()?;
         match &self.table {
             Table::Points(c) => {
                 // Hash a block of keys, then look the block up: the table
@@ -416,7 +483,7 @@ impl PartialEq for Ring {
 
 impl Eq for Ring {}
 
-fn empty_ring() -> Error {
+pub(crate) fn empty_ring() -> Error {
     Error::new(ErrorKind::EmptyRing, "the ring has no nodes")
 }
 

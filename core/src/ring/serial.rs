@@ -8,16 +8,21 @@
 //! | 2 | format version (1) |
 //! | 1 | algorithm code (1 ketama, 2 xxh3, 3 jump, 4 maglev) |
 //! | 1 | reserved, 0 |
-//! | 4 | vnodes; for maglev (which has none) the table size, a prime, never 0 |
+//! | 4 | vnodes (ketama, xxh3: the resolved count, never 0; jump: 0); for maglev (which has none) the table size, a prime, never 0 |
 //! | 4 | node count `n` |
 //! | n × (4 + len + 4) | name length, UTF-8 name, weight — names strictly ascending |
 //! | 8 | XXH3-64 of every byte before it |
 //!
 //! Loading checks every field and rebuilds the ring through the normal
-//! constructors, so a buffer that loads is a ring that could have been built.
+//! constructors, so a buffer that loads is a ring that could have been built;
+//! and every ring has exactly one encoding: `to_bytes(from_bytes(b)) == b`
+//! for every `b` that loads (0 for "the default" is never written, so it is
+//! refused). A ring is loaded within [`Limits`] (the defaults, or those given
+//! to [`Ring::from_bytes_with_limits`]), checked before any table is built.
 
-use super::{Algorithm, Ring};
-use crate::error::{Error, Result};
+use super::limits::vec_with_capacity;
+use super::{Algorithm, Limits, Ring};
+use crate::error::{Error, ErrorKind, Result};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RLRING\0\n";
@@ -47,9 +52,19 @@ impl Ring {
         out
     }
 
-    /// A ring from [`Ring::to_bytes`] output. Errors: `Corrupt` for anything
-    /// that is not a whole, intact buffer of a known version.
+    /// A ring from [`Ring::to_bytes`] output, within the default [`Limits`].
+    /// Errors: `Corrupt` for anything that is not a whole, intact buffer of a
+    /// known version, or a ring past the limits (refused before any table
+    /// is built); `Io` if memory runs out.
     pub fn from_bytes(bytes: &[u8]) -> Result<Ring> {
+        Ring::from_bytes_with_limits(bytes, Limits::DEFAULT)
+    }
+
+    /// [`Ring::from_bytes`] within `limits` (0 in a field: its default),
+    /// which the ring keeps. `InvalidArgument` for a limit above
+    /// [`MAX_POINTS`](super::MAX_POINTS).
+    pub fn from_bytes_with_limits(bytes: &[u8], limits: Limits) -> Result<Ring> {
+        let limits = limits.resolve()?;
         if bytes.len() < MAGIC.len() + 20 {
             return Err(Error::corrupt(format!(
                 "serialised ring is {} bytes, shorter than any valid ring",
@@ -77,8 +92,18 @@ impl Ring {
             return Err(Error::corrupt("reserved byte is not 0"));
         }
         let vnodes = r.u32()?;
-        let count = r.u32()? as usize;
-        let mut nodes: Vec<(String, u32)> = Vec::with_capacity(count.min(body.len() / 9));
+        let count = r.u32()?;
+        if u64::from(count) > limits.max_nodes {
+            return Err(Error::corrupt(format!(
+                "serialised ring has {count} nodes, more than the limit of {} \
+                 (raise Limits::max_nodes to load it)",
+                limits.max_nodes
+            )));
+        }
+        let count = count as usize;
+        // Each node takes at least 9 bytes: no more room than the input holds.
+        let mut nodes: Vec<(String, u32)> =
+            vec_with_capacity(count.min(body.len() / 9), "serialised nodes")?;
         for i in 0..count {
             let len = r.u32()? as usize;
             let name = std::str::from_utf8(r.take(len)?)
@@ -104,12 +129,21 @@ impl Ring {
             Algorithm::Maglev if vnodes == 0 => {
                 return Err(Error::corrupt("serialised maglev ring has table size 0"))
             }
+            Algorithm::Ketama | Algorithm::Xxh3 if vnodes == 0 => {
+                return Err(Error::corrupt(format!(
+                    "serialised {algorithm} ring has vnodes 0; rings store their resolved vnodes"
+                )))
+            }
             Algorithm::Maglev => (0, vnodes),
             _ => (vnodes, 0),
         };
-        Ring::with_config(algorithm, vnodes, table_size)
+        Ring::with_limits(algorithm, vnodes, table_size, limits)
             .and_then(|mut ring| ring.add_many(nodes).map(|()| ring))
-            .map_err(|e| Error::corrupt(format!("serialised ring is invalid: {}", e.message())))
+            .map_err(|e| match e.kind() {
+                // the data may be fine: memory ran out
+                ErrorKind::Io => e,
+                _ => Error::corrupt(format!("serialised ring is refused: {}", e.message())),
+            })
     }
 }
 
@@ -249,6 +283,8 @@ mod tests {
             ("3 nodes in a maglev table of 2", crowded),
             ("algorithm 9", head(9, 0, 0)),
             ("ketama vnodes 5", head(1, 5, 0)),
+            ("ketama vnodes 0 (a second spelling of 160)", head(1, 0, 0)),
+            ("xxh3 vnodes 0 (a second spelling of 160)", head(2, 0, 0)),
             ("maglev table size 0", head(4, 0, 0)),
             ("maglev table size 100 (not prime)", head(4, 100, 0)),
             (

@@ -6,7 +6,9 @@
 //! name and weight only, so adding, removing or re-weighting a node moves keys
 //! only to or from that node.
 
+use super::limits::vec_with_capacity;
 use super::nodes::Node;
+use crate::error::Result;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Points per unit of weight unless the caller says otherwise.
@@ -26,8 +28,15 @@ pub fn point_position(name: &str, j: u32, buf: &mut Vec<u8>) -> u64 {
     xxh3_64(buf)
 }
 
-/// Appends the points of every node (owner = index in `nodes`) to `out`.
-pub fn points(nodes: &[Node], vnodes: u32, out: &mut Vec<(u64, u32)>) {
+/// The points of every node (owner = index in `nodes`), unsorted. The
+/// caller has checked their number against the ring's limits; `Io` if the
+/// allocation fails.
+pub fn points(nodes: &[Node], vnodes: u32) -> Result<Vec<(u64, u32)>> {
+    let total: u64 = nodes
+        .iter()
+        .map(|n| u64::from(vnodes) * u64::from(n.weight))
+        .sum();
+    let mut out = vec_with_capacity(total as usize, "xxh3 points")?;
     let mut buf = Vec::with_capacity(64);
     for (id, node) in nodes.iter().enumerate() {
         let count = vnodes.saturating_mul(node.weight);
@@ -35,6 +44,7 @@ pub fn points(nodes: &[Node], vnodes: u32, out: &mut Vec<(u64, u32)>) {
             out.push((point_position(&node.name, j, &mut buf), id as u32));
         }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -62,8 +72,7 @@ mod tests {
                 weight: 3,
             },
         ];
-        let mut out = Vec::new();
-        points(&nodes, 10, &mut out);
+        let out = points(&nodes, 10).unwrap();
         assert_eq!(out.iter().filter(|p| p.1 == 0).count(), 10);
         assert_eq!(out.iter().filter(|p| p.1 == 1).count(), 30);
     }
