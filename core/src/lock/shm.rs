@@ -109,6 +109,7 @@ impl Shm {
         }
         let token = p.token.load(Relaxed) + 1;
         p.token.store(token, Relaxed);
+        self.map.handed_out(token);
         set_record(&p.writer, me, HELD);
         p.writer.token.store(token, Relaxed);
         let died = p.died.load(Relaxed) != 0;
