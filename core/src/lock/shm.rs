@@ -427,7 +427,9 @@ mod tests {
     /// new, live holder's pid with the dead one's start time (a waiter that
     /// read that would judge the live holder dead and take the lock too).
     /// This process takes the lock over from a dead holder again and again
-    /// while another thread reads the record. A look counts only if it fell
+    /// (every other time as if it were its first acquisition, which reads
+    /// the start time from /proc: the wide window in which `make stress`
+    /// caught it) while another thread reads the record. A look counts only if it fell
     /// inside one takeover (`era`, bumped before each dead holder is put
     /// back, and the page's token, bumped by each takeover, the same before
     /// and after), so that reads straddling two takeovers are not mistaken
@@ -450,15 +452,22 @@ mod tests {
         };
         let p = shm.page();
         let (me, my_start) = (current_pid(), current_start());
-        // a dead holder: a child that is gone
-        let mut child = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap();
-        let dead = child.id();
-        let dead_start = super::super::proc::stat(dead).unwrap().start;
-        child.kill().unwrap();
-        child.wait().unwrap();
+        // a dead holder: a child that is gone, started at another clock tick
+        // than this process (the start times must differ)
+        let (dead, dead_start) = loop {
+            let mut child = std::process::Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .unwrap();
+            let dead = child.id();
+            let dead_start = super::super::proc::stat(dead).unwrap().start;
+            child.kill().unwrap();
+            child.wait().unwrap();
+            if dead_start != my_start {
+                break (dead, dead_start);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let (stop, era, looks) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
         let (mut torn, mut rounds) = (0u64, 0u32);
         let began = std::time::Instant::now();
@@ -477,11 +486,16 @@ mod tests {
                 }
                 torn
             });
-            // 2 s: the torn moment is a few instructions long, and the two
-            // threads must run at once on a machine that may be busy
-            while began.elapsed() < Duration::from_secs(2) {
+            // 1 s: the two threads must run at once on a machine that may
+            // be busy
+            while began.elapsed() < Duration::from_secs(1) {
                 // what a holder killed while holding leaves behind
                 era.fetch_add(1, SeqCst);
+                // every other takeover as a process's first acquisition,
+                // which reads its start time from /proc
+                if rounds % 2 == 0 {
+                    super::super::proc::forget_start();
+                }
                 p.writer.start.store(dead_start, SeqCst);
                 p.writer.state.store(HELD, SeqCst);
                 p.writer.pid.store(dead, SeqCst);
