@@ -1,6 +1,6 @@
 //! A lock file tampered with while in use — truncated, or rewritten in place
 //! with a fresh page — kills no process and yields no second holder: every
-//! handle that meets it fails with `Corrupt` (docs/locks.md, "Tampering").
+//! handle that meets it fails with `Corrupt` (docs/locks.md, "Tampering and directories").
 
 mod common;
 
