@@ -1,6 +1,6 @@
 //! A lock file tampered with while in use — truncated, or rewritten in place
 //! with a fresh page — kills no process and yields no second holder: every
-//! handle that meets it fails with `Corrupt` (docs/locks.md, "Tampering").
+//! handle that meets it fails with `Corrupt` (docs/locks.md, "Tampering and directories").
 
 mod common;
 
@@ -174,7 +174,38 @@ fn a_page_reset_to_an_old_copy_of_itself_is_caught_by_handles_that_saw_more() {
         for mode in [Mode::Exclusive, Mode::Shared] {
             let e = mine.acquire(mode, Some(Duration::ZERO)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{b:?}: {e}");
-            assert!(e.message().contains("went back from 2 to 0"), "{e}");
+            assert!(e.message().contains("went back from 3 to 0"), "{e}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn a_page_reset_to_its_copy_from_one_acquisition_ago_hands_out_no_token_twice() {
+    for b in BOTH {
+        let d = scratch(&format!("reset-one-{}", b.name()));
+        let mine = Lock::open("l", &options(&d, b)).unwrap();
+        for _ in 0..2 {
+            mine.acquire(Mode::Exclusive, None).unwrap();
+            mine.release().unwrap();
+        }
+        let before = std::fs::read(mine.path()).unwrap();
+        let last = mine.acquire(Mode::Exclusive, None).unwrap().token;
+        mine.release().unwrap();
+        assert_eq!(last, 3);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(mine.path())
+            .unwrap();
+        f.write_all_at(&before, 0).unwrap();
+        for mode in [Mode::Exclusive, Mode::Shared] {
+            let r = mine.acquire(mode, Some(Duration::ZERO));
+            let e = match r {
+                Err(e) => e,
+                Ok(h) => panic!("{b:?} {mode:?}: token {} after {last}", h.token),
+            };
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{b:?}: {e}");
+            assert!(e.message().contains("went back from 3 to 2"), "{e}");
         }
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -97,6 +97,7 @@ impl FileLock {
                 }
                 let token = p.token.load(SeqCst) + 1;
                 p.token.store(token, SeqCst);
+                self.map.handed_out(token);
                 record(&p.writer, me, token);
                 Acquired {
                     token,

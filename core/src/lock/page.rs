@@ -12,7 +12,7 @@
 //! | 32.. | the fields of [`Page`] below, then 65 holder records |
 //!
 //! Tampering: every handle keeps the identity it found at open and the
-//! highest token it has seen. [`Mapped::check`] (on the slow paths, and
+//! highest token it has seen (read from the page or handed out itself). [`Mapped::check`] (on the slow paths, and
 //! before a token is trusted) and [`Mapped::verify`] fail with `Corrupt` when
 //! the page was rewritten (another identity), truncated (the SIGBUS handler
 //! of [`super::sigbus`] swapped in a zero page) or reset (a token lower than
@@ -233,6 +233,13 @@ impl Mapped {
             self.seen.store(token, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Notes the token this handle just handed out as seen, so that a page
+    /// reset to its copy from before this acquisition is caught too.
+    #[inline(always)]
+    pub fn handed_out(&self, token: u64) {
+        self.seen.store(token, Ordering::Relaxed);
     }
 
     #[cold]

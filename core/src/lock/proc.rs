@@ -45,6 +45,13 @@ pub fn current_start() -> u64 {
     s
 }
 
+/// Forgets the cached start time, so that the next use reads /proc again, as
+/// the first acquisition of a process (or of a forked child) does.
+#[cfg(test)]
+pub(crate) fn forget_start() {
+    START.store(0, Ordering::SeqCst);
+}
+
 /// What /proc says of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {

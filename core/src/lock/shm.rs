@@ -109,6 +109,7 @@ impl Shm {
         }
         let token = p.token.load(Relaxed) + 1;
         p.token.store(token, Relaxed);
+        self.map.handed_out(token);
         set_record(&p.writer, me, HELD);
         p.writer.token.store(token, Relaxed);
         let died = p.died.load(Relaxed) != 0;
@@ -357,16 +358,19 @@ impl Shm {
 
 const _: () = assert!(READER_SLOTS == 64, "readers_mask is one u64");
 
-/// Fills a record. `pid` goes first (for reader slots it was claimed by a
-/// compare-and-swap already); `start` stays 0 ("unknown": liveness then checks
-/// only that the pid exists) until it is written, so a reader of the record
-/// never pairs our pid with another process's start time.
+/// Fills a record (a reader slot's pid was claimed by a compare-and-swap
+/// already). A reader of the record never pairs our pid with another
+/// process's start time: see the order below.
 #[inline(always)]
 pub(super) fn set_record(rec: &Record, pid: u32, state: u32) {
-    // Release stores suffice: a reader that sees our pid (acquire) also sees
-    // the start time 0 written by the previous free_slot, or ours.
-    rec.pid.store(pid, Release);
+    // Start time before pid, release stores: a reader that sees our pid
+    // (acquire) sees our start time, never the one of the record's previous
+    // owner — a holder that died leaves its record as it was, and a waiter
+    // that read our pid with its start time would judge us dead. A reader
+    // that still sees the previous pid beside our start time judges that
+    // pid, whose hold is over, dead, as it is.
     rec.start.store(current_start(), Release);
+    rec.pid.store(pid, Release);
     rec.since_ms.store(now_ms(), Relaxed);
     rec.token.store(0, Relaxed);
     rec.state.store(state, Release);
@@ -410,4 +414,108 @@ fn taken_over(name: &str) -> Error {
         ErrorKind::Internal,
         format!("lock {name:?} was taken over while held (was this process thought dead?)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{Backend, Inner, Lock, LockOptions};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire};
+
+    /// Taking over from a dead exclusive holder rewrites the writer record
+    /// that waiters read to judge the holder: the record must never pair the
+    /// new, live holder's pid with the dead one's start time (a waiter that
+    /// read that would judge the live holder dead and take the lock too).
+    /// This process takes the lock over from a dead holder again and again
+    /// (every other time as if it were its first acquisition, which reads
+    /// the start time from /proc: the wide window in which `make stress`
+    /// caught it) while another thread reads the record. A look counts only if it fell
+    /// inside one takeover (`era`, bumped before each dead holder is put
+    /// back, and the page's token, bumped by each takeover, the same before
+    /// and after), so that reads straddling two takeovers are not mistaken
+    /// for a torn record.
+    #[test]
+    fn a_takeover_never_pairs_the_new_holders_pid_with_the_dead_ones_start() {
+        let d = std::env::temp_dir().join(format!("ringlock-shm-takeover-{}", current_pid()));
+        let _ = std::fs::remove_dir_all(&d);
+        let lock = Lock::open(
+            "t",
+            &LockOptions {
+                backend: Backend::Shm,
+                dir: Some(d.clone()),
+                file_mode: 0,
+            },
+        )
+        .unwrap();
+        let Inner::Shm(shm) = &lock.inner else {
+            unreachable!()
+        };
+        let p = shm.page();
+        let (me, my_start) = (current_pid(), current_start());
+        // a dead holder: a child that is gone, started at another clock tick
+        // than this process (the start times must differ)
+        let (dead, dead_start) = loop {
+            let mut child = std::process::Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .unwrap();
+            let dead = child.id();
+            let dead_start = super::super::proc::stat(dead).unwrap().start;
+            child.kill().unwrap();
+            child.wait().unwrap();
+            if dead_start != my_start {
+                break (dead, dead_start);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let (stop, era, looks) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
+        let (mut torn, mut rounds) = (0u64, 0u32);
+        let began = std::time::Instant::now();
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut torn = 0u64;
+                while !stop.load(Relaxed) {
+                    let (e, t) = (era.load(SeqCst), p.token.load(SeqCst));
+                    let pid = p.writer.pid.load(Acquire);
+                    let start = p.writer.start.load(Acquire);
+                    let same = p.token.load(SeqCst) == t && era.load(SeqCst) == e;
+                    if same && pid == me {
+                        looks.fetch_add(1, Relaxed);
+                        torn += u64::from(start != 0 && start != my_start);
+                    }
+                }
+                torn
+            });
+            // 1 s: the two threads must run at once on a machine that may
+            // be busy
+            while began.elapsed() < Duration::from_secs(1) {
+                // what a holder killed while holding leaves behind
+                era.fetch_add(1, SeqCst);
+                // every other takeover as a process's first acquisition,
+                // which reads its start time from /proc
+                if rounds % 2 == 0 {
+                    super::super::proc::forget_start();
+                }
+                p.writer.start.store(dead_start, SeqCst);
+                p.writer.state.store(HELD, SeqCst);
+                p.writer.pid.store(dead, SeqCst);
+                p.word.store(dead, SeqCst);
+                let h = lock.acquire(Mode::Exclusive, Some(Duration::ZERO)).unwrap();
+                assert!(h.previous_owner_died);
+                lock.release().unwrap();
+                rounds += 1;
+            }
+            stop.store(true, Relaxed);
+            torn = reader.join().unwrap();
+        });
+        drop(lock);
+        let _ = std::fs::remove_dir_all(&d);
+        let looks = looks.load(Relaxed);
+        assert!(looks > 0, "the reader never saw a hold of ours");
+        assert_eq!(
+            torn, 0,
+            "during {rounds} takeovers, {torn} of {looks} looks at the writer record \
+             showed this process's pid with the dead holder's start time"
+        );
+    }
 }
