@@ -319,7 +319,7 @@ public:
         auto str = [](const char *s) { return s ? std::optional<std::string>(s) : std::nullopt; };
         for (std::size_t i = 0; i < count; i++) {
             out.moves.push_back(
-                Move{moves[i].first, moves[i].last, str(moves[i].old_node), str(moves[i].new_node)});
+                Move{moves[i].start, moves[i].last, str(moves[i].old_node), str(moves[i].new_node)});
         }
         return out;
     }

@@ -2,13 +2,20 @@
 //! rings ([`Ring::diff`]), and where a key sits in that space
 //! ([`Ring::position`]).
 //!
-//! Method (point rings, ketama and xxh3): take the sorted union of both
+//! Method, point rings (ketama and xxh3): take the sorted union of both
 //! rings' point positions. Between two consecutive boundaries neither ring
 //! has a point, so each ring has one owner there: the owner of the first
 //! point at or after the segment's last position, found with the very lookup
-//! that [`Ring::get`] uses (ties, wrap and all). The diff is therefore exact
-//! by construction: a key moves if and only if its position falls in a
-//! reported range. Cost: O(points of both rings).
+//! that [`Ring::get`] uses (ties, wrap and all). Cost: O(points of both
+//! rings). Maglev: a key's position is its table entry, so the two tables
+//! (of one size) are compared entry by entry, O(table size). Either way the
+//! diff is exact by construction: a key moves if and only if its position
+//! falls in a reported range. Jump has no positions, hence no diff.
+//!
+//! A range is `start..=last` in Rust, C and C++ (inclusive: a range reaching
+//! the top of the 2^64 space has no exclusive end in a `u64`) and
+//! `Move(start, end)` with `end = last + 1` in Python, whose integers hold
+//! 2^64 and whose ranges are half-open.
 
 use super::continuum::Continuum;
 use super::{Algorithm, Ring, Table};
@@ -47,7 +54,8 @@ pub struct Diff {
     /// wrapping (a range that would wrap past the top is split in two);
     /// adjacent ranges with the same `(old, new)` are merged into one.
     pub moves: Vec<Move>,
-    /// The size of the position space: 2^32 for ketama, 2^64 for xxh3.
+    /// The size of the position space: 2^32 for ketama, 2^64 for xxh3, the
+    /// table size for maglev.
     pub space: u128,
     /// The number of positions that change owner: the sum of the ranges'
     /// lengths.

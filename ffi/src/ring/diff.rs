@@ -10,14 +10,16 @@ use std::alloc::{alloc, dealloc, Layout};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 
-/// One range of key positions whose owner changes: positions `first` to
+/// One range of key positions whose owner changes: positions `start` to
 /// `last`, both included (a range that reaches the top of the 2^64 space has
 /// no exclusive end in a `uint64_t`). Positions are those of
-/// `rl_ring_position`.
+/// `rl_ring_position`. The names are those of every native face (Rust
+/// `Move { start, last }`, C++ `Move::start/last`); Python's `Move(start,
+/// end)` is half-open, `end = last + 1`.
 #[repr(C)]
 pub struct rl_move {
     /// The first position of the range.
-    pub first: u64,
+    pub start: u64,
     /// The last position of the range (inclusive).
     pub last: u64,
     /// The owner in the `before` ring; NULL when that ring is empty.
@@ -69,7 +71,7 @@ pub extern "C" fn rl_ring_position(
 /// two maglev tables must have the same size (the ranges are then runs of
 /// table entries).
 ///
-/// On success `*moves` points to `*count` `rl_move` records sorted by `first`,
+/// On success `*moves` points to `*count` `rl_move` records sorted by `start`,
 /// disjoint, never wrapping past the top of the space (such a range is split
 /// in two); adjacent ranges with the same old and new owner are merged.
 /// `*fraction` gets the share of the position space that moves (0 to 1):
@@ -184,7 +186,7 @@ fn pack(diff: &Diff) -> Result<*mut rl_move> {
         };
         for (i, m) in diff.moves.iter().enumerate() {
             records.add(i).write(rl_move {
-                first: m.start,
+                start: m.start,
                 last: m.last,
                 old_node: ptr(&m.old),
                 new_node: ptr(&m.new),
@@ -230,7 +232,7 @@ mod tests {
         // SAFETY: `count` records from rl_ring_diff, not yet freed.
         let got = unsafe { std::slice::from_raw_parts(moves, count) };
         for (g, w) in got.iter().zip(&want.moves) {
-            assert_eq!((g.first, g.last), (w.start, w.last));
+            assert_eq!((g.start, g.last), (w.start, w.last));
             // SAFETY: names inside the live allocation, NUL-terminated.
             let old = unsafe { CStr::from_ptr(g.old_node) }.to_str().unwrap();
             // SAFETY: as above.
