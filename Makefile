@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust lint test-cross balance demo-lock clean
+.PHONY: help demo test test-rust lint test-cross balance demo-lock demo-shared fuzz clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench    benchmarks beside the peers, medians and ratios"
 	@echo "make install  PREFIX=/some/dir: lib, headers, pkg-config file"
 	@echo "make header   regenerate include/ringlock.h with cbindgen"
+	@echo "make fuzz     the shared-ring reader fuzz, FUZZ_CASES=N cases"
 
 # ---- Rust -------------------------------------------------------------------
 
@@ -89,6 +90,36 @@ demo-lock: c-examples python
 	  rm -rf "$$dir"; test "$$total" = "$$want"; \
 	done
 
+# One Python process publishes a shared ring; a C and a Python reader print
+# placements, the publisher adds a node, both readers switch to generation 2
+# by themselves and print again: the two agree line for line, and every key
+# that did not move to the new node kept its owner.
+DEMO_SHARED_KEYS := $(foreach i,0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15,key-$(i))
+demo-shared: c-examples python
+	@dir=$$(mktemp -d); ring="$$dir/ring"; n=$(words $(DEMO_SHARED_KEYS)); \
+	echo "== shared ring: one publisher, a C and a Python reader =="; \
+	$(VPY) examples/python/shared_ring.py publish "$$ring"; \
+	$(BUILD)/examples/shared_ring_c watch "$$ring" 2 $(DEMO_SHARED_KEYS) > "$$dir/c.out" & c=$$!; \
+	$(VPY) examples/python/shared_ring.py watch "$$ring" 2 $(DEMO_SHARED_KEYS) > "$$dir/py.out" & p=$$!; \
+	for i in $$(seq 3000); do \
+	  [[ $$(cat "$$dir/c.out" | wc -l) -ge $$n && $$(cat "$$dir/py.out" | wc -l) -ge $$n ]] && break; sleep 0.01; \
+	done; \
+	$(VPY) examples/python/shared_ring.py add "$$ring" cache-e; \
+	wait $$c; wait $$p; \
+	cmp -s "$$dir/c.out" "$$dir/py.out" || { echo "C and Python readers disagree"; diff "$$dir/c.out" "$$dir/py.out"; exit 1; }; \
+	paste -d' ' <(head -n $$n "$$dir/c.out") <(tail -n $$n "$$dir/c.out") \
+	  | awk '{ printf "  %-7s %-8s -> %-8s %s\n", $$3, $$5, $$10, ($$5 == $$10 ? "" : "(moved)"); \
+	           if ($$2 != "1:" || $$7 != "2:") bad = 1; \
+	           if ($$5 != $$10 && $$10 != "cache-e") bad = 1; moved += ($$5 != $$10) } \
+	         END { printf "C and Python readers agree; %d of %d keys moved, all to cache-e\n", moved, NR; exit bad }'; \
+	rm -rf "$$dir"
+
+# The shared-ring reader's bit-flip / truncation fuzz for a long run
+# (`cargo test` runs 3,000 cases): FUZZ_CASES=N.
+FUZZ_CASES ?= 2000000
+fuzz:
+	RINGLOCK_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p ringlock --lib fuzz_the_reader -- --nocapture
+
 demo: test-cross
 	@echo
 	@echo "== the same ring, five languages (first lines of each) =="
@@ -100,6 +131,8 @@ demo: test-cross
 	@$(MAKE) --no-print-directory balance
 	@echo
 	@$(MAKE) --no-print-directory demo-lock
+	@echo
+	@$(MAKE) --no-print-directory demo-shared
 
 test: lint test-rust test-c test-cross test-python test-install
 	@echo

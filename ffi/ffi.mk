@@ -44,6 +44,7 @@ c-examples: lib
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/dlopen/ring_dlopen.c -ldl -o $(FFI_EX)/ring_dlopen
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_c
 	$(CXX) $(FFI_CXXFLAGS) -Iinclude examples/cpp/lock.cpp $(FFI_LINK_SO) -o $(FFI_EX)/lock_cpp
+	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/shared_ring.c $(FFI_LINK_SO) -o $(FFI_EX)/shared_ring_c
 
 test-c: c-examples
 	CC="$(CC)" CXX="$(CXX)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" \

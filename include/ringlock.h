@@ -25,6 +25,12 @@
  *     a holder that never releases or is stopped). A holder that dies never
  *     blocks anyone. A lock belongs to the process, not to the thread; across
  *     fork() the child does not hold the parent's lock and cannot release it.
+ *   - An rl_shared_ring is used by one thread at a time: every call on it may
+ *     switch it to a newer generation (lookups included), so no two calls on
+ *     one handle may overlap. Open one handle per thread; handles of one
+ *     process or many map the same pages. rl_shared_ring_publish reads its
+ *     rl_ring like a lookup and may run from any thread or process at once
+ *     (publishers of one path are serialised by a ringlock lock).
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
@@ -39,27 +45,19 @@
  *     behaviour. A pointer to an array or byte string may be NULL only when its
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
- *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_new_with_limits /
- *     rl_ring_clone / rl_ring_deserialize / rl_ring_deserialize_with_limits
- *     create, rl_ring_free releases; rl_tracker_new creates,
- *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases
- *     (NULL is a no-op for all three). Whoever allocates frees.
- *   - Structs passed in (rl_ring_options, rl_ring_limits, rl_lock_options) are
- *     read during the call only; zero-initialised means the defaults. Structs
- *     passed out (rl_hold, rl_holder) are caller-owned storage the library fills.
+ *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_clone /
+ *     rl_ring_deserialize create, rl_ring_free releases; rl_tracker_new creates,
+ *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases;
+ *     rl_shared_ring_open creates, rl_shared_ring_close releases (NULL is a
+ *     no-op for all four). Whoever allocates frees.
+ *   - Structs passed in (rl_ring_options, rl_lock_options) are read during the
+ *     call only; zero-initialised means the defaults. Structs passed out (rl_hold,
+ *     rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,
  *     rl_ring_add_many, rl_ring_remove, rl_ring_set_weight) or rl_ring_free;
  *     those of rl_tracker_acquire belong to the tracker, valid until
  *     rl_tracker_free. Never free them.
- *   - Sizes: every ring has limits (rl_ring_limits; by default 2^24 points
- *     and 2^20 nodes), checked before a table is built, so that a few bytes
- *     of input cannot ask for gigabytes; running out of memory is RL_ERR_IO,
- *     never an abort.
- *
- * CONTENTS, in this order: the version, statuses and the last error; rings
- * (creation, changes, lookups, enumeration, serialisation, migration plans,
- * bounded loads, the load tracker); jump hash; locks.
  */
 
 
@@ -71,22 +69,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/**
- * The major version of the header (`RINGLOCK_VERSION_MAJOR`): compare with
- * `rl_version()` to see which library a program runs against.
- */
-#define RINGLOCK_VERSION_MAJOR 0
-
-/**
- * The minor version of the header.
- */
-#define RINGLOCK_VERSION_MINOR 1
-
-/**
- * The patch version of the header.
- */
-#define RINGLOCK_VERSION_PATCH 0
 
 /**
  * The most holders `rl_lock_status` ever reports: an array of this many
@@ -118,6 +100,16 @@ typedef struct rl_lock rl_lock;
 typedef struct rl_ring rl_ring;
 
 /**
+ * A handle on a published ring (opaque), mapped read-only. Created by
+ * `rl_shared_ring_open`, released by `rl_shared_ring_close`.
+ *
+ * Every call on a handle may switch it to a newer generation, so a handle is
+ * used by one thread at a time (no two calls on it at once); open one handle
+ * per thread — handles of one process or many share the same pages.
+ */
+typedef struct rl_shared_ring rl_shared_ring;
+
+/**
  * A load tracker (opaque): counts the work in flight on each node of a copy
  * of a ring, and places keys on nodes under bounded loads. Created by
  * `rl_tracker_new`, released by `rl_tracker_free`.
@@ -143,6 +135,31 @@ typedef uint32_t rl_status;
 typedef uint32_t rl_algorithm;
 
 /**
+ * One range of key positions whose owner changes: positions `first` to
+ * `last`, both included (a range that reaches the top of the 2^64 space has
+ * no exclusive end in a `uint64_t`). Positions are those of
+ * `rl_ring_position`.
+ */
+typedef struct {
+    /**
+     * The first position of the range.
+     */
+    uint64_t first;
+    /**
+     * The last position of the range (inclusive).
+     */
+    uint64_t last;
+    /**
+     * The owner in the `before` ring; NULL when that ring is empty.
+     */
+    const char *old_node;
+    /**
+     * The owner in the `after` ring; NULL when that ring is empty.
+     */
+    const char *new_node;
+} rl_move;
+
+/**
  * How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
  * (`rl_ring_options o = {0};`) means the defaults (an xxh3 ring with 160
  * vnodes), as does passing NULL.
@@ -162,68 +179,11 @@ typedef struct {
     uint32_t vnodes;
     /**
      * Maglev's number of table entries: a prime, at most 2^26 (67108864;
-     * the largest prime allowed is 67108859) and within the ring's limits
-     * (by default 16777216, so at most 16777213; see `rl_ring_limits`); 0
-     * means 65537. The other algorithms take only 0.
+     * the largest prime allowed is 67108859); 0 means 65537. The other
+     * algorithms take only 0.
      */
     uint32_t table_size;
 } rl_ring_options;
-
-/**
- * How large a ring may grow: checked before any table is built, by every
- * change of the ring and by loading it. A zero-initialised struct
- * (`rl_ring_limits l = {0};`), or NULL where a `const rl_ring_limits *` is
- * taken, means the defaults; every other ring gets the defaults too
- * (`rl_ring_new`, `rl_ring_new_with_options`, `rl_ring_deserialize`; a
- * clone keeps its original's limits).
- *
- * The defaults allow every realistic ring and keep a few hostile bytes from
- * asking for gigabytes: 16,777,216 points (100,000 nodes of 160 vnodes;
- * a maglev table of up to 16,777,213 entries) and 1,048,576 nodes. Either
- * may be raised up to 67,108,864 (2^26); more is `RL_ERR_INVALID_ARGUMENT`.
- * See docs/placement.md.
- *
- * The library reads it during the call only and keeps no pointer into it.
- */
-typedef struct {
-    /**
-     * The most points: ketama, nodes × vnodes (a bound of its points);
-     * xxh3, total weight × vnodes; jump, total weight (buckets); maglev,
-     * the table size. 0 means 16,777,216 (2^24).
-     */
-    uint64_t max_points;
-    /**
-     * The most nodes. 0 means 1,048,576 (2^20).
-     */
-    uint64_t max_nodes;
-} rl_ring_limits;
-
-/**
- * One range of key positions whose owner changes: positions `start` to
- * `last`, both included (a range that reaches the top of the 2^64 space has
- * no exclusive end in a `uint64_t`). Positions are those of
- * `rl_ring_position`. The names are those of every native face (Rust
- * `Move { start, last }`, C++ `Move::start/last`); Python's `Move(start,
- * end)` is half-open, `end = last + 1`.
- */
-typedef struct {
-    /**
-     * The first position of the range.
-     */
-    uint64_t start;
-    /**
-     * The last position of the range (inclusive).
-     */
-    uint64_t last;
-    /**
-     * The owner in the `before` ring; NULL when that ring is empty.
-     */
-    const char *old_node;
-    /**
-     * The owner in the `after` ring; NULL when that ring is empty.
-     */
-    const char *new_node;
-} rl_move;
 
 /**
  * A lock backend: one of the `RL_BACKEND_*` values, or 0 in
@@ -248,14 +208,18 @@ typedef struct {
      * The lock directory, NUL-terminated; NULL means the default,
      * `/dev/shm/ringlock-<uid>/` (created 0700; it must belong to the caller
      * and be private). Any non-empty byte string (UTF-8 not required). A
-     * missing directory is created 0700 (its parent must exist); a symlink
-     * is refused.
+     * missing directory is created 0700 (its parent must exist). The path is
+     * opened one component at a time: a symlink anywhere in it is refused,
+     * and so is a directory in it that belongs to another user (not root)
+     * or that the group or others can write to without the sticky bit.
      */
     const char *dir;
     /**
      * Permission bits of a lock file this call creates; 0 means 0600. Must
      * include 0600 and stay within 0777; set exactly, whatever the umask.
-     * An existing file keeps its mode.
+     * An existing file keeps its mode. An existing lock file that belongs to
+     * another user is refused, unless this mode gives the group or others
+     * access (the caller shares its locks between users).
      */
     uint32_t file_mode;
 } rl_lock_options;
@@ -445,13 +409,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, "MAJOR.MINOR.PATCH" (e.g. "0.1.0"): that of the
- * library loaded at run time, where `RINGLOCK_VERSION_*` are those of the
- * header compiled against. Static: never free it. Thread-safe.
- */
-const char *rl_version(void);
-
-/**
  * The name of a status: "ok", "invalid argument", "empty ring", "not found",
  * "already exists", "would block", "timeout", "deadlock", "i/o error",
  * "corrupt data", "internal error"; "unknown status" for any other value.
@@ -470,6 +427,13 @@ const char *rl_status_str(rl_status status);
  * the same thread (or the thread's exit). Copy it to keep it. Never NULL.
  */
 const char *rl_last_error(void);
+
+/**
+ * Lamping and Veach's jump consistent hash: the bucket in `[0, buckets)` of
+ * `key`, the published algorithm bit for bit. Returns -1 when `buckets` <= 0.
+ * Pure and thread-safe.
+ */
+int32_t rl_jump_hash(uint64_t key, int32_t buckets);
 
 /**
  * Creates an empty ring and stores it in `*out`; free it with `rl_ring_free`.
@@ -503,166 +467,60 @@ rl_status rl_ring_clone(const rl_ring *ring, rl_ring **out);
 void rl_ring_free(rl_ring *ring);
 
 /**
- * Creates an empty ring as `options` says (NULL: the defaults) and stores
- * it in `*out`; free it with `rl_ring_free`.
+ * Stores in `*position` the position of the key `key[0..key_len]` (any
+ * bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
+ * 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
+ * maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
+ * their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
+ * an empty ring (the position does not depend on the nodes).
  *
- * `rl_ring_new(a, v, &r)` is `rl_ring_new_with_options` with
- * `{a, v, 0}`: use this function to choose maglev's table size. A maglev
- * ring refuses (`rl_ring_add`) more nodes than table entries.
- *
- * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
- * algorithm, vnodes not allowed, table size not prime, too big or given to
- * an algorithm other than maglev; vnodes or table size alone past the
- * default limits). `*out` is written only on success.
- */
-rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out);
-
-/**
- * `rl_ring_new_with_options` with `limits` (NULL: the defaults) in place of
- * the default limits: for rings larger than the defaults allow. The ring
- * keeps them: every later change is checked against them (its clones
- * keep them too).
- *
- * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (as
- * `rl_ring_new_with_options`, a limit above 2^26, or vnodes or table size
- * alone past `limits`). `*out` is written only on success.
- */
-rl_status rl_ring_new_with_limits(const rl_ring_options *options,
-                                  const rl_ring_limits *limits,
-                                  rl_ring **out);
-
-/**
- * Maglev's number of table entries (a prime) of `ring`; 0 for the other
- * algorithms, and 0 if `ring` is NULL (recorded as a failure for
- * `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
- */
-uint32_t rl_ring_table_size(const rl_ring *ring);
-
-/**
- * Adds node `node` (a non-empty UTF-8 string) with weight `weight` (>= 1).
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring),
- * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` empty or not UTF-8,
- * `weight` 0, the ring would pass its limits: see `rl_ring_limits`) or
- * `RL_ERR_IO` (out of memory for the new table). On failure the ring is
- * unchanged.
- */
-rl_status rl_ring_add(rl_ring *ring, const char *node, uint32_t weight);
-
-/**
- * Adds `count` nodes at once, all or nothing, with one rebuild: `nodes[i]`
- * with weight `weights[i]`, or weight 1 for every node when `weights` is
- * NULL. `nodes` (and `weights`) may be NULL only when `count` is 0.
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (a node is in the ring or given
- * twice), `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
- * with `count` > 0) or `RL_ERR_IO` (out of memory). On failure the ring is
- * unchanged.
- */
-rl_status rl_ring_add_many(rl_ring *ring,
-                           const char *const *nodes,
-                           const uint32_t *weights,
-                           size_t count);
-
-/**
- * Removes node `node`. Only the keys it owned move.
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring; "" never
- * is), `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8) or
- * `RL_ERR_IO` (out of memory for the new table). On failure the ring is
- * unchanged.
- */
-rl_status rl_ring_remove(rl_ring *ring, const char *node);
-
-/**
- * Sets the weight of node `node` to `weight` (>= 1).
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring) or
- * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8, `weight` 0,
- * the ring would pass its limits: see `rl_ring_limits`) or `RL_ERR_IO` (out
- * of memory). On failure the ring is unchanged.
- */
-rl_status rl_ring_set_weight(rl_ring *ring, const char *node, uint32_t weight);
-
-/**
- * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
- * (any bytes). `key` may be NULL only when `key_len` is 0.
- *
- * `*node` is borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free it.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` or `RL_ERR_INVALID_ARGUMENT` (`ring`
- * or `node` NULL, `key` NULL with `key_len` > 0). `*node` is written only on
- * success. Allocates nothing; safe concurrently with other
- * `const rl_ring *` calls.
- */
-rl_status rl_ring_get(const rl_ring *ring, const void *key, size_t key_len, const char **node);
-
-/**
- * Stores up to `n` distinct node names for the key `key[0..key_len]` in
- * `nodes[0..n]`: the owner first, then the next distinct nodes in ring
- * order (ketama and xxh3: the continuum's points clockwise; jump: the next
- * buckets; maglev: the next table entries; wrapping); `*found` gets how
- * many, `min(n, rl_ring_len)` (fewer only for a ketama node whose weight
- * earns it no point). Entries past `*found` are left untouched.
- *
- * O(points + n) time. Up to 16 names it allocates nothing; above, it
- * allocates `n` ids, and above 32 a bitset of the nodes seen (nodes / 8
- * bytes, on the stack up to 4,096 nodes).
- *
- * `n` = 0 is allowed (finds 0), and then `nodes` may be NULL. `key` may be
- * NULL only when `key_len` is 0.
- *
- * The names are borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free them.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`) or
- * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
- * `n` > 0, `key` NULL with `key_len` > 0). Outputs are written only on
- * success. Safe concurrently with other `const rl_ring *` calls.
- */
-rl_status rl_ring_get_n(const rl_ring *ring,
-                        const void *key,
-                        size_t key_len,
-                        const char **nodes,
-                        size_t n,
-                        size_t *found);
-
-/**
- * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
- * each of the `count` keys: the same answers as `count` calls of
- * `rl_ring_get`, found by the batched lookup (blocks of 32 keys whose table
- * reads overlap). `keys[i]` may be NULL only when `key_lens[i]` is 0; the
- * three arrays may be NULL only when `count` is 0.
- *
- * The names are borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free them.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`) or
- * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
- * key NULL with its length > 0). `nodes` is written only on success.
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
+ * `key` NULL with `key_len` > 0, or a jump ring: jump places keys by bucket
+ * number and has no positions). `*position` is written only on success.
  * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
  */
-rl_status rl_ring_get_many(const rl_ring *ring,
-                           const void *const *keys,
-                           const size_t *key_lens,
-                           size_t count,
-                           const char **nodes);
+rl_status rl_ring_position(const rl_ring *ring,
+                           const void *key,
+                           size_t key_len,
+                           uint64_t *position);
+
+/**
+ * The migration plan from `before` to `after`: every range of key positions
+ * (see `rl_ring_position`) whose owner differs between the two rings, with
+ * the old and the new owner. Exact: a key's owner differs if and only if its
+ * position lies in one of the ranges. The rings must use the same algorithm
+ * (ketama, xxh3 or maglev); their nodes, weights and vnodes may differ, but
+ * two maglev tables must have the same size (the ranges are then runs of
+ * table entries).
+ *
+ * On success `*moves` points to `*count` `rl_move` records sorted by `first`,
+ * disjoint, never wrapping past the top of the space (such a range is split
+ * in two); adjacent ranges with the same old and new owner are merged.
+ * `*fraction` gets the share of the position space that moves (0 to 1):
+ * the expected share of keys that move.
+ *
+ * Ownership and lifetime: the array and the node names it points to are ONE
+ * allocation owned by the caller, to be freed with one `rl_moves_free(*moves)`
+ * (also when `*count` is 0: `*moves` is never NULL on success). It does not
+ * borrow from the rings: it stays valid after they change or are freed.
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
+ * `count` or `fraction` NULL; the algorithms differ; maglev tables of
+ * different sizes; jump rings, which have no positions). Outputs are written only on success. Takes O(points of both
+ * rings) time and memory; safe concurrently with other `const rl_ring *`
+ * calls on either ring.
+ */
+rl_status rl_ring_diff(const rl_ring *before,
+                       const rl_ring *after,
+                       rl_move **moves,
+                       size_t *count,
+                       double *fraction);
+
+/**
+ * Frees an array made by `rl_ring_diff`, with the names it points to. NULL
+ * is a no-op. Do not free an array twice or use it afterwards.
+ */
+void rl_moves_free(rl_move *moves);
 
 /**
  * The number of nodes in `ring`; 0 if `ring` is NULL (recorded as a failure
@@ -702,6 +560,143 @@ rl_status rl_ring_node(const rl_ring *ring, size_t index, const char **name, uin
 rl_status rl_ring_contains(const rl_ring *ring, const char *node, bool *contains);
 
 /**
+ * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
+ * (any bytes). `key` may be NULL only when `key_len` is 0.
+ *
+ * `*node` is borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` or `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` NULL with `key_len` > 0). `*node` is written only on
+ * success. Allocates nothing; safe concurrently with other
+ * `const rl_ring *` calls.
+ */
+rl_status rl_ring_get(const rl_ring *ring, const void *key, size_t key_len, const char **node);
+
+/**
+ * Stores up to `n` distinct node names for the key `key[0..key_len]` in
+ * `nodes[0..n]`: the owner first, then the next distinct nodes along the ring
+ * (jump: the next buckets); `*found` gets how many, `min(n, rl_ring_len)`
+ * (fewer only for a ketama node whose weight earns it no point). Entries past
+ * `*found` are left untouched.
+ *
+ * `n` = 0 is allowed (finds 0), and then `nodes` may be NULL. `key` may be
+ * NULL only when `key_len` is 0.
+ *
+ * The names are borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free them.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`) or
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
+ * `n` > 0, `key` NULL with `key_len` > 0). Outputs are written only on
+ * success. Safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_get_n(const rl_ring *ring,
+                        const void *key,
+                        size_t key_len,
+                        const char **nodes,
+                        size_t n,
+                        size_t *found);
+
+/**
+ * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
+ * each of the `count` keys: the same answers as `count` calls of
+ * `rl_ring_get`. `keys[i]` may be NULL only when `key_lens[i]` is 0; the
+ * three arrays may be NULL only when `count` is 0.
+ *
+ * The names are borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free them.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`) or
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
+ * key NULL with its length > 0). `nodes` is written only on success.
+ * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_get_many(const rl_ring *ring,
+                           const void *const *keys,
+                           const size_t *key_lens,
+                           size_t count,
+                           const char **nodes);
+
+/**
+ * Adds node `node` (a non-empty UTF-8 string) with weight `weight` (>= 1).
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` empty or not UTF-8,
+ * `weight` 0, the ring would exceed 2^26 points). On failure the ring is
+ * unchanged.
+ */
+rl_status rl_ring_add(rl_ring *ring, const char *node, uint32_t weight);
+
+/**
+ * Adds `count` nodes at once, all or nothing, with one rebuild: `nodes[i]`
+ * with weight `weights[i]`, or weight 1 for every node when `weights` is
+ * NULL. `nodes` (and `weights`) may be NULL only when `count` is 0.
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (a node is in the ring or given
+ * twice) or `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
+ * with `count` > 0). On failure the ring is unchanged.
+ */
+rl_status rl_ring_add_many(rl_ring *ring,
+                           const char *const *nodes,
+                           const uint32_t *weights,
+                           size_t count);
+
+/**
+ * Removes node `node`. Only the keys it owned move.
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring; "" never
+ * is) or `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8). On
+ * failure the ring is unchanged.
+ */
+rl_status rl_ring_remove(rl_ring *ring, const char *node);
+
+/**
+ * Sets the weight of node `node` to `weight` (>= 1).
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8, `weight` 0,
+ * the ring would exceed 2^26 points). On failure the ring is unchanged.
+ */
+rl_status rl_ring_set_weight(rl_ring *ring, const char *node, uint32_t weight);
+
+/**
+ * Creates an empty ring as `options` says (NULL: the defaults) and stores
+ * it in `*out`; free it with `rl_ring_free`.
+ *
+ * `rl_ring_new(a, v, &r)` is `rl_ring_new_with_options` with
+ * `{a, v, 0}`: use this function to choose maglev's table size. A maglev
+ * ring refuses (`rl_ring_add`) more nodes than table entries.
+ *
+ * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
+ * algorithm, vnodes not allowed, table size not prime, too big or given to
+ * an algorithm other than maglev). `*out` is written only on success.
+ */
+rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out);
+
+/**
+ * Maglev's number of table entries (a prime) of `ring`; 0 for the other
+ * algorithms, and 0 if `ring` is NULL (recorded as a failure for
+ * `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
+ */
+uint32_t rl_ring_table_size(const rl_ring *ring);
+
+/**
  * Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
  * buffer the caller owns. The bytes are portable (little-endian,
  * checksummed, versioned) and equal rings give equal bytes.
@@ -727,88 +722,13 @@ rl_status rl_ring_serialize(const rl_ring *ring, uint8_t *buf, size_t cap, size_
  * Rebuilds a ring from `buf[0..len]` (bytes made by `rl_ring_serialize`, in
  * any process or version that writes format 1) and stores it in `*out`; free
  * it with `rl_ring_free`. Every field is checked: a buffer that loads is a
- * ring that could have been built, and its serialisation is `buf` again
- * (one ring, one encoding). `buf` may be NULL only when `len` is 0.
- *
- * The ring is loaded within the default limits (`rl_ring_limits`), checked
- * before any table is built: a few bytes cannot ask for gigabytes. Use
- * `rl_ring_deserialize_with_limits` for a larger ring.
+ * ring that could have been built. `buf` may be NULL only when `len` is 0.
  *
  * Returns `RL_OK`, `RL_ERR_CORRUPT` (truncated, altered, unknown version,
- * invalid content, past the limits), `RL_ERR_IO` (out of memory) or
- * `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with `len` > 0).
- * `*out` is written only on success.
+ * invalid content) or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with
+ * `len` > 0). `*out` is written only on success.
  */
 rl_status rl_ring_deserialize(const void *buf, size_t len, rl_ring **out);
-
-/**
- * `rl_ring_deserialize` within `limits` (NULL: the defaults) instead of
- * the default limits; the ring keeps them. For rings larger than the
- * defaults allow, from a source you trust that much.
- *
- * Returns as `rl_ring_deserialize`, and `RL_ERR_INVALID_ARGUMENT` for a
- * limit above 2^26. `*out` is written only on success.
- */
-rl_status rl_ring_deserialize_with_limits(const void *buf,
-                                          size_t len,
-                                          const rl_ring_limits *limits,
-                                          rl_ring **out);
-
-/**
- * Stores in `*position` the position of the key `key[0..key_len]` (any
- * bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
- * 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
- * maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
- * their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
- * an empty ring (the position does not depend on the nodes).
- *
- * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
- * `key` NULL with `key_len` > 0, or a jump ring: jump places keys by bucket
- * number and has no positions). `*position` is written only on success.
- * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
- */
-rl_status rl_ring_position(const rl_ring *ring,
-                           const void *key,
-                           size_t key_len,
-                           uint64_t *position);
-
-/**
- * The migration plan from `before` to `after`: every range of key positions
- * (see `rl_ring_position`) whose owner differs between the two rings, with
- * the old and the new owner. Exact: a key's owner differs if and only if its
- * position lies in one of the ranges. The rings must use the same algorithm
- * (ketama, xxh3 or maglev); their nodes, weights and vnodes may differ, but
- * two maglev tables must have the same size (the ranges are then runs of
- * table entries).
- *
- * On success `*moves` points to `*count` `rl_move` records sorted by `start`,
- * disjoint, never wrapping past the top of the space (such a range is split
- * in two); adjacent ranges with the same old and new owner are merged.
- * `*fraction` gets the share of the position space that moves (0 to 1):
- * the expected share of keys that move.
- *
- * Ownership and lifetime: the array and the node names it points to are ONE
- * allocation owned by the caller, to be freed with one `rl_moves_free(*moves)`
- * (also when `*count` is 0: `*moves` is never NULL on success). It does not
- * borrow from the rings: it stays valid after they change or are freed.
- *
- * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
- * `count` or `fraction` NULL; the algorithms differ; maglev tables of
- * different sizes; jump rings, which have no positions). Outputs are written only on success. Takes O(points of both
- * rings) time and memory; safe concurrently with other `const rl_ring *`
- * calls on either ring.
- */
-rl_status rl_ring_diff(const rl_ring *before,
-                       const rl_ring *after,
-                       rl_move **moves,
-                       size_t *count,
-                       double *fraction);
-
-/**
- * Frees an array made by `rl_ring_diff`, with the names it points to. NULL
- * is a no-op. Do not free an array twice or use it afterwards.
- */
-void rl_moves_free(rl_move *moves);
 
 /**
  * Stores in `*node` the node that takes the key `key[0..key_len]` under
@@ -904,11 +824,180 @@ rl_status rl_tracker_load(const rl_tracker *tracker, const char *node, uint64_t 
 void rl_tracker_free(rl_tracker *tracker);
 
 /**
- * Lamping and Veach's jump consistent hash: the bucket in `[0, buckets)` of
- * `key`, the published algorithm bit for bit. Returns -1 when `buckets` <= 0.
- * Pure and thread-safe.
+ * Publishes `ring` at `path` as a new generation of the shared ring there;
+ * stores the generation's number in `*generation` if it is not NULL.
+ *
+ * `path` without a `/` is a name in the calling user's default directory
+ * (`/dev/shm/ringlock-<uid>/`, tmpfs, 0700); any other path names the ring
+ * file itself, whose directory is created 0700 if missing. Beside it sit
+ * `path.gen` (the generation word) and the publishers' lock
+ * `path.publish.shm`; all three are 0600 and symlinks are never followed.
+ * The first publish to a path is generation 1, each later one the next
+ * number, whichever process publishes: publishers of one path are
+ * serialised by a ringlock lock (this call blocks while another publishes).
+ * Readers never see a partly written generation, and a publisher killed at
+ * any point leaves the last complete generation readable.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`ring` or `path` NULL, `path`
+ * empty, not UTF-8 or a bad name, a symlink), `RL_ERR_CORRUPT` (`path.gen`
+ * is not a generation file) or `RL_ERR_IO`. Reads `ring` only: safe
+ * concurrently with other `const rl_ring *` calls.
  */
-int32_t rl_jump_hash(uint64_t key, int32_t buckets);
+rl_status rl_shared_ring_publish(const rl_ring *ring, const char *path, uint64_t *generation);
+
+/**
+ * Opens the shared ring published at `path` (as for
+ * `rl_shared_ring_publish`) and stores a handle in `*out`; close it with
+ * `rl_shared_ring_close`. The ring file is validated once (header,
+ * checksum, every section) and mapped read-only; lookups read it in place.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (nothing published there),
+ * `RL_ERR_INVALID_ARGUMENT` (`path` or `out` NULL, a bad name, a symlink),
+ * `RL_ERR_CORRUPT` (truncated, garbage, another version, a bad checksum,
+ * inconsistent contents) or `RL_ERR_IO`. `*out` is written only on success.
+ */
+rl_status rl_shared_ring_open(const char *path, rl_shared_ring **out);
+
+/**
+ * Stores in `*generation` the generation the handle answers from, after
+ * taking up a newer one if it was published (as every lookup does). A
+ * handle's generation never goes backwards.
+ *
+ * Names returned by earlier calls on `ring` may be invalid after this call
+ * (see `rl_shared_ring_get`).
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a pointer NULL), or the error
+ * of a failed switch (`RL_ERR_CORRUPT`, `RL_ERR_NOT_FOUND`, `RL_ERR_IO`:
+ * the handle keeps its generation). Not concurrently with other calls on
+ * the same handle.
+ */
+rl_status rl_shared_ring_generation(rl_shared_ring *ring, uint64_t *generation);
+
+/**
+ * Stores in `*count` the number of nodes of the generation the handle
+ * answers from (after taking up a newer one, as `rl_shared_ring_generation`).
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a pointer NULL), or the error
+ * of a failed switch. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_node_count(rl_shared_ring *ring, size_t *count);
+
+/**
+ * Enumerates the nodes of the generation the handle holds, without looking
+ * for a newer one: node `index` (0 <= `index` < the node count) in byte
+ * order of the names — the order of the loads of `rl_shared_ring_get_bounded`.
+ * Stores its name in `*name` and its weight in `*weight`.
+ *
+ * `*name` lives in the mapping: valid until the next call on `ring` or
+ * `rl_shared_ring_close` (see `rl_shared_ring_get`). Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`index` past the end) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL). Outputs are written only on
+ * success. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_node(rl_shared_ring *ring,
+                              size_t index,
+                              const char **name,
+                              uint32_t *weight);
+
+/**
+ * Closes a handle: unmaps its generation and frees it. Names it returned
+ * become invalid. NULL is a no-op.
+ */
+void rl_shared_ring_close(rl_shared_ring *ring);
+
+/**
+ * Stores in `*node` the node that takes the key `key[0..key_len]` under
+ * bounded loads in the newest generation published: `rl_ring_get_bounded`'s
+ * answer on the published ring (same cap, same order, same errors).
+ * `loads[i]` is the load of node `i` of `rl_shared_ring_node`'s order;
+ * `loads_len` must be the node count of the generation that answers — check
+ * `rl_shared_ring_generation` when the membership may have changed. `key`
+ * may be NULL only when `key_len` is 0; `loads` only when `loads_len` is 0.
+ *
+ * `*node` lives in the mapping, as for `rl_shared_ring_get`: valid until the
+ * next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` or `loads` NULL with a length > 0, `factor` NaN,
+ * infinite or <= 1, `loads_len` not the number of nodes, loads summing past
+ * 2^64 - 1), or the error of a failed switch. `*node` is written only on
+ * success. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_get_bounded(rl_shared_ring *ring,
+                                     const void *key,
+                                     size_t key_len,
+                                     const uint64_t *loads,
+                                     size_t loads_len,
+                                     double factor,
+                                     const char **node);
+
+/**
+ * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
+ * in the newest generation published (taken up by this call if it is new):
+ * the answer `rl_ring_get` gives on the ring that was published, byte for
+ * byte. `key` may be NULL only when `key_len` is 0.
+ *
+ * Lifetime: `*node` points into the mapping of the generation that
+ * answered. It stays valid until the next call on the same handle (any
+ * `rl_shared_ring_*` call taking `ring`, which may switch to a newer
+ * generation and unmap this one) or `rl_shared_ring_close`. Copy it to keep
+ * it longer. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` NULL with `key_len` > 0), or the error of a failed
+ * switch (`RL_ERR_CORRUPT`, `RL_ERR_NOT_FOUND`, `RL_ERR_IO`: the handle
+ * keeps its generation). `*node` is written only on success. No syscall
+ * and no allocation unless the generation changed; not concurrently with
+ * other calls on the same handle.
+ */
+rl_status rl_shared_ring_get(rl_shared_ring *ring,
+                             const void *key,
+                             size_t key_len,
+                             const char **node);
+
+/**
+ * Stores up to `n` distinct node names for the key `key[0..key_len]` in
+ * `nodes[0..n]`, owner first: `rl_ring_get_n`'s answer on the published
+ * ring. `*found` gets how many. `n` = 0 is allowed (then `nodes` may be
+ * NULL). Entries past `*found` are left untouched.
+ *
+ * The names live in the mapping, as for `rl_shared_ring_get`: valid until
+ * the next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`),
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
+ * `n` > 0, `key` NULL with `key_len` > 0), or the error of a failed switch.
+ * Outputs are written only on success. Not concurrently with other calls on
+ * the same handle.
+ */
+rl_status rl_shared_ring_get_n(rl_shared_ring *ring,
+                               const void *key,
+                               size_t key_len,
+                               const char **nodes,
+                               size_t n,
+                               size_t *found);
+
+/**
+ * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
+ * each of the `count` keys, all answered from one generation: the answers
+ * of `rl_ring_get_many` on the published ring. `keys[i]` may be NULL only
+ * when `key_lens[i]` is 0; the arrays may be NULL only when `count` is 0.
+ *
+ * The names live in the mapping, as for `rl_shared_ring_get`: valid until
+ * the next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`),
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
+ * key NULL with its length > 0), or the error of a failed switch. `nodes`
+ * is written only on success. Not concurrently with other calls on the same
+ * handle.
+ */
+rl_status rl_shared_ring_get_many(rl_shared_ring *ring,
+                                  const void *const *keys,
+                                  const size_t *key_lens,
+                                  size_t count,
+                                  const char **nodes);
 
 /**
  * Opens (creating it if needed) the lock `name` and stores a new handle in
@@ -920,10 +1009,13 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
  * name with the other backend is another lock.
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`name` or `out` NULL, a bad
- * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlinked
- * lock directory or file), `RL_ERR_CORRUPT` (the lock file exists but is not
- * an intact lock file of this backend and layout version: it is left
- * untouched, remove it yourself if you know it is stale) or `RL_ERR_IO`.
+ * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlink in
+ * the lock path, a directory other users could write to, another user's lock
+ * file: see `rl_lock_options`; nothing is created or changed then),
+ * `RL_ERR_CORRUPT` (the lock file exists but is not an intact lock file of
+ * this backend and layout version, or its page was made for another file:
+ * it is left untouched, remove it yourself if you know it is stale) or
+ * `RL_ERR_IO`.
  * `*out` is written only on success. Thread-safe.
  */
 rl_status rl_lock_open(const char *name, const rl_lock_options *options, rl_lock **out);
@@ -959,7 +1051,9 @@ void rl_lock_close(rl_lock *lock);
  *
  * Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
  * `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
- * < -1; nothing is acquired then) or `RL_ERR_IO`. `*hold` is written only
+ * < -1; nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
+ * truncated, rewritten or reset while in use: nothing is acquired, and the
+ * handle stays unusable) or `RL_ERR_IO`. `*hold` is written only
  * on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
  * `rl_lock_release` and `rl_lock_status` on the same handle.
  */
@@ -971,8 +1065,9 @@ rl_status rl_lock_acquire(rl_lock *lock, rl_mode mode, int64_t timeout_ms, rl_ho
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
  * through this handle, or a handle inherited across fork(): the child does
- * not hold the parent's lock and cannot release it) or `RL_ERR_IO` (the
- * hold is gone all the same). Thread-safe: may run concurrently with other
+ * not hold the parent's lock and cannot release it), `RL_ERR_CORRUPT` (the
+ * lock file was truncated or rewritten while held: the hold is gone) or
+ * `RL_ERR_IO` (the hold is gone all the same). Thread-safe: may run concurrently with other
  * calls on the same handle except `rl_lock_close`.
  */
 rl_status rl_lock_release(rl_lock *lock);
@@ -1008,6 +1103,11 @@ rl_status rl_lock_status(const rl_lock *lock,
                          rl_holder *holders,
                          size_t cap,
                          size_t *count);
+
+/**
+ * The library version, e.g. "0.1.0". Static: never free it. Thread-safe.
+ */
+const char *rl_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -509,6 +509,129 @@ inline std::int64_t timeout_ms(std::optional<std::chrono::milliseconds> timeout)
 
 }  // namespace detail
 
+/// A handle on a ring published into a file (rl_shared_ring), mapped
+/// read-only and looked up in place. Move-only; closes on destruction.
+///
+/// Every call may switch the handle to a newer generation (the first lookup
+/// after a publish does), so one thread at a time uses a SharedRing; open one
+/// per thread. Names returned (string_view) live in the mapping: valid until
+/// the next call on the same SharedRing or its destruction. Copy them
+/// (std::string) to keep them longer.
+class SharedRing {
+public:
+    /// Publishes `ring` at `path` (a bare name: in /dev/shm/ringlock-<uid>/);
+    /// returns the new generation. Throws Error (see rl_shared_ring_publish).
+    static std::uint64_t publish(const Ring &ring, const std::string &path) {
+        std::uint64_t generation = 0;
+        detail::check(rl_shared_ring_publish(ring.handle(),
+                                             detail::c_string(path, "path").c_str(), &generation));
+        return generation;
+    }
+
+    /// Opens the ring published at `path`. Throws Error: RL_ERR_NOT_FOUND,
+    /// RL_ERR_CORRUPT, RL_ERR_INVALID_ARGUMENT, RL_ERR_IO.
+    explicit SharedRing(const std::string &path) {
+        detail::check(rl_shared_ring_open(detail::c_string(path, "path").c_str(), &ring_));
+    }
+
+    ~SharedRing() { rl_shared_ring_close(ring_); }
+
+    SharedRing(const SharedRing &) = delete;
+    SharedRing &operator=(const SharedRing &) = delete;
+
+    /// Moves the handle; `other` is left empty-handed.
+    SharedRing(SharedRing &&other) noexcept : ring_(std::exchange(other.ring_, nullptr)) {}
+
+    SharedRing &operator=(SharedRing &&other) noexcept {
+        if (this != &other) {
+            rl_shared_ring_close(ring_);
+            ring_ = std::exchange(other.ring_, nullptr);
+        }
+        return *this;
+    }
+
+    /// The owner of `key` in the newest generation (valid until the next call).
+    std::string_view get(std::string_view key) {
+        const char *node = nullptr;
+        detail::check(rl_shared_ring_get(ring_, key.data(), key.size(), &node));
+        return node;
+    }
+
+    /// Up to n distinct nodes for `key`, owner first (valid until the next call).
+    std::vector<std::string_view> get_n(std::string_view key, std::size_t n) {
+        std::size_t count = size();
+        n = n < count ? n : count;
+        std::vector<const char *> nodes(n);
+        std::size_t found = 0;
+        detail::check(rl_shared_ring_get_n(ring_, key.data(), key.size(), nodes.data(), n, &found));
+        return std::vector<std::string_view>(nodes.begin(), nodes.begin() + found);
+    }
+
+    /// The owner of each key, all from one generation (valid until the next call).
+    std::vector<std::string_view> get_many(const std::vector<std::string_view> &keys) {
+        std::vector<const void *> ptrs;
+        std::vector<std::size_t> lens;
+        ptrs.reserve(keys.size());
+        lens.reserve(keys.size());
+        for (const auto &k : keys) {
+            ptrs.push_back(k.data());
+            lens.push_back(k.size());
+        }
+        std::vector<const char *> nodes(keys.size());
+        detail::check(
+            rl_shared_ring_get_many(ring_, ptrs.data(), lens.data(), keys.size(), nodes.data()));
+        return std::vector<std::string_view>(nodes.begin(), nodes.end());
+    }
+
+    /// The node that takes `key` under bounded loads; loads[i] is the load of
+    /// nodes()[i] (valid until the next call). See rl_shared_ring_get_bounded.
+    std::string_view get_bounded(std::string_view key, const std::vector<std::uint64_t> &loads,
+                                 double factor = 1.25) {
+        const char *node = nullptr;
+        detail::check(rl_shared_ring_get_bounded(ring_, key.data(), key.size(), loads.data(),
+                                                 loads.size(), factor, &node));
+        return node;
+    }
+
+    /// The generation the handle answers from (taking up a newer one first).
+    std::uint64_t generation() {
+        std::uint64_t g = 0;
+        detail::check(rl_shared_ring_generation(ring_, &g));
+        return g;
+    }
+
+    /// The number of nodes (taking up a newer generation first).
+    std::size_t size() {
+        std::size_t n = 0;
+        detail::check(rl_shared_ring_node_count(ring_, &n));
+        return n;
+    }
+
+    /// The nodes of the generation held, in byte order of the names (valid
+    /// until the next call).
+    std::vector<Node> nodes() {
+        std::size_t n = size();
+        std::vector<Node> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            const char *name = nullptr;
+            std::uint32_t weight = 0;
+            detail::check(rl_shared_ring_node(ring_, i, &name, &weight));
+            out.push_back(Node{name, weight});
+        }
+        return out;
+    }
+
+    /// Whether this object holds a handle (false once moved from).
+    bool valid() const noexcept { return ring_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    rl_shared_ring *handle() noexcept { return ring_; }
+
+private:
+    rl_shared_ring *ring_ = nullptr;
+};
+
 /// A handle on a named lock, owning an rl_lock. Move-only. Destroying it
 /// releases a hold of this process (rl_lock_close).
 ///

@@ -17,10 +17,12 @@
 mod error;
 pub mod lock;
 pub mod ring;
+pub mod shared_ring;
 
 pub use error::{Error, ErrorKind, Result};
 pub use lock::{Backend, Hold, Lock, LockOptions, LockStatus, Mode};
 pub use ring::{jump_hash, Algorithm, LoadTracker, Ring};
+pub use shared_ring::SharedRing;
 
 /// The library version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -26,6 +26,7 @@ pub mod version;
 pub mod error;
 
 pub mod ring;
+pub mod shared_ring;
 
 pub mod jump;
 

@@ -59,7 +59,7 @@ check "ringlock.hpp compiles as C++17, included twice" $CXX $CXXFLAGS -fsyntax-o
 # where it exists, ffi/tests/cpp/test_NAME.cpp; all run plain, under valgrind
 # (valgrind follows forked children too: they must exit clean; the ones killed
 # with SIGKILL by design report nothing) and the C one under ASAN+UBSAN.
-SUITES=(ring limits bounded maglev diff lock)
+SUITES=(ring limits bounded maglev diff shared_ring lock)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 has_valgrind=$(command -v valgrind > /dev/null && echo 1 || echo 0)
 has_san=$(echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1 && echo 1 || echo 0)

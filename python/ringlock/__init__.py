@@ -23,6 +23,10 @@ fencing tokens; see ``ringlock.Lock`` and ``ringlock.RWLock``::
     rw = ringlock.RWLock("config")
     with rw.read(): ...
     with rw.write(): ...
+
+One ring for every process of a host: ``ringlock.SharedRing.publish(ring,
+path)`` writes it into a file; ``ringlock.SharedRing(path)`` maps it and
+looks keys up in place, taking up each new generation at its next lookup.
 """
 
 from ringlock._errors import (
@@ -49,6 +53,7 @@ from ringlock._ringlock import (
     Ring,
     RWLock,
     RWLockGuard,
+    SharedRing,
     __version__,
     jump_hash,
 )
@@ -76,6 +81,7 @@ __all__ = [
     "RWLock",
     "RWLockGuard",
     "Ring",
+    "SharedRing",
     "WouldBlockError",
     "__version__",
     "jump_hash",

@@ -37,8 +37,11 @@ class InvalidArgumentError(Error, ValueError):
     outside 1..2**32-1, an unknown algorithm, vnodes that the algorithm does not
     accept, a negative count, a key that cannot be encoded as UTF-8; a lock name
     outside ``[A-Za-z0-9._-]{1,200}``, an unknown lock backend, a file mode
-    that lacks 0o600 or exceeds 0o777, a symlinked lock file or directory, a
-    negative timeout; any use of a closed lock."""
+    that lacks 0o600 or exceeds 0o777, a symlink anywhere in the lock path, a
+    lock directory (or a parent) that other users can write to without the
+    sticky bit or that belongs to another user, another user's lock file
+    (unless ``mode`` shares it), a negative timeout; any use of a closed
+    lock."""
 
     __module__ = "ringlock"
 

@@ -17,6 +17,7 @@ __all__ = [
     "RWLock",
     "RWLockGuard",
     "Ring",
+    "SharedRing",
     "_Ticket",
     "jump_hash",
     "__version__",
@@ -117,6 +118,48 @@ class Ring:
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
 @final
+class SharedRing:
+    """A ring published into a file by ``SharedRing.publish(ring, path)`` and
+    opened by ``SharedRing(path)``: every process maps the same pages
+    read-only and looks keys up in place, with the published ``Ring``'s
+    answers. ``path`` without a ``/`` is a name in the default directory
+    (``/dev/shm/ringlock-<uid>/``). Each lookup takes up a newer generation
+    if one was published (one atomic load when none was); ``generation``
+    never goes backwards. FileNotFoundError if nothing is published there,
+    CorruptError for a damaged file (at open or at the switch)."""
+
+    def __new__(cls, path: str | os.PathLike[str]) -> SharedRing: ...
+    @staticmethod
+    def publish(ring: Ring, path: str | os.PathLike[str]) -> int:
+        """Publishes ``ring`` at ``path`` as a new generation; returns its number."""
+    def get(self, key: _Key, /) -> str:
+        """The node that owns ``key`` in the newest generation."""
+    def __getitem__(self, key: _Key, /) -> str:
+        """The node that owns ``key`` (same as ``get``)."""
+    def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
+        """Up to ``n`` distinct nodes for ``key``, owner first."""
+    def get_many(self, keys: Iterable[_Key]) -> list[str]:
+        """The owners of many keys, in order, from one generation."""
+    def get_bounded(
+        self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
+    ) -> str:
+        """``Ring.get_bounded``'s answer on the newest generation."""
+    @property
+    def generation(self) -> int:
+        """The generation this handle answers from (a newer one taken up first)."""
+    @property
+    def algorithm(self) -> _Algorithm:
+        """The algorithm of the generation held."""
+    @property
+    def path(self) -> str:
+        """The ring file's path."""
+    @property
+    def nodes(self) -> list[tuple[str, int]]:
+        """The nodes as ``(name, weight)`` pairs, in name order."""
+    def __len__(self) -> int: ...
+    def __contains__(self, name: object, /) -> bool: ...
+
+@final
 class LoadTracker:
     """Counts work in flight per node of a copy of ``ring`` and places keys
     under bounded loads (``factor`` finite and above 1). Thread-safe: an
@@ -203,8 +246,10 @@ class Lock:
 
     ``name``: 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``:
     ``"shm"`` (the fast default) or ``"file"`` (flock). ``dir``: the lock
-    directory (default ``/dev/shm/ringlock-<uid>/``). ``mode``: permission
-    bits of a lock file this call creates (must include 0o600). ``timeout``:
+    directory (default ``/dev/shm/ringlock-<uid>/``; no symlink in its path,
+    none of it writable by other users unless sticky). ``mode``: permission
+    bits of a lock file this call creates (must include 0o600; a mode shared
+    with the group or others also accepts another user's lock file). ``timeout``:
     what ``with``/``async with`` wait before LockTimeout (None: for ever).
 
     Behaves as a ``threading.Lock`` shared by every process: threads sharing

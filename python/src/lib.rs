@@ -16,6 +16,10 @@ mod jump;
 mod keys;
 mod lock;
 mod ring;
+mod shared_ring;
+
+// SharedRing.get's METH_O entry point, installed after the class.
+mod fast_shared_get;
 
 // `gil_used`: a change to a ring is atomic for lookups because both hold
 // the GIL. The abi3 wheel never loads on a free-threaded CPython; a build
@@ -26,6 +30,8 @@ mod ring;
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
     fast_get::install(&m.py().get_type::<ring::PyRing>())?;
+    m.add_class::<shared_ring::PySharedRing>()?;
+    fast_shared_get::install(&m.py().get_type::<shared_ring::PySharedRing>())?;
     m.add_class::<bounded::PyLoadTracker>()?;
     m.add_class::<bounded::PyLoadSlot>()?;
     m.add_class::<lock::PyLock>()?;

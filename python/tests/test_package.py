@@ -43,6 +43,7 @@ def test_curated_names() -> None:
             "RWLock",
             "RWLockGuard",
             "Ring",
+            "SharedRing",
             "WouldBlockError",
             "__version__",
             "jump_hash",

@@ -79,6 +79,10 @@ impl FileLock {
             got?;
         }
         let p = self.page();
+        if let Err(e) = self.map.verify(p.token.load(SeqCst)) {
+            let _ = self.flock(libc::LOCK_UN);
+            return Err(e);
+        }
         let me = current_pid();
         Ok(match mode {
             Mode::Exclusive => {
@@ -219,6 +223,11 @@ impl FileLock {
 
     pub fn release(&self, mode: Mode, slot: Option<usize>) -> Result<()> {
         let p = self.page();
+        if let Err(e) = self.map.check() {
+            // the records are not ours to clear; the flock still is
+            self.flock(libc::LOCK_UN).map_err(|e| self.io(e))?;
+            return Err(e);
+        }
         match (mode, slot) {
             (Mode::Exclusive, _) => free_slot(&p.writer),
             (Mode::Shared, Some(i)) => free_slot(&p.readers[i]),

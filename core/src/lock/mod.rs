@@ -13,13 +13,14 @@
 //! ```
 
 mod clock;
-mod dir;
+pub(crate) mod dir;
 mod file;
 mod futex;
 mod name;
 mod page;
 mod proc;
 mod shm;
+mod sigbus;
 mod wait;
 
 pub use name::{validate_lock_name, MAX_NAME_LEN};
@@ -192,8 +193,12 @@ pub struct Lock {
 
 impl Lock {
     /// Opens (creating if needed) the lock `name`. Errors: `InvalidArgument`
-    /// (bad name, bad mode, symlinked path), `Io`, `Corrupt` (the file is not
-    /// an intact lock file of this backend and version; it is left as it is).
+    /// (bad name, bad mode, a symlink in the path, a directory in the path
+    /// that belongs to another user or that others can write to without the
+    /// sticky bit, another user's lock file while `file_mode` shares nothing
+    /// with the group or others; nothing is created or changed then), `Io`,
+    /// `Corrupt` (the file is not an intact lock file of this backend and
+    /// version, or its page was made for another file; it is left as it is).
     pub fn open(name: &str, options: &LockOptions) -> Result<Lock> {
         validate_lock_name(name)?;
         let mode = match options.file_mode {
@@ -209,12 +214,13 @@ impl Lock {
             Some(d) => (d.clone(), false),
             None => (dir::default_dir(), true),
         };
-        dir::prepare(&dir, is_default)?;
+        let dir = dir::prepare(&dir, is_default)?;
         let backend = options.backend;
         let file_name = format!("{name}.{}", backend.suffix());
-        let path = dir.join(&file_name);
-        let (file, _) =
-            dir::open_or_create(&dir, &file_name, mode, &page::initial(backend.code()))?;
+        let path = dir.path().join(&file_name);
+        let (file, _) = dir::open_or_create(&dir, &file_name, mode, &|inode| {
+            page::initial(backend.code(), inode)
+        })?;
         let map = page::Mapped::new(&file, &path, backend.code())?;
         let inner = match backend {
             Backend::Shm => Inner::Shm(shm::Shm::new(map)),
@@ -255,7 +261,8 @@ impl Lock {
     /// `Some(0)` tries once (`WouldBlock` if held), otherwise waits at most
     /// that long (`Timeout`), measured on the monotonic clock. Errors also:
     /// `Deadlock` (this thread already holds the lock through this handle),
-    /// `Io`.
+    /// `Corrupt` (the lock file was truncated, rewritten or reset while in
+    /// use; nothing is acquired), `Io`.
     #[inline]
     pub fn acquire(&self, mode: Mode, timeout: Option<Duration>) -> Result<Hold> {
         let deadline = Deadline::after(timeout);
@@ -339,7 +346,9 @@ impl Lock {
     }
 
     /// Releases the hold of this handle. Errors: `InvalidArgument` if the
-    /// handle holds nothing (or was inherited across fork), `Io`.
+    /// handle holds nothing (or was inherited across fork), `Corrupt` (the
+    /// lock file was truncated or rewritten while held; the hold is gone),
+    /// `Io`.
     #[inline]
     pub fn release(&self) -> Result<()> {
         if self.pid.load(Relaxed) != proc::current_pid() {
@@ -581,7 +590,7 @@ mod tests {
             );
         }
         std::fs::create_dir_all(&d).unwrap();
-        let good = page::initial(Backend::Shm.code());
+        let good = page::initial(Backend::Shm.code(), 0);
         let mut bad_version = good.clone();
         bad_version[8] = 9;
         for (what, bytes) in [

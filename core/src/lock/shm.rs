@@ -61,6 +61,7 @@ impl Shm {
     #[cold]
     #[inline(never)]
     fn take_word(&self, me: u32, deadline: Deadline, name: &str) -> Result<()> {
+        self.map.check()?;
         let p = self.page();
         // Reading /proc costs microseconds: look at the holder's liveness only
         // after a slice passed without a release (or for a single try).
@@ -102,6 +103,10 @@ impl Shm {
                 return Err(e);
             }
         }
+        if let Err(e) = self.map.verify(p.token.load(Relaxed)) {
+            self.abandon_word(me);
+            return Err(e);
+        }
         let token = p.token.load(Relaxed) + 1;
         p.token.store(token, Relaxed);
         set_record(&p.writer, me, HELD);
@@ -115,6 +120,15 @@ impl Shm {
             previous_owner_died: died,
             slot: None,
         })
+    }
+
+    /// Gives up a word we own without having held the lock.
+    #[cold]
+    fn abandon_word(&self, me: u32) {
+        let p = self.page();
+        free_slot(&p.writer);
+        let _ = p.word.compare_exchange(me, 0, SeqCst, SeqCst);
+        wake(&p.seq, &p.seq_waiters);
     }
 
     /// If the pid in `word` is dead, takes the word over from it.
@@ -206,6 +220,11 @@ impl Shm {
             let writer = p.word.load(SeqCst);
             if writer == 0 {
                 let token = p.token.load(Relaxed);
+                if let Err(e) = self.map.verify(token) {
+                    p.readers_mask.fetch_and(!bit, SeqCst);
+                    free_slot(rec);
+                    return Err(e);
+                }
                 rec.token.store(token, Relaxed);
                 rec.state.store(HELD, SeqCst);
                 return Ok(Acquired {
@@ -286,14 +305,14 @@ impl Shm {
             (Mode::Exclusive, _) => {
                 free_slot(&p.writer);
                 if p.word.compare_exchange(me, 0, SeqCst, SeqCst).is_err() {
-                    return Err(taken_over(name));
+                    return Err(self.taken_over(name));
                 }
                 wake(&p.seq, &p.seq_waiters);
             }
             (Mode::Shared, Some(slot)) => {
                 let rec = &p.readers[slot];
                 if rec.pid.load(SeqCst) != me {
-                    return Err(taken_over(name));
+                    return Err(self.taken_over(name));
                 }
                 p.readers_mask.fetch_and(!(1u64 << slot), SeqCst);
                 wake(&p.drain, &p.drain_waiters);
@@ -307,6 +326,13 @@ impl Shm {
             }
         }
         Ok(())
+    }
+
+    /// A release found our hold gone: the page was tampered with, or we
+    /// were thought dead.
+    #[cold]
+    fn taken_over(&self, name: &str) -> Error {
+        self.map.check().err().unwrap_or_else(|| taken_over(name))
     }
 
     pub fn status(&self) -> LockStatus {

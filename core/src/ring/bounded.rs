@@ -58,7 +58,7 @@ pub(crate) fn check_factor(factor: f64) -> Result<()> {
 
 /// `ceil(factor * (total + 1) / nodes)` exactly, saturating at `u128::MAX`.
 /// `factor` is finite and > 1, `nodes` >= 1.
-fn cap_exact(total: u64, nodes: usize, factor: f64) -> u128 {
+pub(crate) fn cap_exact(total: u64, nodes: usize, factor: f64) -> u128 {
     // factor = m * 2^e exactly (factor > 1 is a normal number).
     let bits = factor.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;

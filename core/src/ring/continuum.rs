@@ -145,6 +145,13 @@ impl Continuum {
         head.iter().chain(tail.iter()).copied()
     }
 
+    /// The arrays as they are laid out (positions and owners with the
+    /// sentinels, the bucket index) and the index shift: what a published
+    /// ring file stores (ring/shared).
+    pub(crate) fn raw_parts(&self) -> (&[u64], &[u32], &[u32], u32) {
+        (&self.pos, &self.owner, &self.index, self.shift)
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.pos.capacity() * 8 + self.owner.capacity() * 4 + self.index.capacity() * 4
     }

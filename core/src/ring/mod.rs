@@ -18,6 +18,7 @@ mod limits;
 mod maglev;
 mod nodes;
 mod serial;
+pub(crate) mod shared;
 mod tracker;
 mod xxh3;
 

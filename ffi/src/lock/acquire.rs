@@ -65,7 +65,9 @@ fn timeout_of(ms: i64) -> Result<Option<Duration>> {
 ///
 /// Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
 /// `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
-/// < -1; nothing is acquired then) or `RL_ERR_IO`. `*hold` is written only
+/// < -1; nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
+/// truncated, rewritten or reset while in use: nothing is acquired, and the
+/// handle stays unusable) or `RL_ERR_IO`. `*hold` is written only
 /// on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
 /// `rl_lock_release` and `rl_lock_status` on the same handle.
 #[no_mangle]
@@ -95,8 +97,9 @@ pub extern "C" fn rl_lock_acquire(
 ///
 /// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
 /// through this handle, or a handle inherited across fork(): the child does
-/// not hold the parent's lock and cannot release it) or `RL_ERR_IO` (the
-/// hold is gone all the same). Thread-safe: may run concurrently with other
+/// not hold the parent's lock and cannot release it), `RL_ERR_CORRUPT` (the
+/// lock file was truncated or rewritten while held: the hold is gone) or
+/// `RL_ERR_IO` (the hold is gone all the same). Thread-safe: may run concurrently with other
 /// calls on the same handle except `rl_lock_close`.
 #[no_mangle]
 pub extern "C" fn rl_lock_release(lock: *mut rl_lock) -> rl_status {

@@ -77,10 +77,13 @@ fn mode_code(mode: Mode) -> rl_mode {
 /// name with the other backend is another lock.
 ///
 /// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`name` or `out` NULL, a bad
-/// name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlinked
-/// lock directory or file), `RL_ERR_CORRUPT` (the lock file exists but is not
-/// an intact lock file of this backend and layout version: it is left
-/// untouched, remove it yourself if you know it is stale) or `RL_ERR_IO`.
+/// name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlink in
+/// the lock path, a directory other users could write to, another user's lock
+/// file: see `rl_lock_options`; nothing is created or changed then),
+/// `RL_ERR_CORRUPT` (the lock file exists but is not an intact lock file of
+/// this backend and layout version, or its page was made for another file:
+/// it is left untouched, remove it yourself if you know it is stale) or
+/// `RL_ERR_IO`.
 /// `*out` is written only on success. Thread-safe.
 #[no_mangle]
 pub extern "C" fn rl_lock_open(

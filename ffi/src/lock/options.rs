@@ -29,12 +29,16 @@ pub struct rl_lock_options {
     /// The lock directory, NUL-terminated; NULL means the default,
     /// `/dev/shm/ringlock-<uid>/` (created 0700; it must belong to the caller
     /// and be private). Any non-empty byte string (UTF-8 not required). A
-    /// missing directory is created 0700 (its parent must exist); a symlink
-    /// is refused.
+    /// missing directory is created 0700 (its parent must exist). The path is
+    /// opened one component at a time: a symlink anywhere in it is refused,
+    /// and so is a directory in it that belongs to another user (not root)
+    /// or that the group or others can write to without the sticky bit.
     pub dir: *const c_char,
     /// Permission bits of a lock file this call creates; 0 means 0600. Must
     /// include 0600 and stay within 0777; set exactly, whatever the umask.
-    /// An existing file keeps its mode.
+    /// An existing file keeps its mode. An existing lock file that belongs to
+    /// another user is refused, unless this mode gives the group or others
+    /// access (the caller shares its locks between users).
     pub file_mode: u32,
 }
 

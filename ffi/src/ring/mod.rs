@@ -108,6 +108,16 @@ impl rl_ring {
     }
 }
 
+/// The ring behind `p`, for the other C types that read a ring (the shared
+/// ring's publish).
+///
+/// # Safety
+/// `p` is NULL or a live ring that nobody mutates during `'a`.
+pub(crate) unsafe fn ring_of<'a>(p: *const rl_ring) -> Result<&'a Ring> {
+    // SAFETY: the caller's guarantee is `from_ptr`'s.
+    unsafe { rl_ring::from_ptr(p) }.map(|r| &r.ring)
+}
+
 fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
     Algorithm::from_code(code).ok_or_else(|| {
         invalid(format!(

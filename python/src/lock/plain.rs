@@ -17,8 +17,10 @@ use std::time::Duration;
 /// ``name`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``
 /// is ``"shm"`` (a mapped page, the fast default) or ``"file"`` (flock,
 /// freed by the kernel; shareable between containers). ``dir`` is the lock
-/// directory (default ``/dev/shm/ringlock-<uid>/``); ``mode`` the permission
-/// bits of a lock file this call creates (must include 0o600). ``timeout``
+/// directory (default ``/dev/shm/ringlock-<uid>/``; no symlink in its path,
+/// none of it writable by other users unless sticky); ``mode`` the permission
+/// bits of a lock file this call creates (must include 0o600; a mode shared
+/// with the group or others also accepts another user's lock file). ``timeout``
 /// (seconds, None for ever) is what ``with lock:`` and ``async with lock:``
 /// wait before they raise LockTimeout.
 ///
