@@ -83,9 +83,9 @@ pub(crate) struct ControlMut {
 
 impl ControlMut {
     /// Opens or creates `dir/name`, 0600, never following a symlink.
-    pub fn open_or_create(dir_path: &Path, name: &str) -> Result<ControlMut> {
-        let (f, _) = dir::open_or_create(dir_path, name, 0o600, &initial())?;
-        let path = dir_path.join(name);
+    pub fn open_or_create(dir: &dir::Dir, name: &str) -> Result<ControlMut> {
+        let (f, _) = dir::open_or_create(dir, name, 0o600, &|_| initial().to_vec())?;
+        let path = dir.path().join(name);
         let len = f.metadata().map_err(Error::from)?.len();
         if len != CONTROL_LEN as u64 {
             return Err(Error::corrupt(format!(

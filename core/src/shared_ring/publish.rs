@@ -32,7 +32,7 @@ fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
 
 /// Publishes `ring` at `paths`; returns the new generation.
 pub(crate) fn publish(ring: &Ring, paths: &Paths) -> Result<u64> {
-    dir::prepare(&paths.dir, paths.is_default)?;
+    let dir = dir::prepare(&paths.dir, paths.is_default)?;
     let lock = Lock::open(
         &paths.lock_name(),
         &LockOptions {
@@ -41,14 +41,14 @@ pub(crate) fn publish(ring: &Ring, paths: &Paths) -> Result<u64> {
         },
     )?;
     let _hold = lock.acquire(Mode::Exclusive, None)?;
-    let result = publish_locked(ring, paths);
+    let result = publish_locked(ring, paths, &dir);
     lock.release()?;
     result
 }
 
-fn publish_locked(ring: &Ring, paths: &Paths) -> Result<u64> {
+fn publish_locked(ring: &Ring, paths: &Paths, dir: &dir::Dir) -> Result<u64> {
     remove_stale_temporaries(paths);
-    let control = ControlMut::open_or_create(&paths.dir, &format!("{}.gen", paths.file))?;
+    let control = ControlMut::open_or_create(dir, &format!("{}.gen", paths.file))?;
     let next = control
         .generation()
         .max(file_generation(paths))
