@@ -42,10 +42,10 @@ static bool same_name(const char *a, const char *b) {
 
 /* The range holding `pos`, or NULL. */
 static const rl_move *range_of(const rl_move *moves, size_t count, uint64_t pos) {
-    size_t lo = 0, hi = count; /* first range with start > pos */
+    size_t lo = 0, hi = count; /* first range with first > pos */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (moves[mid].start <= pos) lo = mid + 1; else hi = mid;
+        if (moves[mid].first <= pos) lo = mid + 1; else hi = mid;
     }
     if (lo == 0 || moves[lo - 1].last < pos) return NULL;
     return &moves[lo - 1];
@@ -86,10 +86,10 @@ static void check_exact(const char *what, rl_ring *before, rl_ring *after, uint6
     double total = 0;
     for (size_t i = 0; i < count; i++) {
         const rl_move *m = &moves[i];
-        if (m->start > m->last || (space != 0 && m->last >= space)) shape = false;
-        if (i > 0 && moves[i - 1].last >= m->start) shape = false;
+        if (m->first > m->last || (space != 0 && m->last >= space)) shape = false;
+        if (i > 0 && moves[i - 1].last >= m->first) shape = false;
         if (same_name(m->old_node, m->new_node)) shape = false;
-        total += (double)(m->last - m->start) + 1.0;
+        total += (double)(m->last - m->first) + 1.0;
     }
     CHECK(shape);
     double space_f = space == 0 ? 18446744073709551616.0 : (double)space;
@@ -159,7 +159,7 @@ static void test_add_moves_only_to_the_new_node(void) {
     rl_ring *empty = NULL;
     EXPECT_OK(rl_ring_new(RL_ALGORITHM_XXH3, 0, &empty));
     EXPECT_OK(rl_ring_diff(empty, after, &moves, &count, &fraction));
-    bool from_nobody = count > 0 && moves[0].start == 0 && moves[count - 1].last == UINT64_MAX;
+    bool from_nobody = count > 0 && moves[0].first == 0 && moves[count - 1].last == UINT64_MAX;
     for (size_t i = 0; i < count; i++)
         from_nobody = from_nobody && moves[i].old_node == NULL && moves[i].new_node != NULL;
     CHECK(from_nobody);
