@@ -19,7 +19,8 @@ const VERSION: &CStr =
 
 /// The library version, "MAJOR.MINOR.PATCH" (e.g. "0.1.0"): that of the
 /// library loaded at run time, where `RINGLOCK_VERSION_*` are those of the
-/// header compiled against. Static: never free it. Thread-safe.
+/// header compiled against. Static: never free it. Never fails.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn rl_version() -> *const c_char {
     boundary::value("rl_version", c"".as_ptr(), || Ok(VERSION.as_ptr()))

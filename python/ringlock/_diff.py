@@ -7,8 +7,9 @@ owner to its ``new`` one. Positions are a key's 32-bit hash (ketama), its
 64-bit hash (xxh3) or its table entry (maglev); jump has none.
 
 Ranges are half-open here, ``[start, end)`` as Python's are; the Rust, C and
-C++ faces give the same range as ``start`` and an inclusive ``last`` (``end -
-1``), because ``2**64`` does not fit in their 64-bit integers.
+C++ faces give the same range by its first position (Rust ``start``, C and
+C++ ``first``) and an inclusive ``last`` (``end - 1``), because ``2**64``
+does not fit in their 64-bit integers.
 """
 
 from __future__ import annotations

@@ -12,10 +12,12 @@
 //! diff is exact by construction: a key moves if and only if its position
 //! falls in a reported range. Jump has no positions, hence no diff.
 //!
-//! A range is `start..=last` in Rust, C and C++ (inclusive: a range reaching
-//! the top of the 2^64 space has no exclusive end in a `u64`) and
-//! `Move(start, end)` with `end = last + 1` in Python, whose integers hold
-//! 2^64 and whose ranges are half-open.
+//! One meaning in every face: a range is the positions from its first to
+//! its last, both included (a range reaching the top of the 2^64 space has
+//! no exclusive end in a `u64`). Rust names them [`Move::start`] and
+//! [`Move::last`]; C's `rl_move` and C++'s `Move` `first` and `last`;
+//! Python's `Move(start, end)` is half-open as Python's ranges are, with
+//! `start` the first position and `end = last + 1` (its integers hold 2^64).
 
 use super::continuum::Continuum;
 use super::{Algorithm, Ring, Table};
@@ -24,7 +26,7 @@ use crate::error::{Error, Result};
 /// One range of key positions whose owner changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Move {
-    /// The first position of the range.
+    /// The first position of the range (C and C++: `first`).
     pub start: u64,
     /// The last position of the range (inclusive: a range that reaches the
     /// top of the 2^64 space has no exclusive end in a `u64`).

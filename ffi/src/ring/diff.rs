@@ -10,16 +10,16 @@ use std::alloc::{alloc, dealloc, Layout};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 
-/// One range of key positions whose owner changes: positions `start` to
+/// One range of key positions whose owner changes: positions `first` to
 /// `last`, both included (a range that reaches the top of the 2^64 space has
 /// no exclusive end in a `uint64_t`). Positions are those of
-/// `rl_ring_position`. The names are those of every native face (Rust
-/// `Move { start, last }`, C++ `Move::start/last`); Python's `Move(start,
-/// end)` is half-open, `end = last + 1`.
+/// `rl_ring_position`. C++ names them `Move::first` and `Move::last` too;
+/// Rust's `Move` has `start` for `first`; Python's `Move(start, end)` is
+/// half-open, `start = first` and `end = last + 1`.
 #[repr(C)]
 pub struct rl_move {
     /// The first position of the range.
-    pub start: u64,
+    pub first: u64,
     /// The last position of the range (inclusive).
     pub last: u64,
     /// The owner in the `before` ring; NULL when that ring is empty.
@@ -36,8 +36,8 @@ const ALIGN: usize = 16;
 /// Stores in `*position` the position of the key `key[0..key_len]` (any
 /// bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
 /// 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
-/// maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
-/// their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
+/// maglev, its table entry, XXH3-64 mod the table size. A key moves between
+/// two rings exactly when its position lies in one of their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
 /// an empty ring (the position does not depend on the nodes).
 ///
 /// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
@@ -71,7 +71,7 @@ pub extern "C" fn rl_ring_position(
 /// two maglev tables must have the same size (the ranges are then runs of
 /// table entries).
 ///
-/// On success `*moves` points to `*count` `rl_move` records sorted by `start`,
+/// On success `*moves` points to `*count` `rl_move` records sorted by `first`,
 /// disjoint, never wrapping past the top of the space (such a range is split
 /// in two); adjacent ranges with the same old and new owner are merged.
 /// `*fraction` gets the share of the position space that moves (0 to 1):
@@ -116,7 +116,8 @@ pub extern "C" fn rl_ring_diff(
 }
 
 /// Frees an array made by `rl_ring_diff`, with the names it points to. NULL
-/// is a no-op. Do not free an array twice or use it afterwards.
+/// is a no-op. Do not free an array twice or use it afterwards; no other
+/// thread may be reading it.
 #[no_mangle]
 pub extern "C" fn rl_moves_free(moves: *mut rl_move) {
     boundary::value("rl_moves_free", (), || {
@@ -186,7 +187,7 @@ fn pack(diff: &Diff) -> Result<*mut rl_move> {
         };
         for (i, m) in diff.moves.iter().enumerate() {
             records.add(i).write(rl_move {
-                start: m.start,
+                first: m.start,
                 last: m.last,
                 old_node: ptr(&m.old),
                 new_node: ptr(&m.new),
@@ -232,7 +233,7 @@ mod tests {
         // SAFETY: `count` records from rl_ring_diff, not yet freed.
         let got = unsafe { std::slice::from_raw_parts(moves, count) };
         for (g, w) in got.iter().zip(&want.moves) {
-            assert_eq!((g.start, g.last), (w.start, w.last));
+            assert_eq!((g.first, g.last), (w.start, w.last));
             // SAFETY: names inside the live allocation, NUL-terminated.
             let old = unsafe { CStr::from_ptr(g.old_node) }.to_str().unwrap();
             // SAFETY: as above.

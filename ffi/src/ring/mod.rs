@@ -136,6 +136,7 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
 ///
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
 /// algorithm, vnodes not allowed). `*out` is written only on success.
+/// Thread-safe: the new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_new(
     algorithm: rl_algorithm,

@@ -40,7 +40,8 @@ pub struct rl_ring_options {
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
 /// algorithm, vnodes not allowed, table size not prime, too big or given to
 /// an algorithm other than maglev; vnodes or table size alone past the
-/// default limits). `*out` is written only on success.
+/// default limits). `*out` is written only on success. Thread-safe: the
+/// new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_new_with_options(
     options: *const rl_ring_options,
@@ -63,7 +64,8 @@ pub extern "C" fn rl_ring_new_with_options(
 ///
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (as
 /// `rl_ring_new_with_options`, a limit above 2^26, or vnodes or table size
-/// alone past `limits`). `*out` is written only on success.
+/// alone past `limits`). `*out` is written only on success. Thread-safe:
+/// the new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_new_with_limits(
     options: *const rl_ring_options,

@@ -78,7 +78,8 @@ pub extern "C" fn rl_ring_serialize(
 /// Returns `RL_OK`, `RL_ERR_CORRUPT` (truncated, altered, unknown version,
 /// invalid content, past the limits), `RL_ERR_IO` (out of memory) or
 /// `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with `len` > 0).
-/// `*out` is written only on success.
+/// `*out` is written only on success. Thread-safe: the new ring is the
+/// caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_deserialize(
     buf: *const c_void,
@@ -101,7 +102,8 @@ pub extern "C" fn rl_ring_deserialize(
 /// defaults allow, from a source you trust that much.
 ///
 /// Returns as `rl_ring_deserialize`, and `RL_ERR_INVALID_ARGUMENT` for a
-/// limit above 2^26. `*out` is written only on success.
+/// limit above 2^26. `*out` is written only on success. Thread-safe: the
+/// new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_deserialize_with_limits(
     buf: *const c_void,
