@@ -20,7 +20,7 @@
 //! `start` the first position and `end = last + 1` (its integers hold 2^64).
 
 use super::continuum::Continuum;
-use super::{Algorithm, Ring, Table};
+use super::{Ring, Table};
 use crate::error::{Error, Result};
 
 /// One range of key positions whose owner changes.
@@ -99,23 +99,14 @@ impl Ring {
     /// Public positions are internal point positions shifted right by this
     /// (ketama keeps its 32-bit points in the top half of a u64).
     fn point_shift(&self) -> u32 {
-        if self.algorithm == Algorithm::Ketama {
-            32
-        } else {
-            0
-        }
+        self.algorithm.spec().point_shift
     }
 
     /// The size of the position space: `Some(2^32)` for ketama, `Some(2^64)`
     /// for xxh3, `Some(table size)` for maglev, `None` for jump (no
     /// positions).
     pub fn position_space(&self) -> Option<u128> {
-        match self.algorithm {
-            Algorithm::Ketama => Some(1 << 32),
-            Algorithm::Xxh3 => Some(1 << 64),
-            Algorithm::Maglev => Some(u128::from(self.table_size)),
-            Algorithm::Jump => None,
-        }
+        (self.algorithm.spec().space)(self.table_size)
     }
 
     /// The ranges of key positions (see [`Ring::position`]) whose owner
@@ -324,6 +315,7 @@ fn no_positions() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ring::Algorithm;
 
     fn runs(a: &[(u64, u32)], b: &[(u64, u32)], map: &[u32]) -> Vec<(u64, u64, u32, u32)> {
         let (ca, cb) = (
