@@ -45,19 +45,28 @@
  *     behaviour. A pointer to an array or byte string may be NULL only when its
  *     length is 0. Node names are NUL-terminated UTF-8; keys are any bytes.
  *     Lock names are [A-Za-z0-9._-]{1,200}; lock directories are any bytes.
- *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_clone /
- *     rl_ring_deserialize create, rl_ring_free releases; rl_tracker_new creates,
- *     rl_tracker_free releases; rl_lock_open creates, rl_lock_close releases;
+ *   - Handles: rl_ring_new / rl_ring_new_with_options / rl_ring_new_with_limits /
+ *     rl_ring_clone / rl_ring_deserialize / rl_ring_deserialize_with_limits
+ *     create, rl_ring_free releases; rl_tracker_new creates, rl_tracker_free
+ *     releases; rl_lock_open creates, rl_lock_close releases;
  *     rl_shared_ring_open creates, rl_shared_ring_close releases (NULL is a
  *     no-op for all four). Whoever allocates frees.
- *   - Structs passed in (rl_ring_options, rl_lock_options) are read during the
- *     call only; zero-initialised means the defaults. Structs passed out (rl_hold,
- *     rl_holder) are caller-owned storage the library fills.
+ *   - Structs passed in (rl_ring_options, rl_ring_limits, rl_lock_options) are
+ *     read during the call only; zero-initialised means the defaults. Structs
+ *     passed out (rl_hold, rl_holder) are caller-owned storage the library fills.
  *   - Borrowed strings: node names returned through `const char **` belong to
  *     the ring and stay valid until the next mutation of that ring (rl_ring_add,
  *     rl_ring_add_many, rl_ring_remove, rl_ring_set_weight) or rl_ring_free;
  *     those of rl_tracker_acquire belong to the tracker, valid until
  *     rl_tracker_free. Never free them.
+ *   - Sizes: every ring has limits (rl_ring_limits; by default 2^24 points
+ *     and 2^20 nodes), checked before a table is built, so that a few bytes
+ *     of input cannot ask for gigabytes; running out of memory is RL_ERR_IO,
+ *     never an abort.
+ *
+ * CONTENTS, in this order: the version, statuses and the last error; rings
+ * (creation, changes, lookups, enumeration, serialisation, migration plans,
+ * bounded loads, the load tracker); shared rings; jump hash; locks.
  */
 
 
@@ -69,6 +78,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The major version of the header (`RINGLOCK_VERSION_MAJOR`): compare with
+ * `rl_version()` to see which library a program runs against.
+ */
+#define RINGLOCK_VERSION_MAJOR 0
+
+/**
+ * The minor version of the header.
+ */
+#define RINGLOCK_VERSION_MINOR 1
+
+/**
+ * The patch version of the header.
+ */
+#define RINGLOCK_VERSION_PATCH 0
 
 /**
  * The most holders `rl_lock_status` ever reports: an array of this many
@@ -135,31 +160,6 @@ typedef uint32_t rl_status;
 typedef uint32_t rl_algorithm;
 
 /**
- * One range of key positions whose owner changes: positions `first` to
- * `last`, both included (a range that reaches the top of the 2^64 space has
- * no exclusive end in a `uint64_t`). Positions are those of
- * `rl_ring_position`.
- */
-typedef struct {
-    /**
-     * The first position of the range.
-     */
-    uint64_t first;
-    /**
-     * The last position of the range (inclusive).
-     */
-    uint64_t last;
-    /**
-     * The owner in the `before` ring; NULL when that ring is empty.
-     */
-    const char *old_node;
-    /**
-     * The owner in the `after` ring; NULL when that ring is empty.
-     */
-    const char *new_node;
-} rl_move;
-
-/**
  * How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
  * (`rl_ring_options o = {0};`) means the defaults (an xxh3 ring with 160
  * vnodes), as does passing NULL.
@@ -179,11 +179,68 @@ typedef struct {
     uint32_t vnodes;
     /**
      * Maglev's number of table entries: a prime, at most 2^26 (67108864;
-     * the largest prime allowed is 67108859); 0 means 65537. The other
-     * algorithms take only 0.
+     * the largest prime allowed is 67108859) and within the ring's limits
+     * (by default 16777216, so at most 16777213; see `rl_ring_limits`); 0
+     * means 65537. The other algorithms take only 0.
      */
     uint32_t table_size;
 } rl_ring_options;
+
+/**
+ * How large a ring may grow: checked before any table is built, by every
+ * change of the ring and by loading it. A zero-initialised struct
+ * (`rl_ring_limits l = {0};`), or NULL where a `const rl_ring_limits *` is
+ * taken, means the defaults; every other ring gets the defaults too
+ * (`rl_ring_new`, `rl_ring_new_with_options`, `rl_ring_deserialize`; a
+ * clone keeps its original's limits).
+ *
+ * The defaults allow every realistic ring and keep a few hostile bytes from
+ * asking for gigabytes: 16,777,216 points (100,000 nodes of 160 vnodes;
+ * a maglev table of up to 16,777,213 entries) and 1,048,576 nodes. Either
+ * may be raised up to 67,108,864 (2^26); more is `RL_ERR_INVALID_ARGUMENT`.
+ * See docs/placement.md.
+ *
+ * The library reads it during the call only and keeps no pointer into it.
+ */
+typedef struct {
+    /**
+     * The most points: ketama, nodes × vnodes (a bound of its points);
+     * xxh3, total weight × vnodes; jump, total weight (buckets); maglev,
+     * the table size. 0 means 16,777,216 (2^24).
+     */
+    uint64_t max_points;
+    /**
+     * The most nodes. 0 means 1,048,576 (2^20).
+     */
+    uint64_t max_nodes;
+} rl_ring_limits;
+
+/**
+ * One range of key positions whose owner changes: positions `first` to
+ * `last`, both included (a range that reaches the top of the 2^64 space has
+ * no exclusive end in a `uint64_t`). Positions are those of
+ * `rl_ring_position`. C++ names them `Move::first` and `Move::last` too;
+ * Rust's `Move` has `start` for `first`; Python's `Move(start, end)` is
+ * half-open, `start = first` and `end = last + 1`.
+ */
+typedef struct {
+    /**
+     * The first position of the range.
+     */
+    uint64_t first;
+    /**
+     * The last position of the range (inclusive).
+     */
+    uint64_t last;
+    /**
+     * The owner in the `before` ring; NULL when that ring is empty.
+     */
+    const char *old_node;
+    /**
+     * The owner in the `after` ring; NULL when that ring is empty.
+     */
+    const char *new_node;
+} rl_move;
 
 /**
  * A lock backend: one of the `RL_BACKEND_*` values, or 0 in
@@ -409,6 +466,14 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The library version, "MAJOR.MINOR.PATCH" (e.g. "0.1.0"): that of the
+ * library loaded at run time, where `RINGLOCK_VERSION_*` are those of the
+ * header compiled against. Static: never free it. Never fails.
+ * Thread-safe.
+ */
+const char *rl_version(void);
+
+/**
  * The name of a status: "ok", "invalid argument", "empty ring", "not found",
  * "already exists", "would block", "timeout", "deadlock", "i/o error",
  * "corrupt data", "internal error"; "unknown status" for any other value.
@@ -429,13 +494,6 @@ const char *rl_status_str(rl_status status);
 const char *rl_last_error(void);
 
 /**
- * Lamping and Veach's jump consistent hash: the bucket in `[0, buckets)` of
- * `key`, the published algorithm bit for bit. Returns -1 when `buckets` <= 0.
- * Pure and thread-safe.
- */
-int32_t rl_jump_hash(uint64_t key, int32_t buckets);
-
-/**
  * Creates an empty ring and stores it in `*out`; free it with `rl_ring_free`.
  *
  * `vnodes` is the number of virtual nodes per unit of weight; 0 means the
@@ -445,6 +503,7 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
  *
  * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
  * algorithm, vnodes not allowed). `*out` is written only on success.
+ * Thread-safe: the new ring is the caller's alone.
  */
 rl_status rl_ring_new(rl_algorithm algorithm, uint32_t vnodes, rl_ring **out);
 
@@ -467,11 +526,267 @@ rl_status rl_ring_clone(const rl_ring *ring, rl_ring **out);
 void rl_ring_free(rl_ring *ring);
 
 /**
+ * Creates an empty ring as `options` says (NULL: the defaults) and stores
+ * it in `*out`; free it with `rl_ring_free`.
+ *
+ * `rl_ring_new(a, v, &r)` is `rl_ring_new_with_options` with
+ * `{a, v, 0}`: use this function to choose maglev's table size. A maglev
+ * ring refuses (`rl_ring_add`) more nodes than table entries.
+ *
+ * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
+ * algorithm, vnodes not allowed, table size not prime, too big or given to
+ * an algorithm other than maglev; vnodes or table size alone past the
+ * default limits). `*out` is written only on success. Thread-safe: the
+ * new ring is the caller's alone.
+ */
+rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out);
+
+/**
+ * `rl_ring_new_with_options` with `limits` (NULL: the defaults) in place of
+ * the default limits: for rings larger than the defaults allow. The ring
+ * keeps them: every later change is checked against them (its clones
+ * keep them too).
+ *
+ * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (as
+ * `rl_ring_new_with_options`, a limit above 2^26, or vnodes or table size
+ * alone past `limits`). `*out` is written only on success. Thread-safe:
+ * the new ring is the caller's alone.
+ */
+rl_status rl_ring_new_with_limits(const rl_ring_options *options,
+                                  const rl_ring_limits *limits,
+                                  rl_ring **out);
+
+/**
+ * Maglev's number of table entries (a prime) of `ring`; 0 for the other
+ * algorithms, and 0 if `ring` is NULL (recorded as a failure for
+ * `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
+ */
+uint32_t rl_ring_table_size(const rl_ring *ring);
+
+/**
+ * Adds node `node` (a non-empty UTF-8 string) with weight `weight` (>= 1).
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring),
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` empty or not UTF-8,
+ * `weight` 0, the ring would pass its limits: see `rl_ring_limits`) or
+ * `RL_ERR_IO` (out of memory for the new table). On failure the ring is
+ * unchanged.
+ */
+rl_status rl_ring_add(rl_ring *ring, const char *node, uint32_t weight);
+
+/**
+ * Adds `count` nodes at once, all or nothing, with one rebuild: `nodes[i]`
+ * with weight `weights[i]`, or weight 1 for every node when `weights` is
+ * NULL. `nodes` (and `weights`) may be NULL only when `count` is 0.
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (a node is in the ring or given
+ * twice), `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
+ * with `count` > 0) or `RL_ERR_IO` (out of memory). On failure the ring is
+ * unchanged.
+ */
+rl_status rl_ring_add_many(rl_ring *ring,
+                           const char *const *nodes,
+                           const uint32_t *weights,
+                           size_t count);
+
+/**
+ * Removes node `node`. Only the keys it owned move.
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring; "" never
+ * is), `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8) or
+ * `RL_ERR_IO` (out of memory for the new table). On failure the ring is
+ * unchanged.
+ */
+rl_status rl_ring_remove(rl_ring *ring, const char *node);
+
+/**
+ * Sets the weight of node `node` to `weight` (>= 1).
+ *
+ * Invalidates every name previously borrowed from `ring`. Needs exclusive
+ * access to `ring`.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8, `weight` 0,
+ * the ring would pass its limits: see `rl_ring_limits`) or `RL_ERR_IO` (out
+ * of memory). On failure the ring is unchanged.
+ */
+rl_status rl_ring_set_weight(rl_ring *ring, const char *node, uint32_t weight);
+
+/**
+ * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
+ * (any bytes). `key` may be NULL only when `key_len` is 0.
+ *
+ * `*node` is borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` or `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` NULL with `key_len` > 0). `*node` is written only on
+ * success. Allocates nothing; safe concurrently with other
+ * `const rl_ring *` calls.
+ */
+rl_status rl_ring_get(const rl_ring *ring, const void *key, size_t key_len, const char **node);
+
+/**
+ * Stores up to `n` distinct node names for the key `key[0..key_len]` in
+ * `nodes[0..n]`: the owner first, then the next distinct nodes in ring
+ * order (ketama and xxh3: the continuum's points clockwise; jump: the next
+ * buckets; maglev: the next table entries; wrapping); `*found` gets how
+ * many, `min(n, rl_ring_len)` (fewer only for a ketama node whose weight
+ * earns it no point). Entries past `*found` are left untouched.
+ *
+ * O(points + n) time. Up to 16 names it allocates nothing; above, it
+ * allocates `n` ids, and above 32 a bitset of the nodes seen (nodes / 8
+ * bytes, on the stack up to 4,096 nodes).
+ *
+ * `n` = 0 is allowed (finds 0), and then `nodes` may be NULL. `key` may be
+ * NULL only when `key_len` is 0.
+ *
+ * The names are borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free them.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`) or
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
+ * `n` > 0, `key` NULL with `key_len` > 0). Outputs are written only on
+ * success. Safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_get_n(const rl_ring *ring,
+                        const void *key,
+                        size_t key_len,
+                        const char **nodes,
+                        size_t n,
+                        size_t *found);
+
+/**
+ * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
+ * each of the `count` keys: the same answers as `count` calls of
+ * `rl_ring_get`, found by the batched lookup (blocks of 32 keys whose table
+ * reads overlap). `keys[i]` may be NULL only when `key_lens[i]` is 0; the
+ * three arrays may be NULL only when `count` is 0.
+ *
+ * The names are borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free them.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`) or
+ * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
+ * key NULL with its length > 0). `nodes` is written only on success.
+ * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_get_many(const rl_ring *ring,
+                           const void *const *keys,
+                           const size_t *key_lens,
+                           size_t count,
+                           const char **nodes);
+
+/**
+ * The number of nodes in `ring`; 0 if `ring` is NULL (recorded as a failure
+ * for `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
+ */
+size_t rl_ring_len(const rl_ring *ring);
+
+/**
+ * The algorithm of `ring` (an `RL_ALGORITHM_*` value); 0 if `ring` is NULL
+ * (recorded as a failure for `rl_last_error`). Safe concurrently with other
+ * `const rl_ring *` calls.
+ */
+rl_algorithm rl_ring_algorithm(const rl_ring *ring);
+
+/**
+ * Enumerates the nodes: node `index` (0 <= `index` < `rl_ring_len(ring)`) in byte
+ * order of the names. Stores its name in `*name` and its weight in
+ * `*weight`.
+ *
+ * `*name` is borrowed from `ring`: valid until the next mutation of `ring`
+ * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
+ * or `rl_ring_free`. Do not free it.
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`index` past the end) or
+ * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL). Outputs are written only on
+ * success. Safe concurrently with other `const rl_ring *` calls.
+ */
+rl_status rl_ring_node(const rl_ring *ring, size_t index, const char **name, uint32_t *weight);
+
+/**
+ * Stores in `*contains` whether `node` is a node of `ring` (false for "").
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not
+ * UTF-8). `*contains` is written only on success. Safe concurrently with
+ * other `const rl_ring *` calls.
+ */
+rl_status rl_ring_contains(const rl_ring *ring, const char *node, bool *contains);
+
+/**
+ * Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
+ * buffer the caller owns. The bytes are portable (little-endian,
+ * checksummed, versioned) and equal rings give equal bytes.
+ *
+ * Size query: with `buf` NULL and `cap` 0, stores the number of bytes needed
+ * in `*len` and returns `RL_OK`. Then, with `cap` >= that size, writes the
+ * bytes to `buf[0..*len]` and stores their number in `*len`:
+ *
+ *     size_t need;
+ *     rl_ring_serialize(ring, NULL, 0, &need);
+ *     uint8_t *buf = malloc(need);
+ *     rl_ring_serialize(ring, buf, need, &need);
+ *
+ * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `len` NULL, `buf`
+ * NULL with `cap` > 0, or `cap` smaller than the size needed: nothing is
+ * written then and `rl_last_error` says how many bytes are needed). `buf`
+ * and `*len` are written only on success. Safe concurrently with other
+ * `const rl_ring *` calls.
+ */
+rl_status rl_ring_serialize(const rl_ring *ring, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * Rebuilds a ring from `buf[0..len]` (bytes made by `rl_ring_serialize`, in
+ * any process or version that writes format 1) and stores it in `*out`; free
+ * it with `rl_ring_free`. Every field is checked: a buffer that loads is a
+ * ring that could have been built, and its serialisation is `buf` again
+ * (one ring, one encoding). `buf` may be NULL only when `len` is 0.
+ *
+ * The ring is loaded within the default limits (`rl_ring_limits`), checked
+ * before any table is built: a few bytes cannot ask for gigabytes. Use
+ * `rl_ring_deserialize_with_limits` for a larger ring.
+ *
+ * Returns `RL_OK`, `RL_ERR_CORRUPT` (truncated, altered, unknown version,
+ * invalid content, past the limits), `RL_ERR_IO` (out of memory) or
+ * `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with `len` > 0).
+ * `*out` is written only on success. Thread-safe: the new ring is the
+ * caller's alone.
+ */
+rl_status rl_ring_deserialize(const void *buf, size_t len, rl_ring **out);
+
+/**
+ * `rl_ring_deserialize` within `limits` (NULL: the defaults) instead of
+ * the default limits; the ring keeps them. For rings larger than the
+ * defaults allow, from a source you trust that much.
+ *
+ * Returns as `rl_ring_deserialize`, and `RL_ERR_INVALID_ARGUMENT` for a
+ * limit above 2^26. `*out` is written only on success. Thread-safe: the
+ * new ring is the caller's alone.
+ */
+rl_status rl_ring_deserialize_with_limits(const void *buf,
+                                          size_t len,
+                                          const rl_ring_limits *limits,
+                                          rl_ring **out);
+
+/**
  * Stores in `*position` the position of the key `key[0..key_len]` (any
  * bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
  * 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
- * maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
- * their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
+ * maglev, its table entry, XXH3-64 mod the table size. A key moves between
+ * two rings exactly when its position lies in one of their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
  * an empty ring (the position does not depend on the nodes).
  *
  * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
@@ -518,217 +833,10 @@ rl_status rl_ring_diff(const rl_ring *before,
 
 /**
  * Frees an array made by `rl_ring_diff`, with the names it points to. NULL
- * is a no-op. Do not free an array twice or use it afterwards.
+ * is a no-op. Do not free an array twice or use it afterwards; no other
+ * thread may be reading it.
  */
 void rl_moves_free(rl_move *moves);
-
-/**
- * The number of nodes in `ring`; 0 if `ring` is NULL (recorded as a failure
- * for `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
- */
-size_t rl_ring_len(const rl_ring *ring);
-
-/**
- * The algorithm of `ring` (an `RL_ALGORITHM_*` value); 0 if `ring` is NULL
- * (recorded as a failure for `rl_last_error`). Safe concurrently with other
- * `const rl_ring *` calls.
- */
-rl_algorithm rl_ring_algorithm(const rl_ring *ring);
-
-/**
- * Enumerates the nodes: node `index` (0 <= `index` < `rl_ring_len(ring)`) in byte
- * order of the names. Stores its name in `*name` and its weight in
- * `*weight`.
- *
- * `*name` is borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free it.
- *
- * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`index` past the end) or
- * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL). Outputs are written only on
- * success. Safe concurrently with other `const rl_ring *` calls.
- */
-rl_status rl_ring_node(const rl_ring *ring, size_t index, const char **name, uint32_t *weight);
-
-/**
- * Stores in `*contains` whether `node` is a node of `ring` (false for "").
- *
- * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not
- * UTF-8). `*contains` is written only on success. Safe concurrently with
- * other `const rl_ring *` calls.
- */
-rl_status rl_ring_contains(const rl_ring *ring, const char *node, bool *contains);
-
-/**
- * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
- * (any bytes). `key` may be NULL only when `key_len` is 0.
- *
- * `*node` is borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free it.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` or `RL_ERR_INVALID_ARGUMENT` (`ring`
- * or `node` NULL, `key` NULL with `key_len` > 0). `*node` is written only on
- * success. Allocates nothing; safe concurrently with other
- * `const rl_ring *` calls.
- */
-rl_status rl_ring_get(const rl_ring *ring, const void *key, size_t key_len, const char **node);
-
-/**
- * Stores up to `n` distinct node names for the key `key[0..key_len]` in
- * `nodes[0..n]`: the owner first, then the next distinct nodes along the ring
- * (jump: the next buckets); `*found` gets how many, `min(n, rl_ring_len)`
- * (fewer only for a ketama node whose weight earns it no point). Entries past
- * `*found` are left untouched.
- *
- * `n` = 0 is allowed (finds 0), and then `nodes` may be NULL. `key` may be
- * NULL only when `key_len` is 0.
- *
- * The names are borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free them.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `n`) or
- * `RL_ERR_INVALID_ARGUMENT` (`ring` or `found` NULL, `nodes` NULL with
- * `n` > 0, `key` NULL with `key_len` > 0). Outputs are written only on
- * success. Safe concurrently with other `const rl_ring *` calls.
- */
-rl_status rl_ring_get_n(const rl_ring *ring,
-                        const void *key,
-                        size_t key_len,
-                        const char **nodes,
-                        size_t n,
-                        size_t *found);
-
-/**
- * Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
- * each of the `count` keys: the same answers as `count` calls of
- * `rl_ring_get`. `keys[i]` may be NULL only when `key_lens[i]` is 0; the
- * three arrays may be NULL only when `count` is 0.
- *
- * The names are borrowed from `ring`: valid until the next mutation of `ring`
- * (`rl_ring_add`, `rl_ring_add_many`, `rl_ring_remove`, `rl_ring_set_weight`)
- * or `rl_ring_free`. Do not free them.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING` (whatever `count`) or
- * `RL_ERR_INVALID_ARGUMENT` (`ring` NULL, an array NULL with `count` > 0, a
- * key NULL with its length > 0). `nodes` is written only on success.
- * Allocates nothing; safe concurrently with other `const rl_ring *` calls.
- */
-rl_status rl_ring_get_many(const rl_ring *ring,
-                           const void *const *keys,
-                           const size_t *key_lens,
-                           size_t count,
-                           const char **nodes);
-
-/**
- * Adds node `node` (a non-empty UTF-8 string) with weight `weight` (>= 1).
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring) or
- * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` empty or not UTF-8,
- * `weight` 0, the ring would exceed 2^26 points). On failure the ring is
- * unchanged.
- */
-rl_status rl_ring_add(rl_ring *ring, const char *node, uint32_t weight);
-
-/**
- * Adds `count` nodes at once, all or nothing, with one rebuild: `nodes[i]`
- * with weight `weights[i]`, or weight 1 for every node when `weights` is
- * NULL. `nodes` (and `weights`) may be NULL only when `count` is 0.
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (a node is in the ring or given
- * twice) or `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
- * with `count` > 0). On failure the ring is unchanged.
- */
-rl_status rl_ring_add_many(rl_ring *ring,
-                           const char *const *nodes,
-                           const uint32_t *weights,
-                           size_t count);
-
-/**
- * Removes node `node`. Only the keys it owned move.
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring; "" never
- * is) or `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8). On
- * failure the ring is unchanged.
- */
-rl_status rl_ring_remove(rl_ring *ring, const char *node);
-
-/**
- * Sets the weight of node `node` to `weight` (>= 1).
- *
- * Invalidates every name previously borrowed from `ring`. Needs exclusive
- * access to `ring`.
- *
- * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring) or
- * `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8, `weight` 0,
- * the ring would exceed 2^26 points). On failure the ring is unchanged.
- */
-rl_status rl_ring_set_weight(rl_ring *ring, const char *node, uint32_t weight);
-
-/**
- * Creates an empty ring as `options` says (NULL: the defaults) and stores
- * it in `*out`; free it with `rl_ring_free`.
- *
- * `rl_ring_new(a, v, &r)` is `rl_ring_new_with_options` with
- * `{a, v, 0}`: use this function to choose maglev's table size. A maglev
- * ring refuses (`rl_ring_add`) more nodes than table entries.
- *
- * Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
- * algorithm, vnodes not allowed, table size not prime, too big or given to
- * an algorithm other than maglev). `*out` is written only on success.
- */
-rl_status rl_ring_new_with_options(const rl_ring_options *options, rl_ring **out);
-
-/**
- * Maglev's number of table entries (a prime) of `ring`; 0 for the other
- * algorithms, and 0 if `ring` is NULL (recorded as a failure for
- * `rl_last_error`). Safe concurrently with other `const rl_ring *` calls.
- */
-uint32_t rl_ring_table_size(const rl_ring *ring);
-
-/**
- * Serialises `ring` (algorithm, vnodes or table size, nodes and weights; no table) into a
- * buffer the caller owns. The bytes are portable (little-endian,
- * checksummed, versioned) and equal rings give equal bytes.
- *
- * Size query: with `buf` NULL and `cap` 0, stores the number of bytes needed
- * in `*len` and returns `RL_OK`. Then, with `cap` >= that size, writes the
- * bytes to `buf[0..*len]` and stores their number in `*len`:
- *
- *     size_t need;
- *     rl_ring_serialize(ring, NULL, 0, &need);
- *     uint8_t *buf = malloc(need);
- *     rl_ring_serialize(ring, buf, need, &need);
- *
- * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `len` NULL, `buf`
- * NULL with `cap` > 0, or `cap` smaller than the size needed: nothing is
- * written then and `rl_last_error` says how many bytes are needed). `buf`
- * and `*len` are written only on success. Safe concurrently with other
- * `const rl_ring *` calls.
- */
-rl_status rl_ring_serialize(const rl_ring *ring, uint8_t *buf, size_t cap, size_t *len);
-
-/**
- * Rebuilds a ring from `buf[0..len]` (bytes made by `rl_ring_serialize`, in
- * any process or version that writes format 1) and stores it in `*out`; free
- * it with `rl_ring_free`. Every field is checked: a buffer that loads is a
- * ring that could have been built. `buf` may be NULL only when `len` is 0.
- *
- * Returns `RL_OK`, `RL_ERR_CORRUPT` (truncated, altered, unknown version,
- * invalid content) or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with
- * `len` > 0). `*out` is written only on success.
- */
-rl_status rl_ring_deserialize(const void *buf, size_t len, rl_ring **out);
 
 /**
  * Stores in `*node` the node that takes the key `key[0..key_len]` under
@@ -855,6 +963,7 @@ rl_status rl_shared_ring_publish(const rl_ring *ring, const char *path, uint64_t
  * `RL_ERR_INVALID_ARGUMENT` (`path` or `out` NULL, a bad name, a symlink),
  * `RL_ERR_CORRUPT` (truncated, garbage, another version, a bad checksum,
  * inconsistent contents) or `RL_ERR_IO`. `*out` is written only on success.
+ * Thread-safe: each handle is the caller's alone (open one per thread).
  */
 rl_status rl_shared_ring_open(const char *path, rl_shared_ring **out);
 
@@ -902,35 +1011,10 @@ rl_status rl_shared_ring_node(rl_shared_ring *ring,
 
 /**
  * Closes a handle: unmaps its generation and frees it. Names it returned
- * become invalid. NULL is a no-op.
+ * become invalid. NULL is a no-op. Not concurrently with other calls on
+ * the same handle.
  */
 void rl_shared_ring_close(rl_shared_ring *ring);
-
-/**
- * Stores in `*node` the node that takes the key `key[0..key_len]` under
- * bounded loads in the newest generation published: `rl_ring_get_bounded`'s
- * answer on the published ring (same cap, same order, same errors).
- * `loads[i]` is the load of node `i` of `rl_shared_ring_node`'s order;
- * `loads_len` must be the node count of the generation that answers — check
- * `rl_shared_ring_generation` when the membership may have changed. `key`
- * may be NULL only when `key_len` is 0; `loads` only when `loads_len` is 0.
- *
- * `*node` lives in the mapping, as for `rl_shared_ring_get`: valid until the
- * next call on `ring` or `rl_shared_ring_close`.
- *
- * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
- * or `node` NULL, `key` or `loads` NULL with a length > 0, `factor` NaN,
- * infinite or <= 1, `loads_len` not the number of nodes, loads summing past
- * 2^64 - 1), or the error of a failed switch. `*node` is written only on
- * success. Not concurrently with other calls on the same handle.
- */
-rl_status rl_shared_ring_get_bounded(rl_shared_ring *ring,
-                                     const void *key,
-                                     size_t key_len,
-                                     const uint64_t *loads,
-                                     size_t loads_len,
-                                     double factor,
-                                     const char **node);
 
 /**
  * Stores in `*node` the name of the node that owns the key `key[0..key_len]`
@@ -998,6 +1082,39 @@ rl_status rl_shared_ring_get_many(rl_shared_ring *ring,
                                   const size_t *key_lens,
                                   size_t count,
                                   const char **nodes);
+
+/**
+ * Stores in `*node` the node that takes the key `key[0..key_len]` under
+ * bounded loads in the newest generation published: `rl_ring_get_bounded`'s
+ * answer on the published ring (same cap, same order, same errors).
+ * `loads[i]` is the load of node `i` of `rl_shared_ring_node`'s order;
+ * `loads_len` must be the node count of the generation that answers — check
+ * `rl_shared_ring_generation` when the membership may have changed. `key`
+ * may be NULL only when `key_len` is 0; `loads` only when `loads_len` is 0.
+ *
+ * `*node` lives in the mapping, as for `rl_shared_ring_get`: valid until the
+ * next call on `ring` or `rl_shared_ring_close`.
+ *
+ * Returns `RL_OK`, `RL_ERR_EMPTY_RING`, `RL_ERR_INVALID_ARGUMENT` (`ring`
+ * or `node` NULL, `key` or `loads` NULL with a length > 0, `factor` NaN,
+ * infinite or <= 1, `loads_len` not the number of nodes, loads summing past
+ * 2^64 - 1), or the error of a failed switch. `*node` is written only on
+ * success. Not concurrently with other calls on the same handle.
+ */
+rl_status rl_shared_ring_get_bounded(rl_shared_ring *ring,
+                                     const void *key,
+                                     size_t key_len,
+                                     const uint64_t *loads,
+                                     size_t loads_len,
+                                     double factor,
+                                     const char **node);
+
+/**
+ * Lamping and Veach's jump consistent hash: the bucket in `[0, buckets)` of
+ * `key`, the published algorithm bit for bit. Returns -1 when `buckets` <= 0.
+ * Pure and thread-safe.
+ */
+int32_t rl_jump_hash(uint64_t key, int32_t buckets);
 
 /**
  * Opens (creating it if needed) the lock `name` and stores a new handle in
@@ -1103,11 +1220,6 @@ rl_status rl_lock_status(const rl_lock *lock,
                          rl_holder *holders,
                          size_t cap,
                          size_t *count);
-
-/**
- * The library version, e.g. "0.1.0". Static: never free it. Thread-safe.
- */
-const char *rl_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

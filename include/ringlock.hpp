@@ -104,17 +104,17 @@ struct Node {
     std::uint32_t weight;
 };
 
-/// A range of key positions [start, last] (last included) whose owner
-/// changes; old_node / new_node are empty when that ring is empty. See
-/// Ring::diff and rl_ring_diff.
+/// A range of key positions [first, last] (last included) whose owner
+/// changes, named as rl_move names them; old_node / new_node are empty when
+/// that ring is empty. See Ring::diff and rl_ring_diff.
 struct Move {
-    std::uint64_t start;
+    std::uint64_t first;
     std::uint64_t last;
     std::optional<std::string> old_node;
     std::optional<std::string> new_node;
 };
 
-/// A migration plan: the ranges sorted by start, and the share of the
+/// A migration plan: the ranges sorted by first, and the share of the
 /// position space that moves.
 struct Diff {
     std::vector<Move> moves;

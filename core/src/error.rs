@@ -67,6 +67,7 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    errno: Option<i32>,
 }
 
 impl Error {
@@ -75,7 +76,25 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            errno: None,
         }
+    }
+
+    /// An operating-system error of `kind` (usually [`ErrorKind::Io`]):
+    /// the message is `context: description (errno N, ENAME)`, e.g.
+    /// `cannot open /x: Permission denied (errno 13, EACCES)`, and
+    /// [`Error::errno`] keeps the number.
+    pub fn os(kind: ErrorKind, context: impl fmt::Display, e: &std::io::Error) -> Self {
+        Error {
+            kind,
+            message: format!("{context}: {}", crate::errno::describe(e)),
+            errno: e.raw_os_error(),
+        }
+    }
+
+    /// [`Error::os`] of kind [`ErrorKind::Io`].
+    pub(crate) fn io(context: impl fmt::Display, e: &std::io::Error) -> Self {
+        Error::os(ErrorKind::Io, context, e)
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -95,6 +114,12 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The operating system's error number (`errno`) of an OS error; `None`
+    /// for every other error.
+    pub fn errno(&self) -> Option<i32> {
+        self.errno
+    }
 }
 
 impl fmt::Display for Error {
@@ -107,7 +132,11 @@ impl std::error::Error for Error {}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::new(ErrorKind::Io, e.to_string())
+        Error {
+            kind: ErrorKind::Io,
+            message: crate::errno::describe(&e),
+            errno: e.raw_os_error(),
+        }
     }
 }
 
@@ -130,5 +159,19 @@ mod tests {
     fn io_errors_map_to_io() {
         let e: Error = std::io::Error::from(std::io::ErrorKind::PermissionDenied).into();
         assert_eq!(e.kind(), ErrorKind::Io);
+        assert_eq!(e.errno(), None);
+    }
+
+    #[test]
+    fn os_errors_keep_and_name_their_errno() {
+        let os = std::io::Error::from_raw_os_error(libc::EACCES);
+        let e = Error::io("open /x", &os);
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert_eq!(e.errno(), Some(libc::EACCES));
+        assert_eq!(e.message(), "open /x: Permission denied (errno 13, EACCES)");
+        let e: Error = os.into();
+        assert_eq!(e.errno(), Some(libc::EACCES));
+        assert_eq!(e.message(), "Permission denied (errno 13, EACCES)");
+        assert_eq!(Error::new(ErrorKind::Io, "x").errno(), None);
     }
 }

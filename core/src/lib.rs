@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+mod errno;
 mod error;
 pub mod lock;
 pub mod ring;

@@ -15,14 +15,19 @@
 // crate builds only a cdylib and a staticlib, so no Rust code calls them.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-// Declaration order is the order of the header.
 mod args;
 mod boundary;
+
+// Declaration order is the header's reading order (blank lines keep rustfmt
+// from sorting): the version, statuses and errors, rings, jump hash, then
+// locks, as in DESIGN.md.
+pub mod version;
+
 pub mod error;
-pub mod jump;
+
 pub mod ring;
 pub mod shared_ring;
 
-// Locks after rings, as in DESIGN.md (a blank line keeps rustfmt from sorting).
+pub mod jump;
+
 pub mod lock;
-pub mod version;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C face's checks, run by `make test-c` after `make c-examples`:
-# header compiles (C, C++, twice), the C and C++ tests of rings, bounded loads, maglev,
+# header compiles (C, C++, twice), the C and C++ tests of rings, limits, bounded loads, maglev,
 # migration plans and locks (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
 # examples agree, C and C++ lock examples share one counter exactly.
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
@@ -59,7 +59,7 @@ check "ringlock.hpp compiles as C++17, included twice" $CXX $CXXFLAGS -fsyntax-o
 # where it exists, ffi/tests/cpp/test_NAME.cpp; all run plain, under valgrind
 # (valgrind follows forked children too: they must exit clean; the ones killed
 # with SIGKILL by design report nothing) and the C one under ASAN+UBSAN.
-SUITES=(ring bounded maglev diff lock shared_ring)
+SUITES=(ring limits bounded maglev diff shared_ring lock)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 has_valgrind=$(command -v valgrind > /dev/null && echo 1 || echo 0)
 has_san=$(echo 'int main(void){return 0;}' | $CC $san -x c - -o "$out/san_probe" > /dev/null 2>&1 && echo 1 || echo 0)

@@ -3,7 +3,13 @@
 A plan lists the ranges of key positions (see :meth:`ringlock.Ring.position`)
 whose owner changes between two rings. It is exact: a key moves if and only
 if its position lies in one of the ranges, and then from the range's ``old``
-owner to its ``new`` one.
+owner to its ``new`` one. Positions are a key's 32-bit hash (ketama), its
+64-bit hash (xxh3) or its table entry (maglev); jump has none.
+
+Ranges are half-open here, ``[start, end)`` as Python's are; the Rust, C and
+C++ faces give the same range by its first position (Rust ``start``, C and
+C++ ``first``) and an inclusive ``last`` (``end - 1``), because ``2**64``
+does not fit in their 64-bit integers.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ class Move(NamedTuple):
     """A range of key positions ``[start, end)`` whose owner changes.
 
     ``end`` is exclusive and may be ``2**64`` (a range reaching the top of
-    the xxh3 space). A range never wraps: one that would pass the top is
-    reported as two.
+    the xxh3 space); it is the other faces' ``last + 1``. A range never
+    wraps: one that would pass the top is reported as two.
     """
 
     start: int
@@ -36,7 +42,8 @@ class Diff:
 
     ``moves``: the ranges whose owner changes, sorted by ``start``, disjoint;
     adjacent ranges with the same ``(old, new)`` are merged. ``space``: the
-    size of the position space (2**32 for ketama, 2**64 for xxh3). ``moved``:
+    size of the position space (2**32 for ketama, 2**64 for xxh3, the table
+    size for maglev). ``moved``:
     how many positions change owner (the sum of the ranges' lengths).
     ``fraction``: ``moved / space``, the expected share of keys that move.
     """
@@ -61,7 +68,10 @@ class Diff:
 
     @property
     def space(self) -> int:
-        """The size of the position space: 2**32 (ketama) or 2**64 (xxh3)."""
+        """The size of the position space.
+
+        2**32 (ketama), 2**64 (xxh3) or the table size (maglev).
+        """
         return self._space
 
     @property

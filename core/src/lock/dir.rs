@@ -38,7 +38,7 @@ fn euid() -> u32 {
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+    Error::io(format_args!("{what} {}", path.display()), &e)
 }
 
 fn c_name(name: &OsStr, path: &Path) -> Result<CString> {

@@ -13,7 +13,7 @@ use super::proc::{current_pid, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, LockStatus, Mode};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::path::{Path, PathBuf};
@@ -274,7 +274,7 @@ impl FileLock {
     }
 
     fn io(&self, e: std::io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("{}: {e}", self.path.display()))
+        Error::io(self.path.display(), &e)
     }
 }
 

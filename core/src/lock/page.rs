@@ -140,8 +140,13 @@ impl Mapped {
                 path.display()
             )));
         }
-        let map = MmapRaw::map_raw(file)
-            .map_err(|e| Error::corrupt(format!("cannot map {}: {e}", path.display())))?;
+        let map = MmapRaw::map_raw(file).map_err(|e| {
+            Error::os(
+                crate::ErrorKind::Corrupt,
+                format_args!("cannot map {}", path.display()),
+                &e,
+            )
+        })?;
         let guard = sigbus::register(map.as_ptr(), map.len());
         let mut m = Mapped {
             guard,

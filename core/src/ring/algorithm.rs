@@ -1,5 +1,17 @@
-//! The placement algorithms and their names.
+//! The placement algorithms: [`Algorithm`] names them, and its registry
+//! ([`Algorithm::spec`]) gives what each one's own file declares.
+//!
+//! An algorithm is its file (a `SPEC` and the functions it names), its
+//! `Algorithm` variant with its entry in [`Algorithm::ALL`], and its line in
+//! the registry. A point ring (positions on a circle, like ketama and xxh3)
+//! needs nothing else: the ring, its limits, serialisation, `get_n`, bounded
+//! loads and migration plans work through the spec and the shared
+//! continuum. A new kind of lookup table is also a `Table` variant with its
+//! lookups in `mod.rs`. The shared ring (`shared/`) validates and reads its
+//! own mapped layout per algorithm.
 
+use super::nodes::{Node, NodeSet};
+use super::Table;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +31,65 @@ pub enum Algorithm {
     Maglev,
 }
 
+/// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
+/// `jump.rs`, `maglev.rs`) and found through [`Algorithm::spec`], the
+/// registry: its names, its one parameter, how many points a ring of it
+/// holds, how it builds its lookup table and where a key sits. The ring,
+/// its serialisation and its migration plans ask the spec instead of
+/// matching on the algorithm, so that an algorithm is one file, one
+/// [`Algorithm`] variant and one registry line.
+#[derive(Debug)]
+pub(super) struct Spec {
+    /// The lower-case name (`"ketama"`).
+    pub name: &'static str,
+    /// The stable numeric code (serialisation, the C ABI).
+    pub code: u8,
+    /// The algorithm's one parameter, if any.
+    pub parameter: Parameter,
+    /// The points a ring of `nodes` holds, the quantity [`Limits`] bound
+    /// (`vnodes` and `table_size` resolved).
+    ///
+    /// [`Limits`]: super::Limits
+    pub points: fn(nodes: &NodeSet, vnodes: u32, table_size: u32) -> u64,
+    /// Whether `nodes` nodes fit (maglev: at most one per table entry).
+    pub check_nodes: fn(table_size: u32, nodes: usize) -> Result<()>,
+    /// The lookup table of `nodes`, already checked against the limits;
+    /// `Io` if an allocation fails.
+    pub build: fn(nodes: &[Node], vnodes: u32, table_size: u32) -> Result<Table>,
+    /// The point a key is looked up at on a continuum (ketama, xxh3). The
+    /// other tables hash keys themselves, in their own files.
+    pub key_hash: fn(key: &[u8]) -> u64,
+    /// Public positions are `key_hash >> point_shift` on point rings
+    /// (ketama keeps its 32-bit points in the top half of a u64).
+    pub point_shift: u32,
+    /// The size of the position space of [`Ring::position`] and
+    /// [`Ring::diff`]; `None` without positions (jump).
+    ///
+    /// [`Ring::position`]: super::Ring::position
+    /// [`Ring::diff`]: super::Ring::diff
+    pub space: fn(table_size: u32) -> Option<u128>,
+}
+
+/// An algorithm's one parameter: what `vnodes` and `table_size` may be, and
+/// which of them a serialisation stores.
+#[derive(Debug)]
+pub(super) enum Parameter {
+    /// None (jump): both must be 0.
+    None,
+    /// Virtual nodes per unit of weight: 0 means `default`; others must be a
+    /// multiple of `multiple_of` (`why` says why, when it is not 1).
+    Vnodes {
+        default: u32,
+        multiple_of: u32,
+        why: &'static str,
+    },
+    /// A table size: 0 means `default`; others must pass `validate`.
+    TableSize {
+        default: u32,
+        validate: fn(u32) -> Result<()>,
+    },
+}
+
 impl Algorithm {
     /// Every algorithm, in code order.
     pub const ALL: [Algorithm; 4] = [
@@ -28,24 +99,24 @@ impl Algorithm {
         Algorithm::Maglev,
     ];
 
+    /// The registry: each algorithm's [`Spec`], from its own file.
+    pub(super) fn spec(self) -> &'static Spec {
+        match self {
+            Algorithm::Ketama => &super::ketama::SPEC,
+            Algorithm::Xxh3 => &super::xxh3::SPEC,
+            Algorithm::Jump => &super::jump::SPEC,
+            Algorithm::Maglev => &super::maglev::SPEC,
+        }
+    }
+
     /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`.
     pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Ketama => "ketama",
-            Algorithm::Xxh3 => "xxh3",
-            Algorithm::Jump => "jump",
-            Algorithm::Maglev => "maglev",
-        }
+        self.spec().name
     }
 
     /// The stable numeric code (used by serialisation and the C ABI).
     pub fn code(self) -> u8 {
-        match self {
-            Algorithm::Ketama => 1,
-            Algorithm::Xxh3 => 2,
-            Algorithm::Jump => 3,
-            Algorithm::Maglev => 4,
-        }
+        self.spec().code
     }
 
     /// The algorithm of a numeric code.
@@ -57,18 +128,17 @@ impl Algorithm {
 
     /// The number of virtual nodes used when the caller passes 0.
     pub fn default_vnodes(self) -> u32 {
-        match self {
-            Algorithm::Ketama => super::ketama::DEFAULT_VNODES,
-            Algorithm::Xxh3 => super::xxh3::DEFAULT_VNODES,
-            Algorithm::Jump | Algorithm::Maglev => 0,
+        match self.spec().parameter {
+            Parameter::Vnodes { default, .. } => default,
+            _ => 0,
         }
     }
 
     /// The table size used when the caller passes 0: 65,537 for maglev, 0
     /// (no table size) for the others.
     pub fn default_table_size(self) -> u32 {
-        match self {
-            Algorithm::Maglev => super::maglev::DEFAULT_TABLE_SIZE,
+        match self.spec().parameter {
+            Parameter::TableSize { default, .. } => default,
             _ => 0,
         }
     }
@@ -76,29 +146,45 @@ impl Algorithm {
     /// Resolves `table_size` (0 = default) or says why it does not fit:
     /// maglev takes a prime up to 2^26; the others take only 0.
     pub(crate) fn resolve_table_size(self, table_size: u32) -> Result<u32> {
-        match (self, table_size) {
-            (Algorithm::Maglev, 0) => Ok(super::maglev::DEFAULT_TABLE_SIZE),
-            (Algorithm::Maglev, t) => super::maglev::validate_table_size(t).map(|()| t),
+        match (&self.spec().parameter, table_size) {
+            (Parameter::TableSize { default, .. }, 0) => Ok(*default),
+            (Parameter::TableSize { validate, .. }, t) => validate(t).map(|()| t),
             (_, 0) => Ok(0),
-            (a, t) => Err(Error::invalid(format!(
-                "only maglev has a table size; for {a} it must be 0, not {t}"
+            (_, t) => Err(Error::invalid(format!(
+                "{self} has no table size (only {} has); it must be 0, not {t}",
+                Algorithm::with_table_size()
             ))),
         }
     }
 
     /// Resolves `vnodes` (0 = default) or says why it does not fit.
     pub(crate) fn resolve_vnodes(self, vnodes: u32) -> Result<u32> {
-        match (self, vnodes) {
-            (Algorithm::Jump | Algorithm::Maglev, 0) => Ok(0),
-            (a @ (Algorithm::Jump | Algorithm::Maglev), v) => Err(Error::invalid(format!(
-                "{a} has no virtual nodes; vnodes must be 0, not {v}"
+        match (&self.spec().parameter, vnodes) {
+            (Parameter::Vnodes { default, .. }, 0) => Ok(*default),
+            (
+                Parameter::Vnodes {
+                    multiple_of, why, ..
+                },
+                v,
+            ) if v % multiple_of != 0 => Err(Error::invalid(format!(
+                "{self} vnodes must be a multiple of {multiple_of}{why}, not {v}"
             ))),
-            (a, 0) => Ok(a.default_vnodes()),
-            (Algorithm::Ketama, v) if v % 4 != 0 => Err(Error::invalid(format!(
-                "ketama vnodes must be a multiple of 4 (each MD5 digest gives 4 points), not {v}"
+            (Parameter::Vnodes { .. }, v) => Ok(v),
+            (_, 0) => Ok(0),
+            (_, v) => Err(Error::invalid(format!(
+                "{self} has no virtual nodes; vnodes must be 0, not {v}"
             ))),
-            (_, v) => Ok(v),
         }
+    }
+
+    /// The names of the algorithms that take a table size, for messages.
+    fn with_table_size() -> String {
+        let names: Vec<&str> = Algorithm::ALL
+            .into_iter()
+            .filter(|a| matches!(a.spec().parameter, Parameter::TableSize { .. }))
+            .map(Algorithm::name)
+            .collect();
+        names.join(", ")
     }
 }
 
@@ -116,8 +202,13 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| {
+                let names: Vec<String> = Algorithm::ALL
+                    .into_iter()
+                    .map(|a| format!("{:?}", a.name()))
+                    .collect();
                 Error::invalid(format!(
-                    "unknown algorithm {s:?}; expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\""
+                    "unknown algorithm {s:?}; expected one of {}",
+                    names.join(", ")
                 ))
             })
     }
@@ -126,6 +217,32 @@ impl FromStr for Algorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_registry_gives_each_algorithm_its_own_code_and_name() {
+        let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
+        assert_eq!(
+            codes,
+            [1, 2, 3, 4],
+            "ALL is in code order, codes are stable"
+        );
+        let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
+        assert_eq!(names, ["ketama", "xxh3", "jump", "maglev"]);
+        let e = "md5".parse::<Algorithm>().unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\""),
+            "{e}"
+        );
+        let e = Algorithm::Xxh3.resolve_table_size(101).unwrap_err();
+        assert!(e.message().contains("(only maglev has)"), "{e}");
+        let e = Algorithm::Ketama.resolve_vnodes(161).unwrap_err();
+        assert!(
+            e.message()
+                .contains("multiple of 4 (each MD5 digest gives 4 points)"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn names_and_codes_round_trip() {

@@ -8,7 +8,8 @@
 //!
 //! Ring order is the order of [`Ring::get_n`]: the owners met walking the
 //! table from the key's position — the continuum's points clockwise (ketama,
-//! xxh3), the buckets from the key's bucket, wrapping (jump). A node whose
+//! xxh3), the buckets from the key's bucket (jump), the table entries from
+//! the key's entry (maglev), each wrapping. A node whose
 //! load is at or above the cap is rejected wherever it appears; so the
 //! answer is the first owner met whose load is below the cap. Ketama nodes
 //! too light to earn a point never appear on the walk: they come after it,

@@ -2,22 +2,31 @@
 //! rings ([`Ring::diff`]), and where a key sits in that space
 //! ([`Ring::position`]).
 //!
-//! Method (point rings, ketama and xxh3): take the sorted union of both
+//! Method, point rings (ketama and xxh3): take the sorted union of both
 //! rings' point positions. Between two consecutive boundaries neither ring
 //! has a point, so each ring has one owner there: the owner of the first
 //! point at or after the segment's last position, found with the very lookup
-//! that [`Ring::get`] uses (ties, wrap and all). The diff is therefore exact
-//! by construction: a key moves if and only if its position falls in a
-//! reported range. Cost: O(points of both rings).
+//! that [`Ring::get`] uses (ties, wrap and all). Cost: O(points of both
+//! rings). Maglev: a key's position is its table entry, so the two tables
+//! (of one size) are compared entry by entry, O(table size). Either way the
+//! diff is exact by construction: a key moves if and only if its position
+//! falls in a reported range. Jump has no positions, hence no diff.
+//!
+//! One meaning in every face: a range is the positions from its first to
+//! its last, both included (a range reaching the top of the 2^64 space has
+//! no exclusive end in a `u64`). Rust names them [`Move::start`] and
+//! [`Move::last`]; C's `rl_move` and C++'s `Move` `first` and `last`;
+//! Python's `Move(start, end)` is half-open as Python's ranges are, with
+//! `start` the first position and `end = last + 1` (its integers hold 2^64).
 
 use super::continuum::Continuum;
-use super::{Algorithm, Ring, Table};
+use super::{Ring, Table};
 use crate::error::{Error, Result};
 
 /// One range of key positions whose owner changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Move {
-    /// The first position of the range.
+    /// The first position of the range (C and C++: `first`).
     pub start: u64,
     /// The last position of the range (inclusive: a range that reaches the
     /// top of the 2^64 space has no exclusive end in a `u64`).
@@ -47,7 +56,8 @@ pub struct Diff {
     /// wrapping (a range that would wrap past the top is split in two);
     /// adjacent ranges with the same `(old, new)` are merged into one.
     pub moves: Vec<Move>,
-    /// The size of the position space: 2^32 for ketama, 2^64 for xxh3.
+    /// The size of the position space: 2^32 for ketama, 2^64 for xxh3, the
+    /// table size for maglev.
     pub space: u128,
     /// The number of positions that change owner: the sum of the ranges'
     /// lengths.
@@ -89,23 +99,14 @@ impl Ring {
     /// Public positions are internal point positions shifted right by this
     /// (ketama keeps its 32-bit points in the top half of a u64).
     fn point_shift(&self) -> u32 {
-        if self.algorithm == Algorithm::Ketama {
-            32
-        } else {
-            0
-        }
+        self.algorithm.spec().point_shift
     }
 
     /// The size of the position space: `Some(2^32)` for ketama, `Some(2^64)`
     /// for xxh3, `Some(table size)` for maglev, `None` for jump (no
     /// positions).
     pub fn position_space(&self) -> Option<u128> {
-        match self.algorithm {
-            Algorithm::Ketama => Some(1 << 32),
-            Algorithm::Xxh3 => Some(1 << 64),
-            Algorithm::Maglev => Some(u128::from(self.table_size)),
-            Algorithm::Jump => None,
-        }
+        (self.algorithm.spec().space)(self.table_size)
     }
 
     /// The ranges of key positions (see [`Ring::position`]) whose owner
@@ -314,6 +315,7 @@ fn no_positions() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ring::Algorithm;
 
     fn runs(a: &[(u64, u32)], b: &[(u64, u32)], map: &[u32]) -> Vec<(u64, u64, u32, u32)> {
         let (ca, cb) = (

@@ -8,8 +8,26 @@
 //! sorts after every other (or removing the last one) is minimal; any other
 //! change renumbers buckets and moves more keys (see docs/placement.md).
 
+use super::algorithm::{Parameter, Spec};
 use super::limits::vec_with_capacity;
+use super::Table;
 use crate::error::Result;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// jump in the registry: no parameter, one bucket per unit of weight, no
+/// positions.
+pub(super) const SPEC: Spec = Spec {
+    name: "jump",
+    code: 3,
+    parameter: Parameter::None,
+    points: |nodes, _, _| nodes.total_weight(),
+    check_nodes: |_, _| Ok(()),
+    build: |nodes, _, _| Ok(Table::Buckets(buckets(nodes.iter().map(|n| n.weight))?)),
+    // unused: the bucket table hashes the key itself (bucket_of)
+    key_hash: super::xxh3::key_position,
+    point_shift: 0,
+    space: |_| None,
+};
 
 /// The published jump consistent hash: the bucket in `[0, buckets)` of `key`.
 /// Returns -1 when `buckets <= 0`.
@@ -26,6 +44,13 @@ pub fn jump_hash(mut key: u64, buckets: i32) -> i32 {
         j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
     }
     b as i32
+}
+
+/// The bucket of `key` among `buckets` (> 0): `jump_hash(XXH3_64(key),
+/// buckets)`.
+#[inline]
+pub fn bucket_of(key: &[u8], buckets: usize) -> usize {
+    jump_hash(xxh3_64(key), buckets as i32) as usize
 }
 
 /// The bucket table: bucket number -> owner id. The caller has checked the

@@ -12,10 +12,31 @@
 //!
 //! With `vnodes` other than the default 160, `vnodes / 4` replaces 40.
 
+use super::algorithm::{Parameter, Spec};
+use super::continuum::Continuum;
 use super::limits::vec_with_capacity;
 use super::nodes::Node;
+use super::Table;
 use crate::error::Result;
 use md5::{Digest, Md5};
+
+/// ketama in the registry.
+pub(super) const SPEC: Spec = Spec {
+    name: "ketama",
+    code: 1,
+    parameter: Parameter::Vnodes {
+        default: DEFAULT_VNODES,
+        multiple_of: 4,
+        why: " (each MD5 digest gives 4 points)",
+    },
+    // about vnodes per server whatever the weights
+    points: |nodes, vnodes, _| nodes.len() as u64 * u64::from(vnodes),
+    check_nodes: |_, _| Ok(()),
+    build: |nodes, vnodes, _| Ok(Table::Points(Continuum::build(points(nodes, vnodes)?)?)),
+    key_hash: key_position,
+    point_shift: 32,
+    space: |_| Some(1 << 32),
+};
 
 /// libketama's points per server of average weight.
 pub const DEFAULT_VNODES: u32 = 160;

@@ -17,6 +17,7 @@
 //! `-N·w_i/W <= c_i - M·w_i/W <= 1` (N nodes, total weight W): see
 //! docs/placement.md for the proof and the measured disruption.
 
+use super::algorithm::{Parameter, Spec};
 use super::limits::vec_with_capacity;
 use super::nodes::Node;
 use crate::error::{Error, Result};
@@ -30,6 +31,24 @@ pub const DEFAULT_TABLE_SIZE: u32 = 65_537;
 /// The largest table size accepted: 2^26 (= `MAX_POINTS`), so the largest
 /// prime accepted is 67,108,859 (256 MiB of table).
 pub const MAX_TABLE_SIZE: u32 = 1 << 26;
+
+/// maglev in the registry: a prime table size, the table's entries as
+/// points and positions.
+pub(super) const SPEC: Spec = Spec {
+    name: "maglev",
+    code: 4,
+    parameter: Parameter::TableSize {
+        default: DEFAULT_TABLE_SIZE,
+        validate: validate_table_size,
+    },
+    points: |_, _, table_size| u64::from(table_size),
+    check_nodes: check_node_count,
+    build: |nodes, _, table_size| Ok(super::Table::Maglev(Table::build(nodes, table_size)?)),
+    // unused: the table hashes the key itself (Table::slot)
+    key_hash: super::xxh3::key_position,
+    point_shift: 0,
+    space: |table_size| Some(u128::from(table_size)),
+};
 
 /// XXH3-64 seed of the offset hash.
 pub const OFFSET_SEED: u64 = 1;

@@ -34,7 +34,6 @@ pub use tracker::LoadTracker;
 use crate::error::{Error, ErrorKind, Result};
 use continuum::Continuum;
 use nodes::NodeSet;
-use xxhash_rust::xxh3::xxh3_64;
 
 /// Up to this many replicas, [`Ring::get_n_ids`] checks a candidate against
 /// those found so far; above it, against a bitset over the node ids.
@@ -190,39 +189,19 @@ impl Ring {
     /// takes both: on error the ring is unchanged.
     fn replace_nodes(&mut self, next: NodeSet) -> Result<()> {
         self.limits.check_nodes(next.len() as u64)?;
-        if self.algorithm == Algorithm::Maglev {
-            maglev::check_node_count(self.table_size, next.len())?;
-        }
-        self.limits
-            .check_points(self.points_for(&next), "the ring would hold")?;
+        let spec = self.algorithm.spec();
+        (spec.check_nodes)(self.table_size, next.len())?;
+        let points = (spec.points)(&next, self.vnodes, self.table_size);
+        self.limits.check_points(points, "the ring would hold")?;
         self.table = self.build_table(&next)?;
         self.nodes = next;
         Ok(())
     }
 
-    fn points_for(&self, nodes: &NodeSet) -> u64 {
-        let total = nodes.total_weight();
-        match self.algorithm {
-            Algorithm::Jump => total,
-            Algorithm::Maglev => u64::from(self.table_size),
-            Algorithm::Xxh3 => total * u64::from(self.vnodes),
-            // ketama: about vnodes per server whatever the weights
-            Algorithm::Ketama => nodes.len() as u64 * u64::from(self.vnodes),
-        }
-    }
-
     /// The lookup table of `nodes` (already checked against the limits);
     /// `Io` if an allocation fails.
     fn build_table(&self, nodes: &NodeSet) -> Result<Table> {
-        let nodes = nodes.as_slice();
-        Ok(match self.algorithm {
-            Algorithm::Jump => Table::Buckets(jump::buckets(nodes.iter().map(|n| n.weight))?),
-            Algorithm::Maglev => Table::Maglev(maglev::Table::build(nodes, self.table_size)?),
-            Algorithm::Ketama => {
-                Table::Points(Continuum::build(ketama::points(nodes, self.vnodes)?)?)
-            }
-            Algorithm::Xxh3 => Table::Points(Continuum::build(xxh3::points(nodes, self.vnodes)?)?),
-        })
+        (self.algorithm.spec().build)(nodes.as_slice(), self.vnodes, self.table_size)
     }
 
     /// The id (index into [`Ring::nodes`] order) of the node owning `key`, or
@@ -238,19 +217,17 @@ impl Ring {
                 if b.is_empty() {
                     return None;
                 }
-                let i = jump_hash(xxh3_64(key), b.len() as i32);
-                Some(b[i as usize] as usize)
+                let i = jump::bucket_of(key, b.len());
+                Some(b[i] as usize)
             }
             Table::Maglev(t) => t.owner(key).map(|o| o as usize),
         }
     }
 
+    /// The point of `key` on a continuum (ketama, xxh3).
     #[inline]
     fn point_of(&self, key: &[u8]) -> u64 {
-        match self.algorithm {
-            Algorithm::Ketama => ketama::key_position(key),
-            _ => xxh3::key_position(key),
-        }
+        (self.algorithm.spec().key_hash)(key)
     }
 
     /// The name of the node owning `key`. Errors: `EmptyRing`.
@@ -294,7 +271,7 @@ impl Ring {
                 if b.is_empty() {
                     return None;
                 }
-                let start = jump_hash(xxh3_64(key), b.len() as i32) as usize;
+                let start = jump::bucket_of(key, b.len());
                 b[start..]
                     .iter()
                     .chain(&b[..start])

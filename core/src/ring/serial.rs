@@ -20,6 +20,7 @@
 //! refused). A ring is loaded within [`Limits`] (the defaults, or those given
 //! to [`Ring::from_bytes_with_limits`]), checked before any table is built.
 
+use super::algorithm::Parameter;
 use super::limits::vec_with_capacity;
 use super::{Algorithm, Limits, Ring};
 use crate::error::{Error, ErrorKind, Result};
@@ -36,8 +37,8 @@ impl Ring {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.push(self.algorithm.code());
         out.push(0);
-        let field = match self.algorithm {
-            Algorithm::Maglev => self.table_size,
+        let field = match self.algorithm.spec().parameter {
+            Parameter::TableSize { .. } => self.table_size,
             _ => self.vnodes,
         };
         out.extend_from_slice(&field.to_le_bytes());
@@ -124,17 +125,19 @@ impl Ring {
                 body.len() - r.at
             )));
         }
-        let (vnodes, table_size) = match algorithm {
+        let (vnodes, table_size) = match algorithm.spec().parameter {
             // 0 would be a second spelling of the default: one ring, one encoding.
-            Algorithm::Maglev if vnodes == 0 => {
-                return Err(Error::corrupt("serialised maglev ring has table size 0"))
+            Parameter::TableSize { .. } if vnodes == 0 => {
+                return Err(Error::corrupt(format!(
+                    "serialised {algorithm} ring has table size 0"
+                )))
             }
-            Algorithm::Ketama | Algorithm::Xxh3 if vnodes == 0 => {
+            Parameter::Vnodes { .. } if vnodes == 0 => {
                 return Err(Error::corrupt(format!(
                     "serialised {algorithm} ring has vnodes 0; rings store their resolved vnodes"
                 )))
             }
-            Algorithm::Maglev => (0, vnodes),
+            Parameter::TableSize { .. } => (0, vnodes),
             _ => (vnodes, 0),
         };
         Ring::with_limits(algorithm, vnodes, table_size, limits)

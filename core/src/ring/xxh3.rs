@@ -6,10 +6,30 @@
 //! name and weight only, so adding, removing or re-weighting a node moves keys
 //! only to or from that node.
 
+use super::algorithm::{Parameter, Spec};
+use super::continuum::Continuum;
 use super::limits::vec_with_capacity;
 use super::nodes::Node;
+use super::Table;
 use crate::error::Result;
 use xxhash_rust::xxh3::xxh3_64;
+
+/// xxh3 in the registry.
+pub(super) const SPEC: Spec = Spec {
+    name: "xxh3",
+    code: 2,
+    parameter: Parameter::Vnodes {
+        default: DEFAULT_VNODES,
+        multiple_of: 1,
+        why: "",
+    },
+    points: |nodes, vnodes, _| nodes.total_weight() * u64::from(vnodes),
+    check_nodes: |_, _| Ok(()),
+    build: |nodes, vnodes, _| Ok(Table::Points(Continuum::build(points(nodes, vnodes)?)?)),
+    key_hash: key_position,
+    point_shift: 0,
+    space: |_| Some(1 << 64),
+};
 
 /// Points per unit of weight unless the caller says otherwise.
 pub const DEFAULT_VNODES: u32 = 160;

@@ -62,9 +62,8 @@ impl Control {
         // SAFETY: the mapping is read-only and its bytes are only read through
         // atomics (`word`) or once at open (`check`); publishers never
         // truncate the file.
-        let map = unsafe { MmapOptions::new().len(CONTROL_LEN).map(&f) }.map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot map {}: {e}", path.display()))
-        })?;
+        let map = unsafe { MmapOptions::new().len(CONTROL_LEN).map(&f) }
+            .map_err(|e| Error::io(format_args!("cannot map {}", path.display()), &e))?;
         check(&map, path)?;
         Ok(Control { map })
     }
@@ -95,9 +94,8 @@ impl ControlMut {
         }
         // SAFETY: a shared writable mapping of a 64-byte file nobody
         // truncates; the generation word is only accessed atomically.
-        let map = unsafe { MmapOptions::new().len(CONTROL_LEN).map_mut(&f) }.map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot map {}: {e}", path.display()))
-        })?;
+        let map = unsafe { MmapOptions::new().len(CONTROL_LEN).map_mut(&f) }
+            .map_err(|e| Error::io(format_args!("cannot map {}", path.display()), &e))?;
         check(&map, &path)?;
         Ok(ControlMut { map })
     }
@@ -125,14 +123,12 @@ pub(crate) fn open_file(path: &Path, write: bool) -> Result<File> {
                 "{} is a symbolic link; symlinks are not followed",
                 path.display()
             )),
-            _ if e.kind() == std::io::ErrorKind::NotFound => Error::new(
+            _ if e.kind() == std::io::ErrorKind::NotFound => Error::os(
                 ErrorKind::NotFound,
-                format!("no shared ring at {}: {e}", path.display()),
+                format_args!("no shared ring at {}", path.display()),
+                &e,
             ),
-            _ => Error::new(
-                ErrorKind::Io,
-                format!("cannot open {}: {e}", path.display()),
-            ),
+            _ => Error::io(format_args!("cannot open {}", path.display()), &e),
         })?;
     let md = f.metadata().map_err(Error::from)?;
     if !md.file_type().is_file() {

@@ -3,7 +3,7 @@
 //! as typed arrays.
 
 use super::control::open_file;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ring::shared::layout::{Header, HEADER_LEN, MAX_FILE_LEN, SENTINELS};
 use crate::ring::shared::view::Tables;
 use memmap2::{Mmap, MmapOptions};
@@ -70,9 +70,8 @@ impl Generation {
         // write into a published file (they write a new one and rename it
         // into place), so its bytes do not change under us; a file truncated
         // by someone else is the one case outside this contract (SIGBUS).
-        let map = unsafe { MmapOptions::new().len(len as usize).map(&f) }.map_err(|e| {
-            Error::new(ErrorKind::Io, format!("cannot map {}: {e}", path.display()))
-        })?;
+        let map = unsafe { MmapOptions::new().len(len as usize).map(&f) }
+            .map_err(|e| Error::io(format_args!("cannot map {}", path.display()), &e))?;
         Generation::from_bytes(Bytes::Map(map))
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
     }

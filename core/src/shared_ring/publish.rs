@@ -16,7 +16,7 @@
 
 use super::control::{open_file, ControlMut};
 use super::paths::Paths;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::lock::{dir, Lock, LockOptions, Mode};
 use crate::ring::shared::encode;
 use crate::ring::Ring;
@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static TEMP: AtomicU64 = AtomicU64::new(0);
 
 fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+    Error::io(format_args!("{what} {}", path.display()), &e)
 }
 
 /// Publishes `ring` at `paths`; returns the new generation.

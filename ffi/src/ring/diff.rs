@@ -13,7 +13,9 @@ use std::ffi::{c_char, c_void};
 /// One range of key positions whose owner changes: positions `first` to
 /// `last`, both included (a range that reaches the top of the 2^64 space has
 /// no exclusive end in a `uint64_t`). Positions are those of
-/// `rl_ring_position`.
+/// `rl_ring_position`. C++ names them `Move::first` and `Move::last` too;
+/// Rust's `Move` has `start` for `first`; Python's `Move(start, end)` is
+/// half-open, `start = first` and `end = last + 1`.
 #[repr(C)]
 pub struct rl_move {
     /// The first position of the range.
@@ -34,8 +36,8 @@ const ALIGN: usize = 16;
 /// Stores in `*position` the position of the key `key[0..key_len]` (any
 /// bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
 /// 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
-/// maglev, its table entry, XXH3-64 mod the table size. A key moves between two rings exactly when its position lies in one of
-/// their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
+/// maglev, its table entry, XXH3-64 mod the table size. A key moves between
+/// two rings exactly when its position lies in one of their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
 /// an empty ring (the position does not depend on the nodes).
 ///
 /// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
@@ -114,7 +116,8 @@ pub extern "C" fn rl_ring_diff(
 }
 
 /// Frees an array made by `rl_ring_diff`, with the names it points to. NULL
-/// is a no-op. Do not free an array twice or use it afterwards.
+/// is a no-op. Do not free an array twice or use it afterwards; no other
+/// thread may be reading it.
 #[no_mangle]
 pub extern "C" fn rl_moves_free(moves: *mut rl_move) {
     boundary::value("rl_moves_free", (), || {

@@ -3,17 +3,12 @@
 
 use super::rl_ring;
 use crate::args;
-use crate::boundary::{self, Result};
+use crate::boundary;
 use crate::error::rl_status;
-use ringlock_core::{Error, ErrorKind};
 use std::ffi::{c_char, c_void};
 
-fn non_empty(r: &rl_ring) -> Result<()> {
-    if r.ring.is_empty() {
-        return Err(Error::new(ErrorKind::EmptyRing, "the ring has no nodes"));
-    }
-    Ok(())
-}
+/// Keys `rl_ring_get_many` hands to the core's batched lookup at once.
+const BATCH: usize = 32;
 
 /// Stores in `*node` the name of the node that owns the key `key[0..key_len]`
 /// (any bytes). `key` may be NULL only when `key_len` is 0.
@@ -40,7 +35,7 @@ pub extern "C" fn rl_ring_get(
         let key = unsafe { args::bytes(key, key_len, "key") }?;
         // SAFETY: `node` is NULL or writable (header contract).
         let node = unsafe { args::out(node, "node") }?;
-        non_empty(r)?;
+        r.ring.require_nodes()?;
         let id = r
             .ring
             .get_id(key)
@@ -51,10 +46,15 @@ pub extern "C" fn rl_ring_get(
 }
 
 /// Stores up to `n` distinct node names for the key `key[0..key_len]` in
-/// `nodes[0..n]`: the owner first, then the next distinct nodes along the ring
-/// (jump: the next buckets); `*found` gets how many, `min(n, rl_ring_len)`
-/// (fewer only for a ketama node whose weight earns it no point). Entries past
-/// `*found` are left untouched.
+/// `nodes[0..n]`: the owner first, then the next distinct nodes in ring
+/// order (ketama and xxh3: the continuum's points clockwise; jump: the next
+/// buckets; maglev: the next table entries; wrapping); `*found` gets how
+/// many, `min(n, rl_ring_len)` (fewer only for a ketama node whose weight
+/// earns it no point). Entries past `*found` are left untouched.
+///
+/// O(points + n) time. Up to 16 names it allocates nothing; above, it
+/// allocates `n` ids, and above 32 a bitset of the nodes seen (nodes / 8
+/// bytes, on the stack up to 4,096 nodes).
 ///
 /// `n` = 0 is allowed (finds 0), and then `nodes` may be NULL. `key` may be
 /// NULL only when `key_len` is 0.
@@ -85,7 +85,7 @@ pub extern "C" fn rl_ring_get_n(
         let nodes = unsafe { args::slice_out(nodes, n, "nodes") }?;
         // SAFETY: `found` is NULL or writable (header contract).
         let found = unsafe { args::out(found, "found") }?;
-        non_empty(r)?;
+        r.ring.require_nodes()?;
         const STACK: usize = 16;
         let want = n.min(r.ring.len());
         let mut stack = [0usize; STACK];
@@ -108,7 +108,8 @@ pub extern "C" fn rl_ring_get_n(
 
 /// Stores in `nodes[i]` the owner of key `i`, `keys[i][0..key_lens[i]]`, for
 /// each of the `count` keys: the same answers as `count` calls of
-/// `rl_ring_get`. `keys[i]` may be NULL only when `key_lens[i]` is 0; the
+/// `rl_ring_get`, found by the batched lookup (blocks of 32 keys whose table
+/// reads overlap). `keys[i]` may be NULL only when `key_lens[i]` is 0; the
 /// three arrays may be NULL only when `count` is 0.
 ///
 /// The names are borrowed from `ring`: valid until the next mutation of `ring`
@@ -141,16 +142,24 @@ pub extern "C" fn rl_ring_get_many(
             // SAFETY: keys[i] is NULL or key_lens[i] readable bytes (header).
             unsafe { args::bytes(k, len, format_args!("keys[{i}]")) }?;
         }
-        non_empty(r)?;
+        r.ring.require_nodes()?;
         r.check_names()?;
-        for ((&k, &len), slot) in keys.iter().zip(key_lens).zip(nodes.iter_mut()) {
-            // SAFETY: as above; checked in the first pass.
-            let key = unsafe { args::bytes(k, len, "key") }?;
-            let id = r
-                .ring
-                .get_id(key)
-                .ok_or_else(|| boundary::internal("no owner"))?;
-            slot.write(r.names[id].as_ptr());
+        let mut block: [&[u8]; BATCH] = [&[]; BATCH];
+        let mut ids = [0usize; BATCH];
+        for ((ks, ls), slots) in keys
+            .chunks(BATCH)
+            .zip(key_lens.chunks(BATCH))
+            .zip(nodes.chunks_mut(BATCH))
+        {
+            for ((b, &k), &len) in block.iter_mut().zip(ks).zip(ls) {
+                // SAFETY: as above; checked in the first pass.
+                *b = unsafe { args::bytes(k, len, "key") }?;
+            }
+            let n = ks.len();
+            r.ring.get_many_ids(&block[..n], &mut ids[..n])?;
+            for (slot, &id) in slots.iter_mut().zip(&ids[..n]) {
+                slot.write(r.names[id].as_ptr());
+            }
         }
         Ok(())
     })

@@ -1,15 +1,24 @@
 //! `rl_ring`: the handle, its life cycle and what it holds.
 
-mod diff;
-mod inspect;
-mod lookup;
-mod mutate;
+// Declaration order is the header's reading order (blank lines keep rustfmt
+// from sorting): after the handle's life cycle in this file, the other ways
+// to make a ring, then changes, lookups, enumeration, serialisation,
+// migration plans, bounded loads and the load tracker.
+mod limits;
 mod options;
+
+mod mutate;
+
+mod lookup;
+
+mod inspect;
+
 mod serial;
 
-// Bounded loads after the rest of the ring in the header (a blank line keeps
-// rustfmt from sorting): the lookup, then the load tracker.
+mod diff;
+
 mod bounded;
+
 mod tracker;
 
 use crate::args;
@@ -127,6 +136,7 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
 ///
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
 /// algorithm, vnodes not allowed). `*out` is written only on success.
+/// Thread-safe: the new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_new(
     algorithm: rl_algorithm,

@@ -29,9 +29,10 @@ fn mutate(
 /// Invalidates every name previously borrowed from `ring`. Needs exclusive
 /// access to `ring`.
 ///
-/// Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring) or
+/// Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (`node` is in the ring),
 /// `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` empty or not UTF-8,
-/// `weight` 0, the ring would exceed 2^26 points). On failure the ring is
+/// `weight` 0, the ring would pass its limits: see `rl_ring_limits`) or
+/// `RL_ERR_IO` (out of memory for the new table). On failure the ring is
 /// unchanged.
 #[no_mangle]
 pub extern "C" fn rl_ring_add(ring: *mut rl_ring, node: *const c_char, weight: u32) -> rl_status {
@@ -50,8 +51,9 @@ pub extern "C" fn rl_ring_add(ring: *mut rl_ring, node: *const c_char, weight: u
 /// access to `ring`.
 ///
 /// Returns `RL_OK`, `RL_ERR_ALREADY_EXISTS` (a node is in the ring or given
-/// twice) or `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
-/// with `count` > 0). On failure the ring is unchanged.
+/// twice), `RL_ERR_INVALID_ARGUMENT` (as `rl_ring_add`, or an array NULL
+/// with `count` > 0) or `RL_ERR_IO` (out of memory). On failure the ring is
+/// unchanged.
 #[no_mangle]
 pub extern "C" fn rl_ring_add_many(
     ring: *mut rl_ring,
@@ -84,8 +86,9 @@ pub extern "C" fn rl_ring_add_many(
 /// access to `ring`.
 ///
 /// Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring; "" never
-/// is) or `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8). On
-/// failure the ring is unchanged.
+/// is), `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8) or
+/// `RL_ERR_IO` (out of memory for the new table). On failure the ring is
+/// unchanged.
 #[no_mangle]
 pub extern "C" fn rl_ring_remove(ring: *mut rl_ring, node: *const c_char) -> rl_status {
     mutate("rl_ring_remove", ring, |r| {
@@ -102,7 +105,8 @@ pub extern "C" fn rl_ring_remove(ring: *mut rl_ring, node: *const c_char) -> rl_
 ///
 /// Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not in the ring) or
 /// `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, `node` not UTF-8, `weight` 0,
-/// the ring would exceed 2^26 points). On failure the ring is unchanged.
+/// the ring would pass its limits: see `rl_ring_limits`) or `RL_ERR_IO` (out
+/// of memory). On failure the ring is unchanged.
 #[no_mangle]
 pub extern "C" fn rl_ring_set_weight(
     ring: *mut rl_ring,

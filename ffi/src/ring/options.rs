@@ -1,10 +1,13 @@
 //! `rl_ring_options`: a ring with a table size (maglev) through
-//! `rl_ring_new_with_options`, and the `rl_ring_table_size` getter.
+//! `rl_ring_new_with_options` (and other limits through
+//! `rl_ring_new_with_limits`), and the `rl_ring_table_size` getter.
 
+use super::limits::{self, rl_ring_limits};
 use super::{algorithm_of, rl_algorithm, rl_ring, RL_ALGORITHM_XXH3};
 use crate::args;
-use crate::boundary;
+use crate::boundary::{self, Result};
 use crate::error::rl_status;
+use ringlock_core::ring::Limits;
 use ringlock_core::Ring;
 
 /// How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
@@ -21,8 +24,9 @@ pub struct rl_ring_options {
     /// maglev take only 0.
     pub vnodes: u32,
     /// Maglev's number of table entries: a prime, at most 2^26 (67108864;
-    /// the largest prime allowed is 67108859); 0 means 65537. The other
-    /// algorithms take only 0.
+    /// the largest prime allowed is 67108859) and within the ring's limits
+    /// (by default 16777216, so at most 16777213; see `rl_ring_limits`); 0
+    /// means 65537. The other algorithms take only 0.
     pub table_size: u32,
 }
 
@@ -35,7 +39,9 @@ pub struct rl_ring_options {
 ///
 /// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, unknown
 /// algorithm, vnodes not allowed, table size not prime, too big or given to
-/// an algorithm other than maglev). `*out` is written only on success.
+/// an algorithm other than maglev; vnodes or table size alone past the
+/// default limits). `*out` is written only on success. Thread-safe: the
+/// new ring is the caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_new_with_options(
     options: *const rl_ring_options,
@@ -43,18 +49,52 @@ pub extern "C" fn rl_ring_new_with_options(
 ) -> rl_status {
     boundary::status("rl_ring_new_with_options", || {
         // SAFETY: `options` is NULL or a readable rl_ring_options (header).
-        let options = unsafe { args::opt_ref(options, "options") }?;
+        let ring = unsafe { new_ring(options, Limits::DEFAULT) }?;
         // SAFETY: `out` is NULL or writable (header contract).
         let out = unsafe { args::out(out, "out") }?;
-        let (code, vnodes, table_size) = match options {
-            None => (RL_ALGORITHM_XXH3, 0, 0),
-            Some(o) => (o.algorithm, o.vnodes, o.table_size),
-        };
-        let algorithm = algorithm_of(if code == 0 { RL_ALGORITHM_XXH3 } else { code })?;
-        let ring = Ring::with_config(algorithm, vnodes, table_size)?;
-        out.write(Box::into_raw(rl_ring::boxed(ring)?));
+        out.write(Box::into_raw(ring));
         Ok(())
     })
+}
+
+/// `rl_ring_new_with_options` with `limits` (NULL: the defaults) in place of
+/// the default limits: for rings larger than the defaults allow. The ring
+/// keeps them: every later change is checked against them (its clones
+/// keep them too).
+///
+/// Returns `RL_OK`, or `RL_ERR_INVALID_ARGUMENT` (as
+/// `rl_ring_new_with_options`, a limit above 2^26, or vnodes or table size
+/// alone past `limits`). `*out` is written only on success. Thread-safe:
+/// the new ring is the caller's alone.
+#[no_mangle]
+pub extern "C" fn rl_ring_new_with_limits(
+    options: *const rl_ring_options,
+    limits: *const rl_ring_limits,
+    out: *mut *mut rl_ring,
+) -> rl_status {
+    boundary::status("rl_ring_new_with_limits", || {
+        // SAFETY: `limits` is NULL or a readable rl_ring_limits (header).
+        let limits = unsafe { limits::from_ptr(limits) }?;
+        // SAFETY: `options` is NULL or a readable rl_ring_options (header).
+        let ring = unsafe { new_ring(options, limits) }?;
+        // SAFETY: `out` is NULL or writable (header contract).
+        let out = unsafe { args::out(out, "out") }?;
+        out.write(Box::into_raw(ring));
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `options` is NULL or points to a readable `rl_ring_options`.
+unsafe fn new_ring(options: *const rl_ring_options, limits: Limits) -> Result<Box<rl_ring>> {
+    // SAFETY: forwarded from the caller's contract.
+    let options = unsafe { args::opt_ref(options, "options") }?;
+    let (code, vnodes, table_size) = match options {
+        None => (RL_ALGORITHM_XXH3, 0, 0),
+        Some(o) => (o.algorithm, o.vnodes, o.table_size),
+    };
+    let algorithm = algorithm_of(if code == 0 { RL_ALGORITHM_XXH3 } else { code })?;
+    rl_ring::boxed(Ring::with_limits(algorithm, vnodes, table_size, limits)?)
 }
 
 /// Maglev's number of table entries (a prime) of `ring`; 0 for the other

@@ -1,10 +1,12 @@
 //! Serialisation: the core's portable byte format (version 1), through a
 //! caller-owned buffer.
 
+use super::limits::{self, rl_ring_limits};
 use super::rl_ring;
 use crate::args;
 use crate::boundary::{self, invalid};
 use crate::error::rl_status;
+use ringlock_core::ring::Limits;
 use ringlock_core::Ring;
 use std::ffi::c_void;
 
@@ -66,11 +68,18 @@ pub extern "C" fn rl_ring_serialize(
 /// Rebuilds a ring from `buf[0..len]` (bytes made by `rl_ring_serialize`, in
 /// any process or version that writes format 1) and stores it in `*out`; free
 /// it with `rl_ring_free`. Every field is checked: a buffer that loads is a
-/// ring that could have been built. `buf` may be NULL only when `len` is 0.
+/// ring that could have been built, and its serialisation is `buf` again
+/// (one ring, one encoding). `buf` may be NULL only when `len` is 0.
+///
+/// The ring is loaded within the default limits (`rl_ring_limits`), checked
+/// before any table is built: a few bytes cannot ask for gigabytes. Use
+/// `rl_ring_deserialize_with_limits` for a larger ring.
 ///
 /// Returns `RL_OK`, `RL_ERR_CORRUPT` (truncated, altered, unknown version,
-/// invalid content) or `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with
-/// `len` > 0). `*out` is written only on success.
+/// invalid content, past the limits), `RL_ERR_IO` (out of memory) or
+/// `RL_ERR_INVALID_ARGUMENT` (`out` NULL, `buf` NULL with `len` > 0).
+/// `*out` is written only on success. Thread-safe: the new ring is the
+/// caller's alone.
 #[no_mangle]
 pub extern "C" fn rl_ring_deserialize(
     buf: *const c_void,
@@ -82,7 +91,34 @@ pub extern "C" fn rl_ring_deserialize(
         let bytes = unsafe { args::bytes(buf, len, "buf") }?;
         // SAFETY: `out` is NULL or writable (header contract).
         let out = unsafe { args::out(out, "out") }?;
-        let ring = rl_ring::boxed(Ring::from_bytes(bytes)?)?;
+        let ring = rl_ring::boxed(Ring::from_bytes_with_limits(bytes, Limits::DEFAULT)?)?;
+        out.write(Box::into_raw(ring));
+        Ok(())
+    })
+}
+
+/// `rl_ring_deserialize` within `limits` (NULL: the defaults) instead of
+/// the default limits; the ring keeps them. For rings larger than the
+/// defaults allow, from a source you trust that much.
+///
+/// Returns as `rl_ring_deserialize`, and `RL_ERR_INVALID_ARGUMENT` for a
+/// limit above 2^26. `*out` is written only on success. Thread-safe: the
+/// new ring is the caller's alone.
+#[no_mangle]
+pub extern "C" fn rl_ring_deserialize_with_limits(
+    buf: *const c_void,
+    len: usize,
+    limits: *const rl_ring_limits,
+    out: *mut *mut rl_ring,
+) -> rl_status {
+    boundary::status("rl_ring_deserialize_with_limits", || {
+        // SAFETY: `buf` is NULL or `len` readable bytes (header contract).
+        let bytes = unsafe { args::bytes(buf, len, "buf") }?;
+        // SAFETY: `limits` is NULL or a readable rl_ring_limits (header).
+        let limits = unsafe { limits::from_ptr(limits) }?;
+        // SAFETY: `out` is NULL or writable (header contract).
+        let out = unsafe { args::out(out, "out") }?;
+        let ring = rl_ring::boxed(Ring::from_bytes_with_limits(bytes, limits)?)?;
         out.write(Box::into_raw(ring));
         Ok(())
     })

@@ -1,8 +1,11 @@
 //! `rl_shared_ring`: a ring published into a file, mapped and looked up in
 //! place. The handle, publish, open, close and what it tells about itself.
 
-mod bounded;
+// Lookups, then bounded loads, in the header (a blank line keeps rustfmt
+// from sorting).
 mod lookup;
+
+mod bounded;
 
 use crate::args;
 use crate::boundary::{self, invalid, Result};
@@ -86,6 +89,7 @@ pub extern "C" fn rl_shared_ring_publish(
 /// `RL_ERR_INVALID_ARGUMENT` (`path` or `out` NULL, a bad name, a symlink),
 /// `RL_ERR_CORRUPT` (truncated, garbage, another version, a bad checksum,
 /// inconsistent contents) or `RL_ERR_IO`. `*out` is written only on success.
+/// Thread-safe: each handle is the caller's alone (open one per thread).
 #[no_mangle]
 pub extern "C" fn rl_shared_ring_open(
     path: *const c_char,
@@ -186,7 +190,8 @@ pub extern "C" fn rl_shared_ring_node(
 }
 
 /// Closes a handle: unmaps its generation and frees it. Names it returned
-/// become invalid. NULL is a no-op.
+/// become invalid. NULL is a no-op. Not concurrently with other calls on
+/// the same handle.
 #[no_mangle]
 pub extern "C" fn rl_shared_ring_close(ring: *mut rl_shared_ring) {
     boundary::value("rl_shared_ring_close", (), || {

@@ -17,7 +17,7 @@ namespace {
 
 const ringlock::Move *range_of(const ringlock::Diff &d, std::uint64_t pos) {
     for (const auto &m : d.moves) {
-        if (m.start <= pos && pos <= m.last) return &m;
+        if (m.first <= pos && pos <= m.last) return &m;
     }
     return nullptr;
 }
