@@ -4,9 +4,44 @@
 
 use ringlock::ring::{Limits, MAX_POINTS};
 use ringlock::{Algorithm, ErrorKind, Ring};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::process::Command;
-use std::time::{Duration, Instant};
 use xxhash_rust::xxh3::xxh3_64;
+
+/// The system allocator, noting the largest single request made by the
+/// current thread: "refused before anything is built" is checked by what
+/// was allocated, not by how long it took.
+struct Largest;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the thread-local `Cell` is const-initialised and
+// has no destructor, so touching it never allocates or re-enters.
+unsafe impl GlobalAlloc for Largest {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: the caller's `layout` obligations pass through unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this `layout` (above).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Largest = Largest;
+
+/// The largest single allocation `f` made on this thread, and its result.
+fn largest_allocation<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    LARGEST.with(|l| l.set(0));
+    let out = f();
+    (LARGEST.with(|l| l.get()), out)
+}
 
 /// A serialised ring (format 1) with the given header fields and nodes,
 /// sealed with its checksum.
@@ -40,13 +75,23 @@ fn huge_maglev() -> Vec<u8> {
 fn tiny_inputs_asking_for_huge_rings_are_refused_at_once() {
     for (what, bytes) in [("xxh3", huge_xxh3()), ("maglev", huge_maglev())] {
         assert_eq!(bytes.len(), 37);
-        let t = Instant::now();
-        let e = Ring::from_bytes(&bytes).unwrap_err();
-        let took = t.elapsed();
+        let (largest, e) = largest_allocation(|| Ring::from_bytes(&bytes).unwrap_err());
         assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}");
         assert!(e.message().contains("limit"), "{what}: {e}");
-        assert!(took < Duration::from_millis(100), "{what}: {took:?}");
+        assert!(
+            largest < 1 << 16,
+            "{what}: allocated {largest} bytes at once"
+        );
     }
+    // The measure sees a table being built: 2^14 virtual nodes of one node.
+    let (largest, built) = largest_allocation(|| {
+        let mut r = Ring::with_vnodes(Algorithm::Xxh3, 1 << 14).unwrap();
+        r.add("a", 1).map(|_| r)
+    });
+    assert!(
+        built.is_ok() && largest >= 1 << 16,
+        "a real build allocated only {largest} bytes"
+    );
     // A node count past the limit is refused before reading a node.
     let mut many = serialised(2, 160, &[]);
     many[16..20].copy_from_slice(&(1u32 << 21).to_le_bytes());
