@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust lint test-cross balance demo-lock demo-shared fuzz stress clean
+.PHONY: help demo test test-rust lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -67,6 +67,15 @@ test-cross: $(RELEASE)/examples/ring c-examples python
 	    || { echo "cross-language mismatch: rust vs $$f"; diff $(CROSS_OUT)/rust.txt $(CROSS_OUT)/$$f.txt | head -20; exit 1; }; \
 	done
 	@echo "cross-language: rust, c, c (static), c++, dlopen and python agree on $$(wc -l < $(CROSS_OUT)/rust.txt) lines"
+
+# ---- client profiles against the real clients ----------------------------------
+
+# Installs what it lacks (Debian's libmemcached-dev) and places 100,000 keys
+# on many server lists with the real client and with ringlock's profile.
+test-profiles: lib
+	CC="$(CC)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" \
+	CFLAGS="$(FFI_CFLAGS) -Iinclude" LINK_SO="$(FFI_LINK_SO)" \
+	  bash tests/profiles/run.sh
 
 # ---- the two commands ---------------------------------------------------------
 
@@ -148,7 +157,7 @@ demo: test-cross
 	@echo
 	@$(MAKE) --no-print-directory demo-shared
 
-test: lint test-rust test-c test-cross test-python test-install
+test: lint test-rust test-c test-profiles test-cross test-python test-install
 	@echo
 	@echo "make test: all suites passed"
 

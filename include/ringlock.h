@@ -423,6 +423,13 @@ typedef struct {
 #define RL_ALGORITHM_MAGLEV 4
 
 /**
+ * libmemcached 1.1.4's weighted ketama (`MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`):
+ * every key on the server libmemcached picks for nodes named `host:port`
+ * (vnodes must be 0; docs/placement.md gives the exact function).
+ */
+#define RL_ALGORITHM_LIBMEMCACHED 5
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

@@ -61,6 +61,8 @@ enum class Algorithm : rl_algorithm {
     xxh3 = RL_ALGORITHM_XXH3,
     jump = RL_ALGORITHM_JUMP,
     maglev = RL_ALGORITHM_MAGLEV,
+    /// Client profile: libmemcached's weighted ketama (docs/placement.md).
+    libmemcached = RL_ALGORITHM_LIBMEMCACHED,
 };
 
 /// A failed call: the rl_status and the detailed message.

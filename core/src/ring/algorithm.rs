@@ -29,6 +29,9 @@ pub enum Algorithm {
     Jump,
     /// Maglev lookup table (Eisenbud et al., NSDI 2016) of a prime size.
     Maglev,
+    /// libmemcached's weighted ketama continuum (a client profile: every key
+    /// on the server libmemcached 1.1.4 picks).
+    Libmemcached,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -92,11 +95,12 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 4] = [
+    pub const ALL: [Algorithm; 5] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
         Algorithm::Maglev,
+        Algorithm::Libmemcached,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -106,10 +110,12 @@ impl Algorithm {
             Algorithm::Xxh3 => &super::xxh3::SPEC,
             Algorithm::Jump => &super::jump::SPEC,
             Algorithm::Maglev => &super::maglev::SPEC,
+            Algorithm::Libmemcached => &super::libmemcached::SPEC,
         }
     }
 
-    /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`.
+    /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`,
+    /// `"libmemcached"`.
     pub fn name(self) -> &'static str {
         self.spec().name
     }
@@ -223,15 +229,16 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4],
+            [1, 2, 3, 4, 5],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
-        assert_eq!(names, ["ketama", "xxh3", "jump", "maglev"]);
+        assert_eq!(names, ["ketama", "xxh3", "jump", "maglev", "libmemcached"]);
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
-            e.message()
-                .ends_with("expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\""),
+            e.message().ends_with(
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\""
+            ),
             "{e}"
         );
         let e = Algorithm::Xxh3.resolve_table_size(101).unwrap_err();

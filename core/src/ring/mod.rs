@@ -14,6 +14,7 @@ mod continuum;
 mod diff;
 mod jump;
 mod ketama;
+mod libmemcached;
 mod limits;
 mod maglev;
 mod nodes;

@@ -40,6 +40,10 @@ pub const RL_ALGORITHM_JUMP: rl_algorithm = 3;
 /// Maglev lookup table of a prime size (vnodes must be 0; table size 65537
 /// unless `rl_ring_new_with_options` says otherwise).
 pub const RL_ALGORITHM_MAGLEV: rl_algorithm = 4;
+/// libmemcached 1.1.4's weighted ketama (`MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`):
+/// every key on the server libmemcached picks for nodes named `host:port`
+/// (vnodes must be 0; docs/placement.md gives the exact function).
+pub const RL_ALGORITHM_LIBMEMCACHED: rl_algorithm = 5;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -122,7 +126,8 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
     Algorithm::from_code(code).ok_or_else(|| {
         invalid(format!(
             "unknown algorithm {code}; expected RL_ALGORITHM_KETAMA (1), \
-             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3) or RL_ALGORITHM_MAGLEV (4)"
+             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3), RL_ALGORITHM_MAGLEV (4) \
+             or RL_ALGORITHM_LIBMEMCACHED (5)"
         ))
     })
 }
@@ -204,12 +209,13 @@ mod tests {
             (RL_ALGORITHM_XXH3, Algorithm::Xxh3),
             (RL_ALGORITHM_JUMP, Algorithm::Jump),
             (RL_ALGORITHM_MAGLEV, Algorithm::Maglev),
+            (RL_ALGORITHM_LIBMEMCACHED, Algorithm::Libmemcached),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
         }
         assert!(algorithm_of(0).is_err());
-        assert!(algorithm_of(5).is_err());
+        assert!(algorithm_of(6).is_err());
     }
 
     #[test]

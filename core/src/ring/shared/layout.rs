@@ -75,7 +75,11 @@ fn align8(x: u64) -> Option<u64> {
 
 /// Whether an algorithm code has a continuum (positions and an index).
 pub fn has_points(algorithm: u32) -> bool {
-    algorithm == 1 || algorithm == 2
+    use crate::ring::Algorithm;
+    matches!(
+        Algorithm::from_code(algorithm),
+        Some(Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached)
+    )
 }
 
 impl Sections {
@@ -232,7 +236,7 @@ impl Header {
                 "ring file checksum does not match its contents",
             ));
         }
-        if !(1..=4).contains(&h.algorithm) {
+        if crate::ring::Algorithm::from_code(h.algorithm).is_none() {
             return Err(Error::corrupt(format!(
                 "ring file names unknown algorithm code {}",
                 h.algorithm

@@ -11,7 +11,7 @@ use super::layout::{Header, SENTINELS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
-use crate::ring::{empty_ring, jump_hash, ketama, xxh3, Algorithm, MAX_POINTS};
+use crate::ring::{empty_ring, jump_hash, ketama, libmemcached, xxh3, Algorithm, MAX_POINTS};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The sections of one generation as typed arrays, plus what a lookup needs
@@ -77,7 +77,7 @@ impl<'a> Tables<'a> {
     #[inline]
     fn entries(&self) -> &'a [u32] {
         match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
                 &self.owner[..self.owner.len().saturating_sub(SENTINELS)]
             }
             _ => self.owner,
@@ -111,7 +111,7 @@ impl<'a> Tables<'a> {
     #[inline]
     fn point_of(&self, key: &[u8]) -> u64 {
         match self.algorithm {
-            Algorithm::Ketama => ketama::key_position(key),
+            Algorithm::Ketama | Algorithm::Libmemcached => ketama::key_position(key),
             _ => xxh3::key_position(key),
         }
     }
@@ -124,7 +124,9 @@ impl<'a> Tables<'a> {
             return None;
         }
         Some(match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 => self.find(self.point_of(key)) % n,
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+                self.find(self.point_of(key)) % n
+            }
             Algorithm::Jump => jump_hash(xxh3_64(key), n as i32) as usize,
             Algorithm::Maglev => self.modulus.rem(xxh3_64(key)) as usize,
         })
@@ -135,7 +137,7 @@ impl<'a> Tables<'a> {
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
         match self.algorithm {
             // the sentinel's owner is the first point's: no `% n` needed
-            Algorithm::Ketama | Algorithm::Xxh3 => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
                 if self.entries().is_empty() {
                     return None;
                 }
@@ -272,6 +274,11 @@ impl<'a> Tables<'a> {
                     })
                     .sum(),
             ),
+            Algorithm::Libmemcached => Some(
+                (0..n)
+                    .map(|id| 4 * u64::from(libmemcached::hashes_for(self.weight(id), total, n)))
+                    .sum(),
+            ),
             Algorithm::Jump => Some(total),
             Algorithm::Maglev if n == 0 => Some(0),
             Algorithm::Maglev => Some(u64::from(h.table_size)),
@@ -284,7 +291,9 @@ impl<'a> Tables<'a> {
             return bad("a table entry names no node");
         }
         match algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 => self.validate_points(h),
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+                self.validate_points(h)
+            }
             Algorithm::Jump => {
                 let mut at = 0usize;
                 for id in 0..n {
