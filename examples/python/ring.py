@@ -38,6 +38,7 @@ def main() -> None:
         ("jump", "jump", None),
         ("maglev", "maglev", None),
         ("maglev-1009", "maglev", 1009),
+        ("libmemcached", "libmemcached", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)
