@@ -70,10 +70,11 @@ test-cross: $(RELEASE)/examples/ring c-examples python
 
 # ---- client profiles against the real clients ----------------------------------
 
-# Installs what it lacks (Debian's libmemcached-dev) and places 100,000 keys
-# on many server lists with the real client and with ringlock's profile.
-test-profiles: lib
-	CC="$(CC)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" \
+# Installs what it lacks (Debian's libmemcached-dev; nginx unpacked from its
+# package) and places keys on many server lists with the real client or
+# proxy and with ringlock's profile (tests/profiles/run.sh).
+test-profiles: lib python
+	CC="$(CC)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" VPY="$(VPY)" \
 	CFLAGS="$(FFI_CFLAGS) -Iinclude" LINK_SO="$(FFI_LINK_SO)" \
 	  bash tests/profiles/run.sh
 

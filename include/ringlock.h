@@ -430,6 +430,13 @@ typedef struct {
 #define RL_ALGORITHM_LIBMEMCACHED 5
 
 /**
+ * nginx 1.22's `hash $key consistent`: every key on the upstream server
+ * nginx picks, for nodes named by their `server` address as nginx's
+ * configuration writes it (vnodes must be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_NGINX 6
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

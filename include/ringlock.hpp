@@ -63,6 +63,8 @@ enum class Algorithm : rl_algorithm {
     maglev = RL_ALGORITHM_MAGLEV,
     /// Client profile: libmemcached's weighted ketama (docs/placement.md).
     libmemcached = RL_ALGORITHM_LIBMEMCACHED,
+    /// Client profile: nginx's `hash $key consistent` (docs/placement.md).
+    nginx = RL_ALGORITHM_NGINX,
 };
 
 /// A failed call: the rl_status and the detailed message.

@@ -39,6 +39,7 @@ def main() -> None:
         ("maglev", "maglev", None),
         ("maglev-1009", "maglev", 1009),
         ("libmemcached", "libmemcached", None),
+        ("nginx", "nginx", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)

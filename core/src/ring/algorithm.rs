@@ -32,6 +32,9 @@ pub enum Algorithm {
     /// libmemcached's weighted ketama continuum (a client profile: every key
     /// on the server libmemcached 1.1.4 picks).
     Libmemcached,
+    /// nginx's `hash $key consistent` continuum (a client profile: every
+    /// key on the upstream server nginx 1.22 picks).
+    Nginx,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -95,12 +98,13 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 5] = [
+    pub const ALL: [Algorithm; 6] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
         Algorithm::Maglev,
         Algorithm::Libmemcached,
+        Algorithm::Nginx,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -111,11 +115,12 @@ impl Algorithm {
             Algorithm::Jump => &super::jump::SPEC,
             Algorithm::Maglev => &super::maglev::SPEC,
             Algorithm::Libmemcached => &super::libmemcached::SPEC,
+            Algorithm::Nginx => &super::nginx::SPEC,
         }
     }
 
     /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`,
-    /// `"libmemcached"`.
+    /// `"libmemcached"`, `"nginx"`.
     pub fn name(self) -> &'static str {
         self.spec().name
     }
@@ -229,15 +234,18 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5],
+            [1, 2, 3, 4, 5, 6],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
-        assert_eq!(names, ["ketama", "xxh3", "jump", "maglev", "libmemcached"]);
+        assert_eq!(
+            names,
+            ["ketama", "xxh3", "jump", "maglev", "libmemcached", "nginx"]
+        );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\""
             ),
             "{e}"
         );

@@ -17,6 +17,7 @@ mod ketama;
 mod libmemcached;
 mod limits;
 mod maglev;
+mod nginx;
 mod nodes;
 mod serial;
 pub(crate) mod shared;

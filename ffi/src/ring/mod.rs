@@ -44,6 +44,10 @@ pub const RL_ALGORITHM_MAGLEV: rl_algorithm = 4;
 /// every key on the server libmemcached picks for nodes named `host:port`
 /// (vnodes must be 0; docs/placement.md gives the exact function).
 pub const RL_ALGORITHM_LIBMEMCACHED: rl_algorithm = 5;
+/// nginx 1.22's `hash $key consistent`: every key on the upstream server
+/// nginx picks, for nodes named by their `server` address as nginx's
+/// configuration writes it (vnodes must be 0; docs/placement.md).
+pub const RL_ALGORITHM_NGINX: rl_algorithm = 6;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -126,8 +130,8 @@ fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
     Algorithm::from_code(code).ok_or_else(|| {
         invalid(format!(
             "unknown algorithm {code}; expected RL_ALGORITHM_KETAMA (1), \
-             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3), RL_ALGORITHM_MAGLEV (4) \
-             or RL_ALGORITHM_LIBMEMCACHED (5)"
+             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3), RL_ALGORITHM_MAGLEV (4), \
+             RL_ALGORITHM_LIBMEMCACHED (5) or RL_ALGORITHM_NGINX (6)"
         ))
     })
 }
@@ -210,12 +214,13 @@ mod tests {
             (RL_ALGORITHM_JUMP, Algorithm::Jump),
             (RL_ALGORITHM_MAGLEV, Algorithm::Maglev),
             (RL_ALGORITHM_LIBMEMCACHED, Algorithm::Libmemcached),
+            (RL_ALGORITHM_NGINX, Algorithm::Nginx),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
         }
         assert!(algorithm_of(0).is_err());
-        assert!(algorithm_of(6).is_err());
+        assert!(algorithm_of(7).is_err());
     }
 
     #[test]

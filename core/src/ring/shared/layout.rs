@@ -78,7 +78,7 @@ pub fn has_points(algorithm: u32) -> bool {
     use crate::ring::Algorithm;
     matches!(
         Algorithm::from_code(algorithm),
-        Some(Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached)
+        Some(Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx)
     )
 }
 

@@ -11,7 +11,9 @@ use super::layout::{Header, SENTINELS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
-use crate::ring::{empty_ring, jump_hash, ketama, libmemcached, xxh3, Algorithm, MAX_POINTS};
+use crate::ring::{
+    empty_ring, jump_hash, ketama, libmemcached, nginx, xxh3, Algorithm, MAX_POINTS,
+};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The sections of one generation as typed arrays, plus what a lookup needs
@@ -77,7 +79,7 @@ impl<'a> Tables<'a> {
     #[inline]
     fn entries(&self) -> &'a [u32] {
         match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
                 &self.owner[..self.owner.len().saturating_sub(SENTINELS)]
             }
             _ => self.owner,
@@ -112,6 +114,7 @@ impl<'a> Tables<'a> {
     fn point_of(&self, key: &[u8]) -> u64 {
         match self.algorithm {
             Algorithm::Ketama | Algorithm::Libmemcached => ketama::key_position(key),
+            Algorithm::Nginx => nginx::key_position(key),
             _ => xxh3::key_position(key),
         }
     }
@@ -124,7 +127,7 @@ impl<'a> Tables<'a> {
             return None;
         }
         Some(match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
                 self.find(self.point_of(key)) % n
             }
             Algorithm::Jump => jump_hash(xxh3_64(key), n as i32) as usize,
@@ -137,7 +140,7 @@ impl<'a> Tables<'a> {
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
         match self.algorithm {
             // the sentinel's owner is the first point's: no `% n` needed
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
                 if self.entries().is_empty() {
                     return None;
                 }
@@ -279,6 +282,7 @@ impl<'a> Tables<'a> {
                     .map(|id| 4 * u64::from(libmemcached::hashes_for(self.weight(id), total, n)))
                     .sum(),
             ),
+            Algorithm::Nginx => total.checked_mul(u64::from(nginx::POINTS_PER_WEIGHT)),
             Algorithm::Jump => Some(total),
             Algorithm::Maglev if n == 0 => Some(0),
             Algorithm::Maglev => Some(u64::from(h.table_size)),
@@ -291,7 +295,7 @@ impl<'a> Tables<'a> {
             return bad("a table entry names no node");
         }
         match algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached => {
+            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
                 self.validate_points(h)
             }
             Algorithm::Jump => {
