@@ -437,6 +437,38 @@ typedef struct {
 #define RL_ALGORITHM_NGINX 6
 
 /**
+ * twemproxy 0.5's ketama (`distribution: ketama`) with its default key hash,
+ * `hash: fnv1a_64`; nodes are named `host:port`, or by the server's name
+ * when the configuration gives one (vnodes must be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_TWEMPROXY 7
+
+/**
+ * twemproxy's ketama with `hash: md5`.
+ */
+#define RL_ALGORITHM_TWEMPROXY_MD5 8
+
+/**
+ * twemproxy's ketama with `hash: one_at_a_time`.
+ */
+#define RL_ALGORITHM_TWEMPROXY_ONE_AT_A_TIME 9
+
+/**
+ * twemproxy's ketama with `hash: murmur`.
+ */
+#define RL_ALGORITHM_TWEMPROXY_MURMUR 10
+
+/**
+ * twemproxy's ketama with `hash: crc32` (its 15-bit crc32).
+ */
+#define RL_ALGORITHM_TWEMPROXY_CRC32 11
+
+/**
+ * twemproxy's ketama with `hash: crc32a`.
+ */
+#define RL_ALGORITHM_TWEMPROXY_CRC32A 12
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

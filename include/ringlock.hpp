@@ -65,6 +65,13 @@ enum class Algorithm : rl_algorithm {
     libmemcached = RL_ALGORITHM_LIBMEMCACHED,
     /// Client profile: nginx's `hash $key consistent` (docs/placement.md).
     nginx = RL_ALGORITHM_NGINX,
+    /// Client profiles: twemproxy's ketama with each of its key hashes.
+    twemproxy = RL_ALGORITHM_TWEMPROXY,
+    twemproxy_md5 = RL_ALGORITHM_TWEMPROXY_MD5,
+    twemproxy_one_at_a_time = RL_ALGORITHM_TWEMPROXY_ONE_AT_A_TIME,
+    twemproxy_murmur = RL_ALGORITHM_TWEMPROXY_MURMUR,
+    twemproxy_crc32 = RL_ALGORITHM_TWEMPROXY_CRC32,
+    twemproxy_crc32a = RL_ALGORITHM_TWEMPROXY_CRC32A,
 };
 
 /// A failed call: the rl_status and the detailed message.

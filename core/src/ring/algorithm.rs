@@ -35,6 +35,19 @@ pub enum Algorithm {
     /// nginx's `hash $key consistent` continuum (a client profile: every
     /// key on the upstream server nginx 1.22 picks).
     Nginx,
+    /// twemproxy's ketama with its default key hash, fnv1a_64 (a client
+    /// profile; the other `Twemproxy*` variants name their key hash).
+    Twemproxy,
+    /// twemproxy's ketama, `hash: md5`.
+    TwemproxyMd5,
+    /// twemproxy's ketama, `hash: one_at_a_time`.
+    TwemproxyOneAtATime,
+    /// twemproxy's ketama, `hash: murmur`.
+    TwemproxyMurmur,
+    /// twemproxy's ketama, `hash: crc32` (its 15-bit crc32).
+    TwemproxyCrc32,
+    /// twemproxy's ketama, `hash: crc32a`.
+    TwemproxyCrc32a,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -74,6 +87,9 @@ pub(super) struct Spec {
     /// [`Ring::position`]: super::Ring::position
     /// [`Ring::diff`]: super::Ring::diff
     pub space: fn(table_size: u32) -> Option<u128>,
+    /// Whether the table is a continuum of points (`Table::Points`: sorted
+    /// positions, a key goes to the first at or after it).
+    pub continuum: bool,
 }
 
 /// An algorithm's one parameter: what `vnodes` and `table_size` may be, and
@@ -98,13 +114,19 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 6] = [
+    pub const ALL: [Algorithm; 12] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
         Algorithm::Maglev,
         Algorithm::Libmemcached,
         Algorithm::Nginx,
+        Algorithm::Twemproxy,
+        Algorithm::TwemproxyMd5,
+        Algorithm::TwemproxyOneAtATime,
+        Algorithm::TwemproxyMurmur,
+        Algorithm::TwemproxyCrc32,
+        Algorithm::TwemproxyCrc32a,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -116,11 +138,17 @@ impl Algorithm {
             Algorithm::Maglev => &super::maglev::SPEC,
             Algorithm::Libmemcached => &super::libmemcached::SPEC,
             Algorithm::Nginx => &super::nginx::SPEC,
+            Algorithm::Twemproxy => &super::twemproxy::SPEC,
+            Algorithm::TwemproxyMd5 => &super::twemproxy::MD5,
+            Algorithm::TwemproxyOneAtATime => &super::twemproxy::ONE_AT_A_TIME,
+            Algorithm::TwemproxyMurmur => &super::twemproxy::MURMUR,
+            Algorithm::TwemproxyCrc32 => &super::twemproxy::CRC32,
+            Algorithm::TwemproxyCrc32a => &super::twemproxy::CRC32A,
         }
     }
 
     /// The lower-case name: `"ketama"`, `"xxh3"`, `"jump"`, `"maglev"`,
-    /// `"libmemcached"`, `"nginx"`.
+    /// `"libmemcached"`, `"nginx"`, `"twemproxy"`, `"twemproxy-md5"`, ...
     pub fn name(self) -> &'static str {
         self.spec().name
     }
@@ -234,18 +262,31 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
         assert_eq!(
             names,
-            ["ketama", "xxh3", "jump", "maglev", "libmemcached", "nginx"]
+            [
+                "ketama",
+                "xxh3",
+                "jump",
+                "maglev",
+                "libmemcached",
+                "nginx",
+                "twemproxy",
+                "twemproxy-md5",
+                "twemproxy-one_at_a_time",
+                "twemproxy-murmur",
+                "twemproxy-crc32",
+                "twemproxy-crc32a"
+            ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\""
             ),
             "{e}"
         );

@@ -27,6 +27,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: super::xxh3::key_position,
     point_shift: 0,
     space: |_| None,
+    continuum: false,
 };
 
 /// The published jump consistent hash: the bucket in `[0, buckets)` of `key`.

@@ -36,6 +36,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: key_position,
     point_shift: 32,
     space: |_| Some(1 << 32),
+    continuum: true,
 };
 
 /// libketama's points per server of average weight.

@@ -43,6 +43,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: key_position,
     point_shift: 32,
     space: |_| Some(1 << 32),
+    continuum: true,
 };
 
 /// `MEMCACHED_POINTS_PER_SERVER_KETAMA`.

@@ -48,6 +48,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: super::xxh3::key_position,
     point_shift: 0,
     space: |table_size| Some(u128::from(table_size)),
+    continuum: false,
 };
 
 /// XXH3-64 seed of the offset hash.

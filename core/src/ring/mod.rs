@@ -22,6 +22,7 @@ mod nodes;
 mod serial;
 pub(crate) mod shared;
 mod tracker;
+mod twemproxy;
 mod xxh3;
 
 pub use algorithm::Algorithm;

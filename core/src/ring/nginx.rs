@@ -34,6 +34,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: key_position,
     point_shift: 32,
     space: |_| Some(1 << 32),
+    continuum: true,
 };
 
 /// Points per unit of weight, fixed by nginx.

@@ -284,7 +284,7 @@ mod tests {
             ("huge", huge),
             ("count past the end", many),
             ("3 nodes in a maglev table of 2", crowded),
-            ("algorithm 9", head(9, 0, 0)),
+            ("algorithm 99", head(99, 0, 0)),
             ("ketama vnodes 5", head(1, 5, 0)),
             ("ketama vnodes 0 (a second spelling of 160)", head(1, 0, 0)),
             ("xxh3 vnodes 0 (a second spelling of 160)", head(2, 0, 0)),

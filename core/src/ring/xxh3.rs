@@ -29,6 +29,7 @@ pub(super) const SPEC: Spec = Spec {
     key_hash: key_position,
     point_shift: 0,
     space: |_| Some(1 << 64),
+    continuum: true,
 };
 
 /// Points per unit of weight unless the caller says otherwise.

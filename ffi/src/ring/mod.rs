@@ -48,6 +48,20 @@ pub const RL_ALGORITHM_LIBMEMCACHED: rl_algorithm = 5;
 /// nginx picks, for nodes named by their `server` address as nginx's
 /// configuration writes it (vnodes must be 0; docs/placement.md).
 pub const RL_ALGORITHM_NGINX: rl_algorithm = 6;
+/// twemproxy 0.5's ketama (`distribution: ketama`) with its default key hash,
+/// `hash: fnv1a_64`; nodes are named `host:port`, or by the server's name
+/// when the configuration gives one (vnodes must be 0; docs/placement.md).
+pub const RL_ALGORITHM_TWEMPROXY: rl_algorithm = 7;
+/// twemproxy's ketama with `hash: md5`.
+pub const RL_ALGORITHM_TWEMPROXY_MD5: rl_algorithm = 8;
+/// twemproxy's ketama with `hash: one_at_a_time`.
+pub const RL_ALGORITHM_TWEMPROXY_ONE_AT_A_TIME: rl_algorithm = 9;
+/// twemproxy's ketama with `hash: murmur`.
+pub const RL_ALGORITHM_TWEMPROXY_MURMUR: rl_algorithm = 10;
+/// twemproxy's ketama with `hash: crc32` (its 15-bit crc32).
+pub const RL_ALGORITHM_TWEMPROXY_CRC32: rl_algorithm = 11;
+/// twemproxy's ketama with `hash: crc32a`.
+pub const RL_ALGORITHM_TWEMPROXY_CRC32A: rl_algorithm = 12;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -128,10 +142,13 @@ pub(crate) unsafe fn ring_of<'a>(p: *const rl_ring) -> Result<&'a Ring> {
 
 fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {
     Algorithm::from_code(code).ok_or_else(|| {
+        let known: Vec<String> = Algorithm::ALL
+            .into_iter()
+            .map(|a| format!("{} ({a})", a.code()))
+            .collect();
         invalid(format!(
-            "unknown algorithm {code}; expected RL_ALGORITHM_KETAMA (1), \
-             RL_ALGORITHM_XXH3 (2), RL_ALGORITHM_JUMP (3), RL_ALGORITHM_MAGLEV (4), \
-             RL_ALGORITHM_LIBMEMCACHED (5) or RL_ALGORITHM_NGINX (6)"
+            "unknown algorithm {code}; expected an RL_ALGORITHM_* value: {}",
+            known.join(", ")
         ))
     })
 }
@@ -215,12 +232,21 @@ mod tests {
             (RL_ALGORITHM_MAGLEV, Algorithm::Maglev),
             (RL_ALGORITHM_LIBMEMCACHED, Algorithm::Libmemcached),
             (RL_ALGORITHM_NGINX, Algorithm::Nginx),
+            (RL_ALGORITHM_TWEMPROXY, Algorithm::Twemproxy),
+            (RL_ALGORITHM_TWEMPROXY_MD5, Algorithm::TwemproxyMd5),
+            (
+                RL_ALGORITHM_TWEMPROXY_ONE_AT_A_TIME,
+                Algorithm::TwemproxyOneAtATime,
+            ),
+            (RL_ALGORITHM_TWEMPROXY_MURMUR, Algorithm::TwemproxyMurmur),
+            (RL_ALGORITHM_TWEMPROXY_CRC32, Algorithm::TwemproxyCrc32),
+            (RL_ALGORITHM_TWEMPROXY_CRC32A, Algorithm::TwemproxyCrc32a),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
         }
         assert!(algorithm_of(0).is_err());
-        assert!(algorithm_of(7).is_err());
+        assert!(algorithm_of(13).is_err());
     }
 
     #[test]
@@ -241,7 +267,7 @@ mod tests {
         );
         assert_eq!(rl_ring_algorithm(ring), RL_ALGORITHM_XXH3);
         let mut bad = std::ptr::null_mut();
-        assert_eq!(rl_ring_new(9, 0, &mut bad), RL_ERR_INVALID_ARGUMENT);
+        assert_eq!(rl_ring_new(99, 0, &mut bad), RL_ERR_INVALID_ARGUMENT);
         assert!(bad.is_null());
         rl_ring_free(ring);
         rl_ring_free(std::ptr::null_mut());

@@ -147,7 +147,7 @@ mod tests {
             o(RL_ALGORITHM_MAGLEV, 0, 67_108_879),
             o(RL_ALGORITHM_MAGLEV, 160, 0),
             o(RL_ALGORITHM_JUMP, 0, 101),
-            o(9, 0, 0),
+            o(99, 0, 0),
         ] {
             let (s, r) = new(bad);
             assert_eq!(s, RL_ERR_INVALID_ARGUMENT);

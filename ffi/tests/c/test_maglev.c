@@ -67,7 +67,7 @@ static void test_bad_options(void) {
         {{RL_ALGORITHM_MAGLEV, 160, 0}, "vnodes"},
         {{RL_ALGORITHM_XXH3, 0, 101}, "only maglev"},
         {{RL_ALGORITHM_JUMP, 0, 65537}, "only maglev"},
-        {{9, 0, 0}, "unknown algorithm"},
+        {{99, 0, 0}, "unknown algorithm"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         rl_ring *out = SENTINEL_RING;

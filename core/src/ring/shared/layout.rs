@@ -75,11 +75,7 @@ fn align8(x: u64) -> Option<u64> {
 
 /// Whether an algorithm code has a continuum (positions and an index).
 pub fn has_points(algorithm: u32) -> bool {
-    use crate::ring::Algorithm;
-    matches!(
-        Algorithm::from_code(algorithm),
-        Some(Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx)
-    )
+    crate::ring::Algorithm::from_code(algorithm).is_some_and(|a| a.spec().continuum)
 }
 
 impl Sections {

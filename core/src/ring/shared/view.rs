@@ -78,11 +78,10 @@ impl<'a> Tables<'a> {
     /// Owners without the sentinels (the walk of `get_n`).
     #[inline]
     fn entries(&self) -> &'a [u32] {
-        match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
-                &self.owner[..self.owner.len().saturating_sub(SENTINELS)]
-            }
-            _ => self.owner,
+        if self.algorithm.spec().continuum {
+            &self.owner[..self.owner.len().saturating_sub(SENTINELS)]
+        } else {
+            self.owner
         }
     }
 
@@ -114,8 +113,8 @@ impl<'a> Tables<'a> {
     fn point_of(&self, key: &[u8]) -> u64 {
         match self.algorithm {
             Algorithm::Ketama | Algorithm::Libmemcached => ketama::key_position(key),
-            Algorithm::Nginx => nginx::key_position(key),
-            _ => xxh3::key_position(key),
+            Algorithm::Xxh3 => xxh3::key_position(key),
+            a => (a.spec().key_hash)(key),
         }
     }
 
@@ -127,11 +126,9 @@ impl<'a> Tables<'a> {
             return None;
         }
         Some(match self.algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
-                self.find(self.point_of(key)) % n
-            }
             Algorithm::Jump => jump_hash(xxh3_64(key), n as i32) as usize,
             Algorithm::Maglev => self.modulus.rem(xxh3_64(key)) as usize,
+            _ => self.find(self.point_of(key)) % n,
         })
     }
 
@@ -139,14 +136,15 @@ impl<'a> Tables<'a> {
     #[inline]
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
         match self.algorithm {
-            // the sentinel's owner is the first point's: no `% n` needed
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
+            Algorithm::Jump | Algorithm::Maglev => self.start(key).map(|s| self.owner[s] as usize),
+            // a continuum: the sentinel's owner is the first point's, so no
+            // `% n` is needed
+            _ => {
                 if self.entries().is_empty() {
                     return None;
                 }
                 Some(self.owner[self.find(self.point_of(key))] as usize)
             }
-            _ => self.start(key).map(|s| self.owner[s] as usize),
         }
     }
 
@@ -277,7 +275,13 @@ impl<'a> Tables<'a> {
                     })
                     .sum(),
             ),
-            Algorithm::Libmemcached => Some(
+            Algorithm::Libmemcached
+            | Algorithm::Twemproxy
+            | Algorithm::TwemproxyMd5
+            | Algorithm::TwemproxyOneAtATime
+            | Algorithm::TwemproxyMurmur
+            | Algorithm::TwemproxyCrc32
+            | Algorithm::TwemproxyCrc32a => Some(
                 (0..n)
                     .map(|id| 4 * u64::from(libmemcached::hashes_for(self.weight(id), total, n)))
                     .sum(),
@@ -295,9 +299,6 @@ impl<'a> Tables<'a> {
             return bad("a table entry names no node");
         }
         match algorithm {
-            Algorithm::Ketama | Algorithm::Xxh3 | Algorithm::Libmemcached | Algorithm::Nginx => {
-                self.validate_points(h)
-            }
             Algorithm::Jump => {
                 let mut at = 0usize;
                 for id in 0..n {
@@ -312,6 +313,7 @@ impl<'a> Tables<'a> {
             Algorithm::Maglev => {
                 maglev::check_node_count(h.table_size, n).map_err(|e| Error::corrupt(e.message()))
             }
+            _ => self.validate_points(h),
         }
     }
 
