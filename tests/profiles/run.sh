@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The client profiles against the real clients (make test-profiles):
 # libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per list)
-# and nginx 1.22 (a real nginx proxying to 24 backends, 2,000 keys per
-# upstream, tests/profiles/test_nginx.py). Each check places the keys with
+# nginx 1.22 (a real nginx proxying to 24 backends, 2,000 keys per
+# upstream, tests/profiles/test_nginx.py) and twemproxy 0.5 (a real
+# nutcracker in front of 8 memcached servers, a pool per key hash, 2,000 keys
+# per pool, tests/profiles/test_twemproxy.py). Each check places the keys with
 # the real software and with ringlock; a negative control (ringlock's ketama
 # against the same software) must disagree, so each comparison is known to
 # see differences.
@@ -28,18 +30,21 @@ if "$out/ketama_vs_libmemcached" > "$out/control.log" 2>&1; then
 fi
 echo "negative control: ketama disagrees with libmemcached as expected ($(grep -c '^FAIL:' "$out/control.log") of $(grep -c -E '^(ok|FAIL):' "$out/control.log") server lists differ)"
 
-# nginx: the system's if installed, else Debian's package unpacked under
-# $BUILD/tools (never installed: installing would start a server on port 80).
-nginx=$(command -v nginx || true)
-[[ -z $nginx && -x /usr/sbin/nginx ]] && nginx=/usr/sbin/nginx
-if [[ -z $nginx ]]; then
-    tools=$BUILD/tools/nginx
-    if [[ ! -x $tools/usr/sbin/nginx ]]; then
+# A program from Debian's package PACKAGE: the system's if installed, else
+# the package unpacked under $BUILD/tools (never installed: installing nginx
+# or memcached would start a system service).
+program() { # program PACKAGE PATH-IN-PACKAGE
+    local pkg=$1 path=$2 tools=$BUILD/tools/$1
+    if [[ -x /$path ]]; then echo "/$path"; return; fi
+    if [[ ! -x $tools/$path ]]; then
         mkdir -p "$tools"
-        ( cd "$tools" && { apt-get download nginx > /dev/null 2>&1 \
-            || { apt-get update -qq > /dev/null 2>&1; apt-get download nginx > /dev/null; }; } \
-          && dpkg-deb -x nginx_*.deb . && rm -f nginx_*.deb )
+        ( cd "$tools" && { apt-get download "$pkg" > /dev/null 2>&1 \
+            || { apt-get update -qq > /dev/null 2>&1; apt-get download "$pkg" > /dev/null; }; } \
+          && dpkg-deb -x "$pkg"_*.deb . && rm -f "$pkg"_*.deb ) >&2
     fi
-    nginx=$tools/usr/sbin/nginx
-fi
-"${VPY:-.venv/bin/python}" tests/profiles/test_nginx.py "$nginx" "${NGINX_KEYS:-2000}"
+    echo "$tools/$path"
+}
+vpy=${VPY:-.venv/bin/python}
+"$vpy" tests/profiles/test_nginx.py "$(program nginx usr/sbin/nginx)" "${NGINX_KEYS:-2000}"
+"$vpy" tests/profiles/test_twemproxy.py "$(program nutcracker usr/sbin/nutcracker)" \
+    "$(program memcached usr/bin/memcached)" "${TWEMPROXY_KEYS:-2000}"
