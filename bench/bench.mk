@@ -12,6 +12,9 @@
 #   make bench-python   only the Python benches, ring and lock
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
+#   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
+#                       their table, Python get and publish, publish -> reader
+#                       notice latency with reader processes (docs/shared-ring.md)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
 # dir bench/target): the peer crates never enter the main workspace's build.
@@ -29,7 +32,7 @@ BENCH_HANDOFF   := $(BUILD)/bench/handoff
 BENCH_HANDOFF_ARGS ?=
 
 .PHONY: bench bench-rust bench-report bench-python bench-deps bench-probe bench-c \
-        bench-lock bench-lock-rust
+        bench-lock bench-lock-rust bench-shared bench-shared-rust
 
 $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 	$(VPY) -m pip install --quiet -r bench/requirements.txt
@@ -74,8 +77,18 @@ bench-lock: python bench-deps
 bench-probe:
 	$(BENCH_CARGO) --bench probe -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
+bench-shared-rust:
+	$(BENCH_CARGO) --bench shared -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
+
+bench-shared: python
+	@$(MAKE) --no-print-directory bench-shared-rust
+	@echo
+	$(PYTHON) bench/report_shared.py $(BENCH_CRITERION)
+	@echo
+	$(VPY) bench/python/bench_shared.py
+
 # one invocation, in this order: Rust benches (ring, lock), their report, the
-# C hand-off bench, Python benches (ring, lock)
+# C hand-off bench, Python benches (ring, lock), the shared-ring benches
 bench: python bench-deps
 	@$(MAKE) --no-print-directory bench-rust
 	@echo
@@ -86,3 +99,5 @@ bench: python bench-deps
 	$(VPY) bench/python/bench_ring.py
 	@echo
 	$(VPY) bench/python/bench_lock.py
+	@echo
+	@$(MAKE) --no-print-directory bench-shared
