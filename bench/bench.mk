@@ -1,11 +1,12 @@
 # Benchmarks: Rust (criterion, beside peer crates and raw syscalls), C (two
-# processes handing a lock back and forth) and Python (beside peer packages).
+# processes handing a lock back and forth), Python (beside peer packages) and
+# the shared ring beside the in-process one.
 # Included by the top Makefile, after ffi/ffi.mk (lib, FFI_CFLAGS,
 # FFI_LINK_SO). See docs/benchmarks.md.
 #
 #   make bench          everything, in one go: Rust ring + lock benches, their
 #                       report, the C hand-off bench, the Python ring + lock
-#                       benches (a few minutes on 2 cores)
+#                       benches, then bench-shared (a few minutes on 2 cores)
 #   make bench-rust     only the criterion benches: ring, bounded loads, lock (BENCH_FILTER=regex)
 #   make bench-report   only the Rust tables, from the last criterion run
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
