@@ -4,7 +4,7 @@ the reader saw, generations never go backwards), publishers killed with
 SIGKILL at random points, two publisher processes at once, and 32 readers
 sharing the ring's pages (no private copy in /proc/<pid>/smaps).
 
-Sizes for `make test` keep the file near half a minute on 2 cores; longer
+Sizes for `make test` keep the file under a minute on 2 cores; longer
 runs: RINGLOCK_SR_GENERATIONS (1000), RINGLOCK_SR_KILL_ROUNDS (200),
 RINGLOCK_SR_PUBLISHES (100 per publisher of the two)."""
 
