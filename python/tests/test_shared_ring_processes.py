@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -33,7 +34,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 GENERATIONS = int(os.environ.get("RINGLOCK_SR_GENERATIONS", "1000"))
 KILL_ROUNDS = int(os.environ.get("RINGLOCK_SR_KILL_ROUNDS", "200"))
 PUBLISHES = int(os.environ.get("RINGLOCK_SR_PUBLISHES", "100"))
-ALGORITHMS = ("ketama", "xxh3", "jump", "maglev")
+Algorithm = Literal["ketama", "xxh3", "jump", "maglev"]
+ALGORITHMS: tuple[Algorithm, ...] = ("ketama", "xxh3", "jump", "maglev")
 KEYS = [f"k{i}" for i in range(1000)]  # the keys the example readers look up
 
 
@@ -53,7 +55,7 @@ def membership_changes(count: int, seed: int) -> list[ringlock.Ring]:
     removed, a weight changed, or the algorithm switched (never empty)."""
     rng = random.Random(seed)
     nodes = {f"10.0.0.{i}:11211": 1 for i in range(5)}
-    algorithm = "xxh3"
+    algorithm: Algorithm = "xxh3"
     fresh = 5
     rings = []
     for _ in range(count):
@@ -79,7 +81,7 @@ def wait_for(what: str, done: Callable[[], bool], procs: list[subprocess.Popen[s
     while not done():
         for p in procs:
             if p.poll() is not None:
-                raise AssertionError(f"{p.args} exited with {p.returncode} before {what}: {p.communicate()[1]}")
+                raise AssertionError(f"{p.args!r} exited with {p.returncode} before {what}: {p.communicate()[1]!r}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
@@ -338,7 +340,7 @@ def test_thirty_two_readers_share_the_rings_pages(tmp_path: Path) -> None:
         for p in procs:
             assert p.stdout is not None
             line = p.stdout.readline()
-            assert line == "ready\n", f"{p.args}: {line!r} {p.communicate()[1]}"
+            assert line == "ready\n", f"{p.args!r}: {line!r} {p.communicate()[1]!r}"
         maps = {p.pid: ring_mappings(p.pid, path) for p in procs}
         print(f"readers ready after {time.monotonic() - t0:.1f} s")
     finally:
