@@ -14,7 +14,7 @@
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
-#                       their table, Python get and publish, publish -> reader
+#                       their table, C get, Python get and publish, publish -> reader
 #                       notice latency with reader processes (docs/shared-ring.md)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
@@ -29,6 +29,7 @@ BENCH_FILTER    ?=
 BENCH_CARGO      = cd bench && CRITERION_HOME=$(BENCH_CRITERION) $(CARGO) bench --quiet \
                    --target-dir $(BENCH_TARGET)
 BENCH_HANDOFF   := $(BUILD)/bench/handoff
+BENCH_SHARED_C  := $(BUILD)/bench/shared_get
 # arguments of the C hand-off bench (see bench/c/handoff.c), e.g. "-n 100000 -r 5"
 BENCH_HANDOFF_ARGS ?=
 
@@ -78,13 +79,19 @@ bench-lock: python bench-deps
 bench-probe:
 	$(BENCH_CARGO) --bench probe -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
+$(BENCH_SHARED_C): bench/c/shared_get.c include/ringlock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FFI_CFLAGS) -Iinclude bench/c/shared_get.c $(FFI_LINK_SO) -o $@
+
 bench-shared-rust:
 	$(BENCH_CARGO) --bench shared -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
-bench-shared: python
+bench-shared: python lib $(BENCH_SHARED_C)
 	@$(MAKE) --no-print-directory bench-shared-rust
 	@echo
 	$(PYTHON) bench/report_shared.py $(BENCH_CRITERION)
+	@echo
+	$(BENCH_SHARED_C)
 	@echo
 	$(VPY) bench/python/bench_shared.py
 
