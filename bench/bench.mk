@@ -1,17 +1,21 @@
 # Benchmarks: Rust (criterion, beside peer crates and raw syscalls), C (two
-# processes handing a lock back and forth) and Python (beside peer packages).
+# processes handing a lock back and forth), Python (beside peer packages) and
+# the shared ring beside the in-process one.
 # Included by the top Makefile, after ffi/ffi.mk (lib, FFI_CFLAGS,
 # FFI_LINK_SO). See docs/benchmarks.md.
 #
 #   make bench          everything, in one go: Rust ring + lock benches, their
 #                       report, the C hand-off bench, the Python ring + lock
-#                       benches (a few minutes on 2 cores)
+#                       benches, then bench-shared (a few minutes on 2 cores)
 #   make bench-rust     only the criterion benches: ring, bounded loads, lock (BENCH_FILTER=regex)
 #   make bench-report   only the Rust tables, from the last criterion run
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
 #   make bench-python   only the Python benches, ring and lock
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
+#   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
+#                       their table, C get, Python get and publish, publish -> reader
+#                       notice latency with reader processes (docs/shared-ring.md)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
 # dir bench/target): the peer crates never enter the main workspace's build.
@@ -25,11 +29,12 @@ BENCH_FILTER    ?=
 BENCH_CARGO      = cd bench && CRITERION_HOME=$(BENCH_CRITERION) $(CARGO) bench --quiet \
                    --target-dir $(BENCH_TARGET)
 BENCH_HANDOFF   := $(BUILD)/bench/handoff
+BENCH_SHARED_C  := $(BUILD)/bench/shared_get
 # arguments of the C hand-off bench (see bench/c/handoff.c), e.g. "-n 100000 -r 5"
 BENCH_HANDOFF_ARGS ?=
 
 .PHONY: bench bench-rust bench-report bench-python bench-deps bench-probe bench-c \
-        bench-lock bench-lock-rust
+        bench-lock bench-lock-rust bench-shared bench-shared-rust
 
 $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 	$(VPY) -m pip install --quiet -r bench/requirements.txt
@@ -74,8 +79,24 @@ bench-lock: python bench-deps
 bench-probe:
 	$(BENCH_CARGO) --bench probe -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
 
+$(BENCH_SHARED_C): bench/c/shared_get.c include/ringlock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FFI_CFLAGS) -Iinclude bench/c/shared_get.c $(FFI_LINK_SO) -o $@
+
+bench-shared-rust:
+	$(BENCH_CARGO) --bench shared -- $(BENCH_TIME) --noplot --output-format bencher $(BENCH_FILTER)
+
+bench-shared: python lib $(BENCH_SHARED_C)
+	@$(MAKE) --no-print-directory bench-shared-rust
+	@echo
+	$(PYTHON) bench/report_shared.py $(BENCH_CRITERION)
+	@echo
+	$(BENCH_SHARED_C)
+	@echo
+	$(VPY) bench/python/bench_shared.py
+
 # one invocation, in this order: Rust benches (ring, lock), their report, the
-# C hand-off bench, Python benches (ring, lock)
+# C hand-off bench, Python benches (ring, lock), the shared-ring benches
 bench: python bench-deps
 	@$(MAKE) --no-print-directory bench-rust
 	@echo
@@ -86,3 +107,5 @@ bench: python bench-deps
 	$(VPY) bench/python/bench_ring.py
 	@echo
 	$(VPY) bench/python/bench_lock.py
+	@echo
+	@$(MAKE) --no-print-directory bench-shared

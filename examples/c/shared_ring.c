@@ -10,7 +10,8 @@
  *                                            (g1, g2: the generation before and
  *                                            after the lookup) to OUT
  *   shared_ring_c hold  PATH                 touch every page of the ring with
- *                                            lookups, print "ready", wait for EOF
+ *                                            lookups (and one get_n of every
+ *                                            node), print "ready", wait for EOF
  *                                            on stdin (the memory test)
  *
  * Placement lines are "generation G: KEY -> NODE". Exits 1 with a message on
@@ -68,8 +69,12 @@ static int read_loop(rl_shared_ring *ring, uint64_t until, const char *out, long
         uint64_t g1 = generation(ring);
         const char *node = NULL;
         rl_status s = rl_shared_ring_get(ring, key, (size_t)len, &node);
-        uint64_t g2 = generation(ring);
         if (s != RL_OK) check(s, "get"); /* an empty generation is an error here */
+        /* the name lives until the next call on the handle, which may switch
+         * generations and unmap it: copy it before asking again */
+        char name[256];
+        snprintf(name, sizeof name, "%s", node);
+        uint64_t g2 = generation(ring);
         lookups++;
         if (g1 < last || g2 < g1) {
             fprintf(stderr, "shared_ring_c: generation went backwards: %" PRIu64 " then %" PRIu64
@@ -80,7 +85,7 @@ static int read_loop(rl_shared_ring *ring, uint64_t until, const char *out, long
         /* every lookup is checked for order; every 7th is written, and every
          * first one of a generation */
         if (written < max && (i % 7 == 0 || g1 != g2)) {
-            fprintf(f, "%" PRIu64 " %" PRIu64 " %s %s\n", g1, g2, key, node);
+            fprintf(f, "%" PRIu64 " %" PRIu64 " %s %s\n", g1, g2, key, name);
             written++;
         }
         if (g2 >= until) break;
@@ -125,7 +130,7 @@ int main(int argc, char **argv) {
             int len = snprintf(key, sizeof key, "m%u", i);
             const char *node = NULL;
             check(rl_shared_ring_get(ring, key, (size_t)len, &node), "get");
-            if (i % 100 == 0) check(rl_shared_ring_get_n(ring, key, (size_t)len, nodes, count, &found), "get_n");
+            if (i == 0) check(rl_shared_ring_get_n(ring, key, (size_t)len, nodes, count, &found), "get_n");
         }
         free(nodes);
         printf("ready\n");
