@@ -83,8 +83,10 @@ pub(crate) fn nodes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, u32)>> {
         )));
     }
     let mut out = Vec::new();
-    if let Ok(dict) = obj.cast::<PyDict>() {
-        for (name, w) in dict.iter() {
+    if let Ok(dict) = obj.cast_exact::<PyDict>() {
+        // a snapshot of the items: a weight's __index__ may change the dict
+        for item in dict.items().iter() {
+            let (name, w) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
             out.push(node(&name, Some(&w))?);
         }
     } else if let Ok(mapping) = obj.cast::<PyMapping>() {

@@ -243,7 +243,8 @@ impl PyRing {
 
     /// The owners of many keys, in order: ``[ring.get(k) for k in keys]``,
     /// much faster. A list or tuple is read in place; any other iterable
-    /// (a generator, a numpy array of str or bytes) is first made a list.
+    /// (a subclass of list or tuple, a generator, a numpy array of str or
+    /// bytes) is first made a list, ``list(keys)``.
     /// Raises EmptyRingError, TypeError for a key that is not str or
     /// bytes-like.
     fn get_many<'py>(
@@ -251,19 +252,9 @@ impl PyRing {
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let seq = if keys.is_instance_of::<PyList>() || keys.is_instance_of::<PyTuple>() {
-            keys.clone()
-        } else if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(PyTypeError::new_err(
-                "get_many takes an iterable of keys, not a single key; use get()",
-            ));
-        } else {
-            // list(keys): runs the iterable's Python code before the ring
-            // is borrowed. SAFETY: a new reference or NULL with an error set.
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySequence_List(keys.as_ptr())) }?
-        };
-        let is_list = seq.is_instance_of::<PyList>();
-        let len = seq.len()?;
+        let seq = keys_in_place(keys)?;
+        let is_list = seq.is_exact_instance_of::<PyList>();
+        let len = seq_len(&seq, is_list);
         // SAFETY: PyList_New returns a new list of `len` NULL slots (filled
         // below; a list with NULL slots is safely freed on error) or NULL.
         let out =
@@ -472,12 +463,48 @@ impl PyRing {
     }
 }
 
-/// Prefixes a get_many key error with the key's index.
+/// The keys of `get_many` as an exact list or tuple, whose length and items
+/// can be read in place: an exact list or tuple itself, anything else (a
+/// subclass, whose `__len__`, `__iter__` or `__getitem__` may say anything,
+/// a generator, a numpy array) copied by `list(keys)` first. A single str or
+/// bytes key is a TypeError. This runs the iterable's Python code, so call it
+/// before the ring is borrowed.
+pub(crate) fn keys_in_place<'py>(keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if keys.is_exact_instance_of::<PyList>() || keys.is_exact_instance_of::<PyTuple>() {
+        return Ok(keys.clone());
+    }
+    if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "get_many takes an iterable of keys, not a single key; use get()",
+        ));
+    }
+    // SAFETY: PySequence_List returns a new (exact) list or NULL with an
+    // error set.
+    unsafe { Bound::from_owned_ptr_or_err(keys.py(), ffi::PySequence_List(keys.as_ptr())) }
+}
+
+/// The length of an exact list (`is_list`) or tuple, read from the object
+/// itself (not through `len()`, which a subclass could make lie).
+pub(crate) fn seq_len(seq: &Bound<'_, PyAny>, is_list: bool) -> usize {
+    // SAFETY: `seq` is a live list or tuple (the caller's contract, as made
+    // by `keys_in_place`); the size functions only read its header.
+    let len = unsafe {
+        if is_list {
+            ffi::PyList_Size(seq.as_ptr())
+        } else {
+            ffi::PyTuple_Size(seq.as_ptr())
+        }
+    };
+    usize::try_from(len).unwrap_or(0)
+}
+
 /// The borrowed item `i` of a list or tuple.
 ///
 /// # Safety
-/// `seq` is a list (`is_list`) or a tuple, `i` is below its length, and no
-/// Python code runs while the returned borrowed pointer is used.
+/// `seq` is an exact list (`is_list`) or tuple, `i` is below its length as
+/// [`seq_len`] reads it, and no Python code runs between reading that length
+/// and the last use of the returned borrowed pointer (so nothing can shrink
+/// the list or free the item).
 unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::PyObject {
     let i = i as ffi::Py_ssize_t;
     // SAFETY: per this function's contract; the result is a borrowed
@@ -498,6 +525,7 @@ unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::
     }
 }
 
+/// Prefixes a get_many key error with the key's index.
 fn key_error_at(py: Python<'_>, err: PyErr, i: ffi::Py_ssize_t) -> PyErr {
     if err.is_instance_of::<PyTypeError>(py) {
         PyTypeError::new_err(format!("keys[{i}]: {}", err.value(py)))

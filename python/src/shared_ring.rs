@@ -154,16 +154,9 @@ impl PySharedRing {
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let seq = if keys.is_instance_of::<PyList>() || keys.is_instance_of::<PyTuple>() {
-            keys.clone()
-        } else if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(PyTypeError::new_err(
-                "get_many takes an iterable of keys, not a single key; use get()",
-            ));
-        } else {
-            // run the iterable's Python code before the ring is borrowed
-            PyList::new(py, keys.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()
-        };
+        // an exact list or tuple: iterating it below runs no Python code
+        // (a subclass's __iter__ or __len__ run here, before the borrow)
+        let seq = crate::ring::keys_in_place(keys)?;
         let mut this = slf.try_borrow_mut()?;
         this.sync(py)?;
         if this.names.is_empty() {
