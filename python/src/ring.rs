@@ -64,15 +64,6 @@ impl PyRing {
         &self.names
     }
 
-    /// Rebuilds the name cache after a change of membership.
-    fn sync_names(&mut self, py: Python<'_>) {
-        self.names = self
-            .inner
-            .nodes()
-            .map(|(name, _)| PyString::new(py, name).unbind())
-            .collect();
-    }
-
     /// The cached name of the owner of `key`; `None` on an empty ring.
     #[inline]
     pub(crate) fn lookup(&self, _py: Python<'_>, key: &[u8]) -> Option<&Py<PyString>> {
@@ -133,9 +124,13 @@ impl PyRing {
             .map(|w| args::weight(name, w))
             .transpose()?
             .unwrap_or(1);
+        // the new name's str is made before the ring is borrowed (making an
+        // object may run the garbage collector, and with it Python code)
+        let cached = PyString::new(slf.py(), name).unbind();
         let mut this = slf.try_borrow_mut()?;
         this.inner.add(name, weight).map_err(errors::to_py)?;
-        this.sync_names(slf.py());
+        let id = this.inner.id_of(name).expect("the node was just added");
+        this.names.insert(id, cached);
         Ok(())
     }
 
@@ -143,9 +138,15 @@ impl PyRing {
     /// NodeNotFoundError (a KeyError) if there is no such node.
     fn remove(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<()> {
         let name = keys::as_str(name, "node name")?;
-        let mut this = slf.try_borrow_mut()?;
-        this.inner.remove(name).map_err(errors::to_py)?;
-        this.sync_names(slf.py());
+        let removed;
+        {
+            let mut this = slf.try_borrow_mut()?;
+            let id = this.inner.id_of(name);
+            this.inner.remove(name).map_err(errors::to_py)?;
+            removed = id.map(|id| this.names.remove(id));
+        }
+        // the name's str is released after the borrow ends
+        drop(removed);
         Ok(())
     }
 
@@ -185,8 +186,16 @@ impl PyRing {
     /// Exact: a key moves iff its position is in a range. Same algorithm
     /// (ketama, xxh3 or maglev, with equal table sizes) required, else
     /// InvalidArgumentError.
-    fn diff<'py>(&self, py: Python<'py>, after: PyRef<'_, PyRing>) -> PyResult<Bound<'py, PyAny>> {
-        crate::diff::diff(py, &self.inner, &after.inner)
+    fn diff<'py>(
+        slf: &Bound<'py, Self>,
+        after: &Bound<'py, PyRing>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let plan = {
+            let (before, after) = (slf.try_borrow()?, after.try_borrow()?);
+            before.inner.diff(&after.inner).map_err(errors::to_py)?
+        };
+        // the borrows are released: making the Move objects runs Python code
+        crate::diff::to_python(slf.py(), plan)
     }
 
     /// The names of up to ``n`` distinct nodes for ``key``: the owner first,
@@ -194,16 +203,18 @@ impl PyRing {
     /// of them (ketama nodes too light to earn a point are never returned).
     /// Raises EmptyRingError, InvalidArgumentError if ``n < 0``.
     fn get_n<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         n: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        // n's __index__ is Python code: run it before the ring is borrowed
         let n = args::count(n)?;
-        if self.inner.is_empty() {
+        let this = slf.try_borrow()?;
+        if this.inner.is_empty() {
             return Err(errors::empty_ring());
         }
-        let want = n.min(self.inner.len());
+        let want = n.min(this.inner.len());
         let mut small = [0usize; 8];
         let mut large = Vec::new();
         let ids: &mut [usize] = if want <= small.len() {
@@ -212,8 +223,15 @@ impl PyRing {
             large.resize(want, 0);
             &mut large
         };
-        let found = keys::with_key(key, |k| self.inner.get_n_ids(k, ids))?;
-        PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+        let found = keys::with_key(key, |k| this.inner.get_n_ids(k, ids))?;
+        let names: Vec<Py<PyString>> = ids[..found]
+            .iter()
+            .map(|&id| this.names[id].clone_ref(py))
+            .collect();
+        drop(this);
+        // the list is made after the borrow ends (an allocation may run the
+        // garbage collector, and with it Python code)
+        PyList::new(py, names)
     }
 
     /// The node that takes ``key`` under bounded loads: the first node in

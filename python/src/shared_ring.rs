@@ -9,7 +9,7 @@ use crate::ring::PyRing;
 use crate::{errors, keys};
 use pyo3::exceptions::{PyFileNotFoundError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString};
 use ringlock::{Error, ErrorKind, SharedRing};
 use std::path::PathBuf;
 

@@ -102,3 +102,65 @@ def test_get_many_over_a_generator_while_another_thread_changes_the_ring() -> No
                 done.set()
 
     run_threads(worker, count=2)
+
+
+def test_changes_never_fail_while_diff_or_get_n_run_python_code() -> None:
+    """diff builds Move objects and get_n may call __index__: Python code, in
+    which the GIL passes to a changing thread. The ring is not borrowed then,
+    so the change goes through."""
+    before = ringlock.Ring([f"n{i}" for i in range(200)])
+    after = ringlock.Ring([f"n{i}" for i in range(200)], vnodes=100)
+    done = threading.Event()
+
+    class Slow:
+        def __index__(self) -> int:
+            sum(range(50))  # the GIL may pass to the changing thread here
+            return 3
+
+    def worker(i: int) -> None:
+        if i == 0:
+            while not done.is_set():
+                before.add("extra")
+                before.remove("extra")
+                after.add("extra")
+                after.remove("extra")
+        else:
+            try:
+                for _ in range(3):
+                    assert before.diff(after).moves
+                for k in KEYS[:2000]:
+                    assert len(before.get_n(k, Slow())) == 3
+            finally:
+                done.set()
+
+    run_threads(worker, count=2)
+
+
+def test_a_change_from_inside_index_or_move_is_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same without threads: the Python code itself changes the ring."""
+    ring = ringlock.Ring(NODES)
+
+    class Adds:
+        def __index__(self) -> int:
+            ring.add("extra")
+            return 2
+
+    assert len(ring.get_n("k", Adds())) == 2
+    assert "extra" in ring
+
+    import ringlock._diff as diff_module
+
+    real_move = diff_module.Move
+    other = ringlock.Ring(NODES + [("more", 1)])
+
+    def move(*args: object) -> object:
+        if "later" not in other:
+            ring.add("later")
+            other.add("later")
+        return real_move(*args)
+
+    monkeypatch.setattr(diff_module, "Move", move)
+    assert ring.diff(other).moves
+    assert "later" in ring and "later" in other
