@@ -27,7 +27,9 @@ use std::fmt::Write;
 /// and maglev take no vnodes. ``table_size`` is maglev's number of table
 /// entries: a prime up to 2**26, default 65537; the other algorithms take
 /// none (InvalidArgumentError). A maglev ring holds at most ``table_size``
-/// nodes.
+/// nodes. ``max_points`` and ``max_nodes`` bound the ring's size (None: the
+/// defaults, 2**24 points and 2**20 nodes; at most 2**26 each): a change past
+/// them is InvalidArgumentError, refused before anything is built.
 ///
 /// Keys are bytes: a str key is placed by its UTF-8 bytes, so
 /// ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
@@ -84,26 +86,30 @@ impl PyRing {
 impl PyRing {
     #[new]
     #[pyo3(
-        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None, table_size=None),
-        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0, table_size=None)"
+        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None, table_size=None, max_points=None, max_nodes=None),
+        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0, table_size=None, max_points=None, max_nodes=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         nodes: Option<&Bound<'_, PyAny>>,
         algorithm: String,
         vnodes: Option<&Bound<'_, PyAny>>,
         table_size: Option<&Bound<'_, PyAny>>,
+        max_points: Option<&Bound<'_, PyAny>>,
+        max_nodes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let algorithm = args::algorithm(&algorithm)?;
         let vnodes = args::vnodes(vnodes)?;
         let table_size = args::table_size(table_size)?;
+        let limits = args::limits(max_points, max_nodes)?;
         let nodes = match nodes {
             Some(n) => args::nodes(n)?,
             None => Vec::new(),
         };
         let inner = py
             .detach(move || {
-                let mut ring = Ring::with_config(algorithm, vnodes, table_size)?;
+                let mut ring = Ring::with_limits(algorithm, vnodes, table_size, limits)?;
                 ring.add_many(nodes).map(|()| ring)
             })
             .map_err(errors::to_py)?;
@@ -379,6 +385,21 @@ impl PyRing {
         self.inner.table_size()
     }
 
+    /// The most points the ring may hold (virtual points, jump buckets or
+    /// maglev table entries): the ``max_points`` it was made or loaded with,
+    /// 2**24 by default.
+    #[getter]
+    fn max_points(&self) -> u64 {
+        self.inner.limits().max_points
+    }
+
+    /// The most nodes the ring may hold: the ``max_nodes`` it was made or
+    /// loaded with, 2**20 by default.
+    #[getter]
+    fn max_nodes(&self) -> u64 {
+        self.inner.limits().max_nodes
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
@@ -405,11 +426,22 @@ impl PyRing {
         PyBytes::new(py, &self.inner.to_bytes())
     }
 
-    /// A ring from ``to_bytes`` output (bytes, bytearray or memoryview).
-    /// Raises CorruptError (a ValueError) for truncated or damaged data.
+    /// A ring from ``to_bytes`` output (bytes, bytearray or memoryview),
+    /// within ``max_points`` and ``max_nodes`` (None: the defaults, 2**24
+    /// points and 2**20 nodes; at most 2**26 each), which the ring keeps.
+    /// Raises CorruptError (a ValueError) for truncated or damaged data or a
+    /// ring past the limits (refused before anything is built),
+    /// MemoryError if memory runs out.
     #[classmethod]
-    fn from_bytes(cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (data, max_points=None, max_nodes=None))]
+    fn from_bytes(
+        cls: &Bound<'_, PyType>,
+        data: &Bound<'_, PyAny>,
+        max_points: Option<&Bound<'_, PyAny>>,
+        max_nodes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let py = cls.py();
+        let limits = args::limits(max_points, max_nodes)?;
         let data = keys::with_buffer(
             data,
             "data",
@@ -417,16 +449,30 @@ impl PyRing {
             <[u8]>::to_vec,
         )?;
         let inner = py
-            .detach(move || Ring::from_bytes(&data))
+            .detach(move || Ring::from_bytes_with_limits(&data, limits))
             .map_err(errors::to_py)?;
         Ok(PyRing::wrap(py, inner))
     }
 
+    /// Pickles as ``Ring.from_bytes(data)``, with the ring's limits when they
+    /// are not the defaults (so a pickle of a ring within the defaults is
+    /// loaded within them).
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
         let from_bytes = slf.get_type().getattr("from_bytes")?;
-        Ok((from_bytes, (slf.borrow().to_bytes(slf.py()),)))
+        let (data, limits) = {
+            let this = slf.try_borrow()?;
+            (this.inner.to_bytes(), this.inner.limits())
+        };
+        let data = PyBytes::new(py, &data);
+        let args = if limits == ringlock::ring::Limits::DEFAULT {
+            PyTuple::new(py, [data.into_any()])?
+        } else {
+            (data, limits.max_points, limits.max_nodes).into_pyobject(py)?
+        };
+        Ok((from_bytes, args))
     }
 
     /// A copy of the ring (changing one does not change the other).
