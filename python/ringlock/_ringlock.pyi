@@ -50,7 +50,12 @@ class Ring:
 
     Thread safety: lookups may run from any number of threads at once; a
     change (add, remove, set_weight) is atomic: every lookup sees the ring
-    before or after it. Errors leave the ring unchanged.
+    before or after it, and never fails because another call is running.
+    Long calls release the GIL: building a ring (the constructor,
+    from_bytes), get_many of 4096 keys or more, get_n of 4096 nodes or more,
+    and diff and changes of rings of 65536 points or more (on a snapshot of
+    the ring as it was when the call started). Errors leave the ring
+    unchanged.
     """
 
     def __new__(

@@ -1,9 +1,18 @@
 //! `ringlock.Ring`: the Python face of [`ringlock::Ring`].
 //!
-//! Lookups return new references to one cached `str` per node (rebuilt on
-//! mutation), so a lookup allocates nothing. No method runs Python code or
-//! releases the GIL while it borrows the ring, so a lookup never sees a
-//! half-made change and a change never fails because a lookup is running.
+//! Lookups return new references to one cached `str` per node (kept in step
+//! by every change), so a lookup allocates nothing. No method runs Python
+//! code or releases the GIL while it borrows the ring, so a lookup never sees
+//! a half-made change and a change never fails because a lookup is running.
+//!
+//! Long calls (`get_many` of many keys, `get_n` of many nodes, `diff` and
+//! changes of large rings) run without the GIL on a snapshot: the ring and
+//! the names are shared (`Arc`), the call takes its own reference while it
+//! briefly borrows the ring, then computes with the GIL released and builds
+//! its Python result from the snapshot. A change copies what a running
+//! snapshot still shares (copy on write); a change computed without the GIL
+//! is installed only if nobody changed the ring meanwhile, and made again on
+//! the newer ring otherwise.
 
 use crate::{args, errors, keys};
 use pyo3::exceptions::PyTypeError;
@@ -11,7 +20,16 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use ringlock::Ring;
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::Arc;
+
+/// From this many keys on, `get_many` runs without the GIL.
+const DETACH_KEYS: usize = 4096;
+/// From this many nodes asked for on, `get_n` runs without the GIL.
+const DETACH_N: usize = 4096;
+/// From this many points on, a change or a diff runs without the GIL.
+const DETACH_POINTS: usize = 1 << 16;
 
 /// A consistent-hashing ring: which node owns a key, which ``n`` nodes hold
 /// its replicas.
@@ -38,15 +56,23 @@ use std::fmt::Write;
 ///
 /// Thread safety: lookups may run from any number of threads at once; a
 /// change (add, remove, set_weight) is atomic: every lookup sees the ring
-/// before or after it. Changes hold the GIL while the table is rebuilt
-/// (O(points)); building a ring (the constructor, from_bytes) releases it.
-/// Errors leave the ring unchanged.
+/// before or after it, and never fails because another call is running.
+/// Long calls release the GIL: building a ring (the constructor,
+/// from_bytes), get_many of 4096 keys or more, get_n of 4096 nodes or more,
+/// and diff and changes of rings of 65536 points or more (these work on a
+/// snapshot: a call running meanwhile answers for the ring as it was when it
+/// started). Errors leave the ring unchanged.
 #[pyclass(module = "ringlock", name = "Ring", mapping, weakref)]
 pub struct PyRing {
-    inner: Ring,
-    /// `names[id]`: the str returned for node `id` (ids are name order).
-    names: Vec<Py<PyString>>,
+    /// Shared with the snapshots of calls running without the GIL.
+    inner: Arc<Ring>,
+    /// `names[id]`: the str returned for node `id` (ids are name order);
+    /// shared like `inner`.
+    names: Arc<Vec<Py<PyString>>>,
 }
+
+/// The ring and names a call works on without the GIL.
+type Snapshot = (Arc<Ring>, Arc<Vec<Py<PyString>>>);
 
 impl PyRing {
     fn wrap(py: Python<'_>, inner: Ring) -> Self {
@@ -54,7 +80,61 @@ impl PyRing {
             .nodes()
             .map(|(name, _)| PyString::new(py, name).unbind())
             .collect();
-        PyRing { inner, names }
+        PyRing {
+            inner: Arc::new(inner),
+            names: Arc::new(names),
+        }
+    }
+
+    /// A snapshot of the ring (briefly borrowed); EmptyRingError if it has
+    /// no nodes.
+    fn snapshot(slf: &Bound<'_, Self>) -> PyResult<Snapshot> {
+        let this = slf.try_borrow()?;
+        if this.inner.is_empty() {
+            return Err(errors::empty_ring());
+        }
+        Ok((Arc::clone(&this.inner), Arc::clone(&this.names)))
+    }
+
+    /// The names, made this ring's own (copied if a snapshot shares them).
+    fn names_mut(&mut self, py: Python<'_>) -> &mut Vec<Py<PyString>> {
+        if Arc::get_mut(&mut self.names).is_none() {
+            self.names = Arc::new(self.names.iter().map(|n| n.clone_ref(py)).collect());
+        }
+        Arc::get_mut(&mut self.names).expect("the names were just made unique")
+    }
+
+    /// Applies the change `f` to the ring and returns the ring borrowed
+    /// mutably, for the caller to bring the names in step. A small ring is
+    /// changed in place (copied first if a snapshot shares it); a large one
+    /// is copied and changed without the GIL, and the result installed if
+    /// the ring is still the one copied (else it is done again).
+    fn change<'py>(
+        slf: &Bound<'py, Self>,
+        f: impl Fn(&mut Ring) -> ringlock::Result<()> + Sync,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        loop {
+            let before = {
+                let mut this = slf.try_borrow_mut()?;
+                if this.inner.point_count() < DETACH_POINTS {
+                    f(Arc::make_mut(&mut this.inner)).map_err(errors::to_py)?;
+                    return Ok(this);
+                }
+                Arc::clone(&this.inner)
+            };
+            let next = slf
+                .py()
+                .detach(|| {
+                    let mut next = Ring::clone(&before);
+                    f(&mut next).map(|()| next)
+                })
+                .map_err(errors::to_py)?;
+            let mut this = slf.try_borrow_mut()?;
+            if Arc::ptr_eq(&this.inner, &before) {
+                this.inner = Arc::new(next);
+                return Ok(this);
+            }
+        }
     }
 
     /// The core ring and the cached names (for python/src/bounded.rs).
@@ -133,10 +213,9 @@ impl PyRing {
         // the new name's str is made before the ring is borrowed (making an
         // object may run the garbage collector, and with it Python code)
         let cached = PyString::new(slf.py(), name).unbind();
-        let mut this = slf.try_borrow_mut()?;
-        this.inner.add(name, weight).map_err(errors::to_py)?;
+        let mut this = Self::change(slf, |ring| ring.add(name, weight))?;
         let id = this.inner.id_of(name).expect("the node was just added");
-        this.names.insert(id, cached);
+        this.names_mut(slf.py()).insert(id, cached);
         Ok(())
     }
 
@@ -144,12 +223,16 @@ impl PyRing {
     /// NodeNotFoundError (a KeyError) if there is no such node.
     fn remove(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<()> {
         let name = keys::as_str(name, "node name")?;
+        let py = slf.py();
         let removed;
         {
-            let mut this = slf.try_borrow_mut()?;
-            let id = this.inner.id_of(name);
-            this.inner.remove(name).map_err(errors::to_py)?;
-            removed = id.map(|id| this.names.remove(id));
+            let mut this = Self::change(slf, |ring| ring.remove(name))?;
+            // the names are still those of the ring before the change
+            let id = this
+                .names
+                .iter()
+                .position(|n| n.bind(py).to_str().is_ok_and(|n| n == name));
+            removed = id.map(|id| this.names_mut(py).remove(id));
         }
         // the name's str is released after the borrow ends
         drop(removed);
@@ -165,10 +248,7 @@ impl PyRing {
     ) -> PyResult<()> {
         let name = keys::as_str(name, "node name")?;
         let weight = args::weight(name, weight)?;
-        slf.try_borrow_mut()?
-            .inner
-            .set_weight(name, weight)
-            .map_err(errors::to_py)
+        Self::change(slf, |ring| ring.set_weight(name, weight)).map(drop)
     }
 
     // `get` is installed by fast_get.rs as a METH_O method: the same body
@@ -196,10 +276,16 @@ impl PyRing {
         slf: &Bound<'py, Self>,
         after: &Bound<'py, PyRing>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let plan = {
-            let (before, after) = (slf.try_borrow()?, after.try_borrow()?);
-            before.inner.diff(&after.inner).map_err(errors::to_py)?
-        };
+        let (before, after) = (
+            Arc::clone(&slf.try_borrow()?.inner),
+            Arc::clone(&after.try_borrow()?.inner),
+        );
+        let plan = if before.point_count() + after.point_count() < DETACH_POINTS {
+            before.diff(&after)
+        } else {
+            slf.py().detach(|| before.diff(&after))
+        }
+        .map_err(errors::to_py)?;
         // the borrows are released: making the Move objects runs Python code
         crate::diff::to_python(slf.py(), plan)
     }
@@ -216,11 +302,10 @@ impl PyRing {
         let py = slf.py();
         // n's __index__ is Python code: run it before the ring is borrowed
         let n = args::count(n)?;
-        let this = slf.try_borrow()?;
-        if this.inner.is_empty() {
-            return Err(errors::empty_ring());
-        }
-        let want = n.min(this.inner.len());
+        // a snapshot: the ring is not borrowed while the list is made (an
+        // allocation may run the garbage collector, and with it Python code)
+        let (ring, names) = Self::snapshot(slf)?;
+        let want = n.min(ring.len());
         let mut small = [0usize; 8];
         let mut large = Vec::new();
         let ids: &mut [usize] = if want <= small.len() {
@@ -229,15 +314,14 @@ impl PyRing {
             large.resize(want, 0);
             &mut large
         };
-        let found = keys::with_key(key, |k| this.inner.get_n_ids(k, ids))?;
-        let names: Vec<Py<PyString>> = ids[..found]
-            .iter()
-            .map(|&id| this.names[id].clone_ref(py))
-            .collect();
-        drop(this);
-        // the list is made after the borrow ends (an allocation may run the
-        // garbage collector, and with it Python code)
-        PyList::new(py, names)
+        let found = if want < DETACH_N {
+            keys::with_key(key, |k| ring.get_n_ids(k, ids))?
+        } else {
+            // a copy of the key: a bytearray may change once the GIL is free
+            let key = keys::with_key(key, <[u8]>::to_vec)?;
+            py.detach(|| ring.get_n_ids(&key, ids))
+        };
+        PyList::new(py, ids[..found].iter().map(|&id| names[id].bind(py)))
     }
 
     /// The node that takes ``key`` under bounded loads: the first node in
@@ -279,6 +363,9 @@ impl PyRing {
         let seq = keys_in_place(keys)?;
         let is_list = seq.is_exact_instance_of::<PyList>();
         let len = seq_len(&seq, is_list);
+        if len >= DETACH_KEYS {
+            return Self::get_many_detached(slf, &seq, is_list);
+        }
         // SAFETY: PyList_New returns a new list of `len` NULL slots (filled
         // below; a list with NULL slots is safely freed on error) or NULL.
         let out =
@@ -476,19 +563,20 @@ impl PyRing {
     }
 
     /// A copy of the ring (changing one does not change the other).
-    fn copy(&self, py: Python<'_>) -> Self {
+    fn copy(&self) -> Self {
         PyRing {
-            inner: self.inner.clone(),
-            names: self.names.iter().map(|n| n.clone_ref(py)).collect(),
+            // shared until one of them changes (copy on write)
+            inner: Arc::clone(&self.inner),
+            names: Arc::clone(&self.names),
         }
     }
 
-    fn __copy__(&self, py: Python<'_>) -> Self {
-        self.copy(py)
+    fn __copy__(&self) -> Self {
+        self.copy()
     }
 
-    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Self {
-        self.copy(py)
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> Self {
+        self.copy()
     }
 
     /// Rings are equal when they place every key alike: same algorithm,
@@ -524,6 +612,55 @@ impl PyRing {
             let _ = write!(s, ", table_size={})", self.inner.table_size());
         }
         Ok(s)
+    }
+}
+
+impl PyRing {
+    /// `get_many` of many keys: the keys' bytes gathered (held by a tuple of
+    /// the keys, or copied), then looked up without the GIL on a snapshot.
+    fn get_many_detached<'py>(
+        slf: &Bound<'py, Self>,
+        seq: &Bound<'py, PyAny>,
+        is_list: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let (ring, names) = Self::snapshot(slf)?;
+        // A tuple of the keys holds a reference to each for this whole call
+        // (another thread may change a list once the GIL is released).
+        let held = if is_list {
+            // SAFETY: PySequence_Tuple returns a new tuple or NULL with an
+            // error set.
+            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySequence_Tuple(seq.as_ptr())) }?
+        } else {
+            seq.clone()
+        };
+        let len = seq_len(&held, false);
+        let mut keys: Vec<Cow<'_, [u8]>> = Vec::with_capacity(len);
+        for i in 0..len {
+            // SAFETY: `held` is an exact tuple and `i` below its length; the
+            // tuple (which nothing can change) keeps the item alive.
+            let p = unsafe { item_at(&held, false, i) };
+            // SAFETY: a str or bytes (or subclass) is immutable and its bytes
+            // (its UTF-8 form, cached in the str) live as long as it, which
+            // `held` keeps alive until `keys` is dropped, even with no GIL.
+            match unsafe { keys::borrow_bytes(py, p) } {
+                Ok(Some(b)) => keys.push(Cow::Borrowed(b)),
+                Ok(None) => {
+                    // SAFETY: as above.
+                    let item = unsafe { Borrowed::from_ptr(py, p) };
+                    // a bytearray or memoryview may change: copied
+                    let copy = keys::with_key(&item, <[u8]>::to_vec)
+                        .map_err(|e| key_error_at(py, e, i as ffi::Py_ssize_t))?;
+                    keys.push(Cow::Owned(copy));
+                }
+                Err(e) => return Err(key_error_at(py, e, i as ffi::Py_ssize_t)),
+            }
+        }
+        let mut ids = vec![0usize; len];
+        py.detach(|| ring.get_many_ids(&keys, &mut ids))
+            .map_err(errors::to_py)?;
+        drop(keys);
+        PyList::new(py, ids.iter().map(|&id| names[id].bind(py)))
     }
 }
 

@@ -164,3 +164,57 @@ def test_a_change_from_inside_index_or_move_is_not_refused(
     monkeypatch.setattr(diff_module, "Move", move)
     assert ring.diff(other).moves
     assert "later" in ring and "later" in other
+
+
+def other_thread_runs_during(call: Callable[[], object]) -> bool:
+    """Whether a thread waiting for the GIL gets to run while ``call`` runs.
+
+    The switch interval is made so long that the GIL changes hands only when
+    a thread releases it; the other thread is woken first (and then waits
+    for the GIL), so it runs during ``call`` only if ``call`` releases it."""
+    old = sys.getswitchinterval()
+    go = threading.Event()
+    ran: list[bool] = []
+    t = threading.Thread(target=lambda: (go.wait(), ran.append(True)))
+    t.start()
+    sys.setswitchinterval(1000.0)
+    try:
+        go.set()
+        call()
+        during = bool(ran)
+    finally:
+        sys.setswitchinterval(old)
+    t.join(timeout=60)
+    assert not t.is_alive() and ran
+    return during
+
+
+def test_the_check_itself_can_fail() -> None:
+    assert not other_thread_runs_during(lambda: sum(range(2_000_000)))
+
+
+BIG_KEYS = [f"key-{i}" for i in range(1_000_000)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["get_many", "get_many_bytes", "get_n", "add", "new", "from_bytes"],
+)
+def test_long_calls_release_the_gil(call: str) -> None:
+    nodes = [f"node-{i}" for i in range(10_000)]
+    ring = ringlock.Ring(nodes)
+    data = ring.to_bytes()
+    calls: dict[str, Callable[[], object]] = {
+        "get_many": lambda: ring.get_many(BIG_KEYS),
+        "get_many_bytes": lambda: ring.get_many(
+            [bytearray(k, "ascii") for k in BIG_KEYS[:400_000]]
+        ),
+        "get_n": lambda: [ring.get_n(k, 5_000) for k in BIG_KEYS[:200]],
+        "add": lambda: ring.add("extra"),
+        "new": lambda: ringlock.Ring(nodes),
+        "from_bytes": lambda: ringlock.Ring.from_bytes(data),
+    }
+    expected = ring.get_many(BIG_KEYS[:1000])
+    assert other_thread_runs_during(calls[call])
+    if call != "add":
+        assert ring.get_many(BIG_KEYS[:1000]) == expected
