@@ -130,20 +130,22 @@ impl PySharedRing {
     /// ``Ring.get_n``'s answer. Raises EmptyRingError, InvalidArgumentError
     /// if ``n < 0``.
     fn get_n<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         n: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        // n's __index__ is Python code: run it before the ring is borrowed
         let n = crate::args::count(n)?;
-        self.sync(py)?;
-        let held = self.inner.snapshot();
+        let mut this = slf.try_borrow_mut()?;
+        this.sync(py)?;
+        let held = this.inner.snapshot();
         if held.is_empty() {
             return Err(errors::empty_ring());
         }
         let mut ids = vec![0usize; n.min(held.len())];
         let found = keys::with_key(key, |k| held.get_n_ids(k, &mut ids))?;
-        PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+        PyList::new(py, ids[..found].iter().map(|&id| this.names[id].bind(py)))
     }
 
     /// The owners of many keys, in order, all from one generation:

@@ -147,6 +147,16 @@ CASES = {
         keys = L(["a"])
         assert shared.get_many(keys) == honest(keys)
     """,
+    "index_looks_up_during_get_n": """
+        ringlock.SharedRing.publish(ring, SHARED)
+        shared = ringlock.SharedRing(SHARED)
+        class N:
+            def __index__(self):
+                shared.get("x")
+                ring.get("x")
+                return 2
+        assert shared.get_n("k", N()) == ring.get_n("k", N()) == ring.get_n("k", 2)
+    """,
     "loads_mapping_lies": """
         class M(dict):
             def items(self): return [("node-1", 3), ("node-2", 1)]
