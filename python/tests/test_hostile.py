@@ -157,6 +157,42 @@ CASES = {
                 return 2
         assert shared.get_n("k", N()) == ring.get_n("k", N()) == ring.get_n("k", 2)
     """,
+    "big_lists_of_hostile_keys": """
+        # from 4096 keys on get_many runs without the GIL: the same answers
+        class S(str):
+            def __hash__(self): raise RuntimeError("hash")
+        class L(list):
+            def __len__(self): return 3
+        keys = [S(f"k{i}") if i % 3 else bytearray(b"k%d" % i) for i in range(10000)]
+        want = [ring.get(k) for k in keys]
+        assert ring.get_many(keys) == want
+        assert ring.get_many(tuple(keys)) == want
+        assert ring.get_many(L(keys)) == want
+        assert ring.get_many(iter(keys)) == want
+        clean(lambda: ring.get_many(keys + ["\\ud800"]))
+        clean(lambda: ring.get_many(keys + [3]))
+    """,
+    "list_changed_by_another_thread": """
+        import sys, threading
+        sys.setswitchinterval(1e-6)
+        keys = [f"key-{i}" for i in range(200000)]
+        stop = threading.Event()
+        def change():
+            while not stop.is_set():
+                keys[:] = [bytearray(b"x")] * len(keys)
+                keys[:] = [f"key-{i}" for i in range(50)] * 4000
+                keys.clear()
+                keys.extend(str(i) for i in range(200000))
+        t = threading.Thread(target=change)
+        t.start()
+        try:
+            for _ in range(20):
+                clean(lambda: ring.get_many(keys))
+                clean(lambda: ring.get_n(keys[0] if keys else "k", 5))
+        finally:
+            stop.set()
+            t.join()
+    """,
     "loads_mapping_lies": """
         class M(dict):
             def items(self): return [("node-1", 3), ("node-2", 1)]
