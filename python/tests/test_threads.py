@@ -218,3 +218,25 @@ def test_long_calls_release_the_gil(call: str) -> None:
     assert other_thread_runs_during(calls[call])
     if call != "add":
         assert ring.get_many(BIG_KEYS[:1000]) == expected
+
+
+def test_changes_of_a_large_ring_from_two_threads_are_all_kept() -> None:
+    """Changes of a large ring are computed without the GIL; one made while
+    another was being computed is redone on the newer ring, never lost."""
+    nodes = [f"node-{i}" for i in range(1000)]  # 160,000 points
+    ring = ringlock.Ring(nodes)
+
+    def worker(i: int) -> None:
+        for j in range(5):
+            ring.add(f"t{i}-{j}", 2)
+            ring.set_weight(f"t{i}-{j}", 1)
+        ring.remove(f"node-{i}")
+
+    run_threads(worker, count=3)
+    want = ringlock.Ring(
+        [n for n in nodes if n not in ("node-0", "node-1", "node-2")]
+        + [f"t{i}-{j}" for i in range(3) for j in range(5)]
+    )
+    assert ring == want
+    assert list(ring) == list(want)
+    assert ring.get_many(KEYS) == want.get_many(KEYS)
