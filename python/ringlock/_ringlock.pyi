@@ -41,13 +41,21 @@ class Ring:
     ``vnodes`` 0 means the default (160 for ketama and xxh3; jump and maglev
     take none). ``table_size`` is maglev's number of table entries: a prime
     up to 2**26, default 65537 (None); other algorithms take none.
+    ``max_points`` and ``max_nodes`` bound the ring's size (None: the
+    defaults, 2**24 points and 2**20 nodes; at most 2**26 each): a change
+    past them is InvalidArgumentError, refused before anything is built.
 
     Keys are str (placed by their UTF-8 bytes) or bytes-like:
     ``ring["k"] == ring.get(b"k")``.
 
     Thread safety: lookups may run from any number of threads at once; a
     change (add, remove, set_weight) is atomic: every lookup sees the ring
-    before or after it. Errors leave the ring unchanged.
+    before or after it, and never fails because another call is running.
+    Long calls release the GIL: building a ring (the constructor,
+    from_bytes), get_many of 4096 keys or more, get_n of 4096 nodes or more,
+    and diff and changes of rings of 65536 points or more (on a snapshot of
+    the ring as it was when the call started). Errors leave the ring
+    unchanged.
     """
 
     def __new__(
@@ -57,6 +65,8 @@ class Ring:
         algorithm: _Algorithm = "xxh3",
         vnodes: SupportsIndex = 0,
         table_size: SupportsIndex | None = None,
+        max_points: SupportsIndex | None = None,
+        max_nodes: SupportsIndex | None = None,
     ) -> Ring: ...
     def add(self, name: str, weight: SupportsIndex = 1) -> None:
         """Adds node ``name`` with ``weight``; NodeExistsError if taken."""
@@ -78,7 +88,8 @@ class Ring:
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
         """Up to ``n`` distinct nodes for ``key``, owner first."""
     def get_many(self, keys: Iterable[_Key]) -> list[str]:
-        """The owners of many keys, in order."""
+        """The owners of many keys, in order (``[ring.get(k) for k in keys]``);
+        RuntimeError if another thread resizes the list during a long call."""
     def get_bounded(
         self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
     ) -> str:
@@ -101,15 +112,30 @@ class Ring:
     @property
     def table_size(self) -> int:
         """Maglev's number of table entries (a prime); 0 for the others."""
+    @property
+    def max_points(self) -> int:
+        """The most points the ring may hold (2**24 by default)."""
+    @property
+    def max_nodes(self) -> int:
+        """The most nodes the ring may hold (2**20 by default)."""
     def __len__(self) -> int: ...
     def __contains__(self, name: object, /) -> bool: ...
     def __iter__(self) -> Iterator[str]: ...
     def to_bytes(self) -> bytes:
         """The ring as bytes; ``Ring.from_bytes`` rebuilds it."""
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Ring:
-        """A ring from ``to_bytes`` output; CorruptError if damaged."""
-    def __reduce__(self) -> tuple[Callable[[bytes], Ring], tuple[bytes]]: ...
+    def from_bytes(
+        cls,
+        data: bytes | bytearray | memoryview,
+        max_points: SupportsIndex | None = None,
+        max_nodes: SupportsIndex | None = None,
+    ) -> Ring:
+        """A ring from ``to_bytes`` output, within the limits (None: the
+        defaults); CorruptError if damaged or past them, MemoryError if
+        memory runs out."""
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., Ring], tuple[bytes] | tuple[bytes, int, int]]: ...
     def copy(self) -> Ring:
         """A copy of the ring."""
     def __copy__(self) -> Ring: ...

@@ -58,6 +58,33 @@ pub(crate) fn table_size(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
     })
 }
 
+/// A size limit (`max_points`, `max_nodes`; `what` names it): None for the
+/// default, else an integer from 1 to 2**26.
+pub(crate) fn limit(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u64> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(0);
+    };
+    let int = index(obj)?;
+    match int.extract::<u64>() {
+        Ok(v) if (1..=ringlock::ring::MAX_POINTS).contains(&v) => Ok(v),
+        _ => Err(invalid(format!(
+            "{what} limit is {int}; expected None (the default) or an integer from 1 to {} (2**26)",
+            ringlock::ring::MAX_POINTS
+        ))),
+    }
+}
+
+/// The limits a ring is made or loaded within (None: the default).
+pub(crate) fn limits(
+    max_points: Option<&Bound<'_, PyAny>>,
+    max_nodes: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ringlock::ring::Limits> {
+    Ok(ringlock::ring::Limits {
+        max_points: limit(max_points, "max_points")?,
+        max_nodes: limit(max_nodes, "max_nodes")?,
+    })
+}
+
 /// A count (`get_n`'s n): >= 0; counts past usize are as good as usize::MAX.
 pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let int = index(obj)?;
@@ -83,8 +110,10 @@ pub(crate) fn nodes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, u32)>> {
         )));
     }
     let mut out = Vec::new();
-    if let Ok(dict) = obj.cast::<PyDict>() {
-        for (name, w) in dict.iter() {
+    if let Ok(dict) = obj.cast_exact::<PyDict>() {
+        // a snapshot of the items: a weight's __index__ may change the dict
+        for item in dict.items().iter() {
+            let (name, w) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
             out.push(node(&name, Some(&w))?);
         }
     } else if let Ok(mapping) = obj.cast::<PyMapping>() {

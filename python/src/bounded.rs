@@ -31,8 +31,10 @@ pub(crate) fn load_pairs<'py>(
     loads: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<(Bound<'py, PyAny>, u64)>> {
     let mut out = Vec::new();
-    if let Ok(dict) = loads.cast::<PyDict>() {
-        for (name, load) in dict.iter() {
+    if let Ok(dict) = loads.cast_exact::<PyDict>() {
+        // a snapshot of the items: a load's __index__ may change the dict
+        for item in dict.items().iter() {
+            let (name, load) = item.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
             let l = load_of(&name, &load)?;
             out.push((name, l));
         }

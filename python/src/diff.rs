@@ -6,6 +6,7 @@ use crate::{errors, keys};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyModule, PyString};
+use ringlock::ring::Diff;
 use ringlock::Ring;
 use std::collections::HashMap;
 
@@ -19,14 +20,10 @@ pub(crate) fn position(ring: &Ring, key: &Bound<'_, PyAny>) -> PyResult<u64> {
     keys::with_key(key, |k| ring.position(k))?.map_err(errors::to_py)
 }
 
-/// `before.diff(after)` as a `ringlock.Diff` of `ringlock.Move` tuples
-/// (`end` exclusive: `last + 1`, which may be 2**64).
-pub(crate) fn diff<'py>(
-    py: Python<'py>,
-    before: &Ring,
-    after: &Ring,
-) -> PyResult<Bound<'py, PyAny>> {
-    let d = before.diff(after).map_err(errors::to_py)?;
+/// A migration plan (computed by the caller, who no longer borrows the
+/// rings: making the objects runs Python code) as a `ringlock.Diff` of
+/// `ringlock.Move` tuples (`end` exclusive: `last + 1`, which may be 2**64).
+pub(crate) fn to_python<'py>(py: Python<'py>, d: Diff) -> PyResult<Bound<'py, PyAny>> {
     let module = MODULE.get_or_try_init(py, || py.import(DIFF_MODULE).map(Bound::unbind))?;
     let module = module.bind(py);
     let move_class = module.getattr("Move")?;

@@ -35,9 +35,18 @@ pub(crate) fn class_name(kind: ErrorKind) -> &'static str {
 
 /// The Python exception for a core error; the message is the core's detail
 /// (the class already says the kind).
+/// A refused allocation (the core's `Io` "out of memory") is Python's own
+/// `MemoryError`.
 pub(crate) fn to_py(err: Error) -> PyErr {
+    if err.kind() == ErrorKind::Io && err.message().starts_with(OUT_OF_MEMORY) {
+        return pyo3::exceptions::PyMemoryError::new_err(err.message().to_owned());
+    }
     raise(class_name(err.kind()), err.message())
 }
+
+/// How the core's messages for a refused allocation begin
+/// (core/src/ring/limits.rs).
+const OUT_OF_MEMORY: &str = "out of memory";
 
 /// The class of `ringlock._errors` called `class` with `message`.
 fn raise(class: &str, message: &str) -> PyErr {

@@ -1,17 +1,35 @@
 //! `ringlock.Ring`: the Python face of [`ringlock::Ring`].
 //!
-//! Lookups return new references to one cached `str` per node (rebuilt on
-//! mutation), so a lookup allocates nothing. No method runs Python code or
-//! releases the GIL while it borrows the ring, so a lookup never sees a
-//! half-made change and a change never fails because a lookup is running.
+//! Lookups return new references to one cached `str` per node (kept in step
+//! by every change), so a lookup allocates nothing. No method runs Python
+//! code or releases the GIL while it borrows the ring, so a lookup never sees
+//! a half-made change and a change never fails because a lookup is running.
+//!
+//! Long calls (`get_many` of many keys, `get_n` of many nodes, `diff` and
+//! changes of large rings) run without the GIL on a snapshot: the ring and
+//! the names are shared (`Arc`), the call takes its own reference while it
+//! briefly borrows the ring, then computes with the GIL released and builds
+//! its Python result from the snapshot. A change copies what a running
+//! snapshot still shares (copy on write); a change computed without the GIL
+//! is installed only if nobody changed the ring meanwhile, and made again on
+//! the newer ring otherwise.
 
 use crate::{args, errors, keys};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use ringlock::Ring;
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::Arc;
+
+/// From this many keys on, `get_many` runs without the GIL.
+const DETACH_KEYS: usize = 4096;
+/// From this many nodes asked for on, `get_n` runs without the GIL.
+const DETACH_N: usize = 4096;
+/// From this many points on, a change or a diff runs without the GIL.
+const DETACH_POINTS: usize = 1 << 16;
 
 /// A consistent-hashing ring: which node owns a key, which ``n`` nodes hold
 /// its replicas.
@@ -27,7 +45,9 @@ use std::fmt::Write;
 /// and maglev take no vnodes. ``table_size`` is maglev's number of table
 /// entries: a prime up to 2**26, default 65537; the other algorithms take
 /// none (InvalidArgumentError). A maglev ring holds at most ``table_size``
-/// nodes.
+/// nodes. ``max_points`` and ``max_nodes`` bound the ring's size (None: the
+/// defaults, 2**24 points and 2**20 nodes; at most 2**26 each): a change past
+/// them is InvalidArgumentError, refused before anything is built.
 ///
 /// Keys are bytes: a str key is placed by its UTF-8 bytes, so
 /// ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
@@ -36,15 +56,23 @@ use std::fmt::Write;
 ///
 /// Thread safety: lookups may run from any number of threads at once; a
 /// change (add, remove, set_weight) is atomic: every lookup sees the ring
-/// before or after it. Changes hold the GIL while the table is rebuilt
-/// (O(points)); building a ring (the constructor, from_bytes) releases it.
-/// Errors leave the ring unchanged.
+/// before or after it, and never fails because another call is running.
+/// Long calls release the GIL: building a ring (the constructor,
+/// from_bytes), get_many of 4096 keys or more, get_n of 4096 nodes or more,
+/// and diff and changes of rings of 65536 points or more (these work on a
+/// snapshot: a call running meanwhile answers for the ring as it was when it
+/// started). Errors leave the ring unchanged.
 #[pyclass(module = "ringlock", name = "Ring", mapping, weakref)]
 pub struct PyRing {
-    inner: Ring,
-    /// `names[id]`: the str returned for node `id` (ids are name order).
-    names: Vec<Py<PyString>>,
+    /// Shared with the snapshots of calls running without the GIL.
+    inner: Arc<Ring>,
+    /// `names[id]`: the str returned for node `id` (ids are name order);
+    /// shared like `inner`.
+    names: Arc<Vec<Py<PyString>>>,
 }
+
+/// The ring and names a call works on without the GIL.
+type Snapshot = (Arc<Ring>, Arc<Vec<Py<PyString>>>);
 
 impl PyRing {
     fn wrap(py: Python<'_>, inner: Ring) -> Self {
@@ -52,7 +80,61 @@ impl PyRing {
             .nodes()
             .map(|(name, _)| PyString::new(py, name).unbind())
             .collect();
-        PyRing { inner, names }
+        PyRing {
+            inner: Arc::new(inner),
+            names: Arc::new(names),
+        }
+    }
+
+    /// A snapshot of the ring (briefly borrowed); EmptyRingError if it has
+    /// no nodes.
+    fn snapshot(slf: &Bound<'_, Self>) -> PyResult<Snapshot> {
+        let this = slf.try_borrow()?;
+        if this.inner.is_empty() {
+            return Err(errors::empty_ring());
+        }
+        Ok((Arc::clone(&this.inner), Arc::clone(&this.names)))
+    }
+
+    /// The names, made this ring's own (copied if a snapshot shares them).
+    fn names_mut(&mut self, py: Python<'_>) -> &mut Vec<Py<PyString>> {
+        if Arc::get_mut(&mut self.names).is_none() {
+            self.names = Arc::new(self.names.iter().map(|n| n.clone_ref(py)).collect());
+        }
+        Arc::get_mut(&mut self.names).expect("the names were just made unique")
+    }
+
+    /// Applies the change `f` to the ring and returns the ring borrowed
+    /// mutably, for the caller to bring the names in step. A small ring is
+    /// changed in place (copied first if a snapshot shares it); a large one
+    /// is copied and changed without the GIL, and the result installed if
+    /// the ring is still the one copied (else it is done again).
+    fn change<'py>(
+        slf: &Bound<'py, Self>,
+        f: impl Fn(&mut Ring) -> ringlock::Result<()> + Sync,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        loop {
+            let before = {
+                let mut this = slf.try_borrow_mut()?;
+                if this.inner.point_count() < DETACH_POINTS {
+                    f(Arc::make_mut(&mut this.inner)).map_err(errors::to_py)?;
+                    return Ok(this);
+                }
+                Arc::clone(&this.inner)
+            };
+            let next = slf
+                .py()
+                .detach(|| {
+                    let mut next = Ring::clone(&before);
+                    f(&mut next).map(|()| next)
+                })
+                .map_err(errors::to_py)?;
+            let mut this = slf.try_borrow_mut()?;
+            if Arc::ptr_eq(&this.inner, &before) {
+                this.inner = Arc::new(next);
+                return Ok(this);
+            }
+        }
     }
 
     /// The core ring and the cached names (for python/src/bounded.rs).
@@ -62,15 +144,6 @@ impl PyRing {
 
     pub(crate) fn names(&self) -> &[Py<PyString>] {
         &self.names
-    }
-
-    /// Rebuilds the name cache after a change of membership.
-    fn sync_names(&mut self, py: Python<'_>) {
-        self.names = self
-            .inner
-            .nodes()
-            .map(|(name, _)| PyString::new(py, name).unbind())
-            .collect();
     }
 
     /// The cached name of the owner of `key`; `None` on an empty ring.
@@ -93,26 +166,30 @@ impl PyRing {
 impl PyRing {
     #[new]
     #[pyo3(
-        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None, table_size=None),
-        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0, table_size=None)"
+        signature = (nodes=None, *, algorithm=String::from("xxh3"), vnodes=None, table_size=None, max_points=None, max_nodes=None),
+        text_signature = "(nodes=(), *, algorithm='xxh3', vnodes=0, table_size=None, max_points=None, max_nodes=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         nodes: Option<&Bound<'_, PyAny>>,
         algorithm: String,
         vnodes: Option<&Bound<'_, PyAny>>,
         table_size: Option<&Bound<'_, PyAny>>,
+        max_points: Option<&Bound<'_, PyAny>>,
+        max_nodes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let algorithm = args::algorithm(&algorithm)?;
         let vnodes = args::vnodes(vnodes)?;
         let table_size = args::table_size(table_size)?;
+        let limits = args::limits(max_points, max_nodes)?;
         let nodes = match nodes {
             Some(n) => args::nodes(n)?,
             None => Vec::new(),
         };
         let inner = py
             .detach(move || {
-                let mut ring = Ring::with_config(algorithm, vnodes, table_size)?;
+                let mut ring = Ring::with_limits(algorithm, vnodes, table_size, limits)?;
                 ring.add_many(nodes).map(|()| ring)
             })
             .map_err(errors::to_py)?;
@@ -133,9 +210,12 @@ impl PyRing {
             .map(|w| args::weight(name, w))
             .transpose()?
             .unwrap_or(1);
-        let mut this = slf.try_borrow_mut()?;
-        this.inner.add(name, weight).map_err(errors::to_py)?;
-        this.sync_names(slf.py());
+        // the new name's str is made before the ring is borrowed (making an
+        // object may run the garbage collector, and with it Python code)
+        let cached = PyString::new(slf.py(), name).unbind();
+        let mut this = Self::change(slf, |ring| ring.add(name, weight))?;
+        let id = this.inner.id_of(name).expect("the node was just added");
+        this.names_mut(slf.py()).insert(id, cached);
         Ok(())
     }
 
@@ -143,9 +223,19 @@ impl PyRing {
     /// NodeNotFoundError (a KeyError) if there is no such node.
     fn remove(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<()> {
         let name = keys::as_str(name, "node name")?;
-        let mut this = slf.try_borrow_mut()?;
-        this.inner.remove(name).map_err(errors::to_py)?;
-        this.sync_names(slf.py());
+        let py = slf.py();
+        let removed;
+        {
+            let mut this = Self::change(slf, |ring| ring.remove(name))?;
+            // the names are still those of the ring before the change
+            let id = this
+                .names
+                .iter()
+                .position(|n| n.bind(py).to_str().is_ok_and(|n| n == name));
+            removed = id.map(|id| this.names_mut(py).remove(id));
+        }
+        // the name's str is released after the borrow ends
+        drop(removed);
         Ok(())
     }
 
@@ -158,10 +248,7 @@ impl PyRing {
     ) -> PyResult<()> {
         let name = keys::as_str(name, "node name")?;
         let weight = args::weight(name, weight)?;
-        slf.try_borrow_mut()?
-            .inner
-            .set_weight(name, weight)
-            .map_err(errors::to_py)
+        Self::change(slf, |ring| ring.set_weight(name, weight)).map(drop)
     }
 
     // `get` is installed by fast_get.rs as a METH_O method: the same body
@@ -185,8 +272,22 @@ impl PyRing {
     /// Exact: a key moves iff its position is in a range. Same algorithm
     /// (ketama, xxh3 or maglev, with equal table sizes) required, else
     /// InvalidArgumentError.
-    fn diff<'py>(&self, py: Python<'py>, after: PyRef<'_, PyRing>) -> PyResult<Bound<'py, PyAny>> {
-        crate::diff::diff(py, &self.inner, &after.inner)
+    fn diff<'py>(
+        slf: &Bound<'py, Self>,
+        after: &Bound<'py, PyRing>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (before, after) = (
+            Arc::clone(&slf.try_borrow()?.inner),
+            Arc::clone(&after.try_borrow()?.inner),
+        );
+        let plan = if before.point_count() + after.point_count() < DETACH_POINTS {
+            before.diff(&after)
+        } else {
+            slf.py().detach(|| before.diff(&after))
+        }
+        .map_err(errors::to_py)?;
+        // the borrows are released: making the Move objects runs Python code
+        crate::diff::to_python(slf.py(), plan)
     }
 
     /// The names of up to ``n`` distinct nodes for ``key``: the owner first,
@@ -194,16 +295,17 @@ impl PyRing {
     /// of them (ketama nodes too light to earn a point are never returned).
     /// Raises EmptyRingError, InvalidArgumentError if ``n < 0``.
     fn get_n<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         n: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        // n's __index__ is Python code: run it before the ring is borrowed
         let n = args::count(n)?;
-        if self.inner.is_empty() {
-            return Err(errors::empty_ring());
-        }
-        let want = n.min(self.inner.len());
+        // a snapshot: the ring is not borrowed while the list is made (an
+        // allocation may run the garbage collector, and with it Python code)
+        let (ring, names) = Self::snapshot(slf)?;
+        let want = n.min(ring.len());
         let mut small = [0usize; 8];
         let mut large = Vec::new();
         let ids: &mut [usize] = if want <= small.len() {
@@ -212,8 +314,14 @@ impl PyRing {
             large.resize(want, 0);
             &mut large
         };
-        let found = keys::with_key(key, |k| self.inner.get_n_ids(k, ids))?;
-        PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+        let found = if want < DETACH_N {
+            keys::with_key(key, |k| ring.get_n_ids(k, ids))?
+        } else {
+            // a copy of the key: a bytearray may change once the GIL is free
+            let key = keys::with_key(key, <[u8]>::to_vec)?;
+            py.detach(|| ring.get_n_ids(&key, ids))
+        };
+        PyList::new(py, ids[..found].iter().map(|&id| names[id].bind(py)))
     }
 
     /// The node that takes ``key`` under bounded loads: the first node in
@@ -243,31 +351,23 @@ impl PyRing {
 
     /// The owners of many keys, in order: ``[ring.get(k) for k in keys]``,
     /// much faster. A list or tuple is read in place; any other iterable
-    /// (a generator, a numpy array of str or bytes) is first made a list.
+    /// (a subclass of list or tuple, a generator, a numpy array of str or
+    /// bytes) is first made a list, ``list(keys)``.
     /// Raises EmptyRingError, TypeError for a key that is not str or
-    /// bytes-like.
+    /// bytes-like, RuntimeError if another thread resizes the list while
+    /// a long call runs without the GIL.
     fn get_many<'py>(
         slf: &Bound<'py, Self>,
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let seq = if keys.is_instance_of::<PyList>() || keys.is_instance_of::<PyTuple>() {
-            keys.clone()
-        } else if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(PyTypeError::new_err(
-                "get_many takes an iterable of keys, not a single key; use get()",
-            ));
-        } else {
-            // list(keys): runs the iterable's Python code before the ring
-            // is borrowed. SAFETY: a new reference or NULL with an error set.
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PySequence_List(keys.as_ptr())) }?
-        };
-        let is_list = seq.is_instance_of::<PyList>();
-        let len = seq.len()?;
-        // SAFETY: PyList_New returns a new list of `len` NULL slots (filled
-        // below; a list with NULL slots is safely freed on error) or NULL.
-        let out =
-            unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }?;
+        let seq = keys_in_place(keys)?;
+        let is_list = seq.is_exact_instance_of::<PyList>();
+        let len = seq_len(&seq, is_list);
+        if len >= DETACH_KEYS {
+            return Self::get_many_detached(slf, &seq, is_list);
+        }
+        let out = new_list(py, len)?;
         let this = slf.try_borrow()?;
         if this.inner.is_empty() {
             return Err(errors::empty_ring());
@@ -306,20 +406,8 @@ impl PyRing {
                 }
             }
             for (j, &id) in ids[..end - start].iter().enumerate() {
-                let name = this.names[id].clone_ref(py).into_ptr();
-                let at = (start + j) as ffi::Py_ssize_t;
-                // SAFETY: the index is in bounds of the new list, whose slot
-                // is still NULL (nothing to release); both steal the new
-                // reference to the name.
-                #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
-                unsafe {
-                    ffi::PyList_SET_ITEM(out.as_ptr(), at, name)
-                };
-                // SAFETY: as above.
-                #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
-                unsafe {
-                    ffi::PyList_SetItem(out.as_ptr(), at, name)
-                };
+                // SAFETY: `start + j` is below `len`, its slot still NULL.
+                unsafe { set_new_item(&out, start + j, this.names[id].clone_ref(py)) };
             }
             start = end;
         }
@@ -370,6 +458,21 @@ impl PyRing {
         self.inner.table_size()
     }
 
+    /// The most points the ring may hold (virtual points, jump buckets or
+    /// maglev table entries): the ``max_points`` it was made or loaded with,
+    /// 2**24 by default.
+    #[getter]
+    fn max_points(&self) -> u64 {
+        self.inner.limits().max_points
+    }
+
+    /// The most nodes the ring may hold: the ``max_nodes`` it was made or
+    /// loaded with, 2**20 by default.
+    #[getter]
+    fn max_nodes(&self) -> u64 {
+        self.inner.limits().max_nodes
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
@@ -396,11 +499,22 @@ impl PyRing {
         PyBytes::new(py, &self.inner.to_bytes())
     }
 
-    /// A ring from ``to_bytes`` output (bytes, bytearray or memoryview).
-    /// Raises CorruptError (a ValueError) for truncated or damaged data.
+    /// A ring from ``to_bytes`` output (bytes, bytearray or memoryview),
+    /// within ``max_points`` and ``max_nodes`` (None: the defaults, 2**24
+    /// points and 2**20 nodes; at most 2**26 each), which the ring keeps.
+    /// Raises CorruptError (a ValueError) for truncated or damaged data or a
+    /// ring past the limits (refused before anything is built),
+    /// MemoryError if memory runs out.
     #[classmethod]
-    fn from_bytes(cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (data, max_points=None, max_nodes=None))]
+    fn from_bytes(
+        cls: &Bound<'_, PyType>,
+        data: &Bound<'_, PyAny>,
+        max_points: Option<&Bound<'_, PyAny>>,
+        max_nodes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let py = cls.py();
+        let limits = args::limits(max_points, max_nodes)?;
         let data = keys::with_buffer(
             data,
             "data",
@@ -408,32 +522,47 @@ impl PyRing {
             <[u8]>::to_vec,
         )?;
         let inner = py
-            .detach(move || Ring::from_bytes(&data))
+            .detach(move || Ring::from_bytes_with_limits(&data, limits))
             .map_err(errors::to_py)?;
         Ok(PyRing::wrap(py, inner))
     }
 
+    /// Pickles as ``Ring.from_bytes(data)``, with the ring's limits when they
+    /// are not the defaults (so a pickle of a ring within the defaults is
+    /// loaded within them).
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
         let from_bytes = slf.get_type().getattr("from_bytes")?;
-        Ok((from_bytes, (slf.borrow().to_bytes(slf.py()),)))
+        let (data, limits) = {
+            let this = slf.try_borrow()?;
+            (this.inner.to_bytes(), this.inner.limits())
+        };
+        let data = PyBytes::new(py, &data);
+        let args = if limits == ringlock::ring::Limits::DEFAULT {
+            PyTuple::new(py, [data.into_any()])?
+        } else {
+            (data, limits.max_points, limits.max_nodes).into_pyobject(py)?
+        };
+        Ok((from_bytes, args))
     }
 
     /// A copy of the ring (changing one does not change the other).
-    fn copy(&self, py: Python<'_>) -> Self {
+    fn copy(&self) -> Self {
         PyRing {
-            inner: self.inner.clone(),
-            names: self.names.iter().map(|n| n.clone_ref(py)).collect(),
+            // shared until one of them changes (copy on write)
+            inner: Arc::clone(&self.inner),
+            names: Arc::clone(&self.names),
         }
     }
 
-    fn __copy__(&self, py: Python<'_>) -> Self {
-        self.copy(py)
+    fn __copy__(&self) -> Self {
+        self.copy()
     }
 
-    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> Self {
-        self.copy(py)
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> Self {
+        self.copy()
     }
 
     /// Rings are equal when they place every key alike: same algorithm,
@@ -472,12 +601,143 @@ impl PyRing {
     }
 }
 
-/// Prefixes a get_many key error with the key's index.
+impl PyRing {
+    /// `get_many` of many keys, on a snapshot of the ring: chunk by chunk,
+    /// the keys' bytes are gathered (in place, each key held by a new
+    /// reference, or copied for bytearray and memoryview), looked up without
+    /// the GIL, and their owners put in the list. A list that another thread
+    /// resizes meanwhile is a RuntimeError.
+    fn get_many_detached<'py>(
+        slf: &Bound<'py, Self>,
+        seq: &Bound<'py, PyAny>,
+        is_list: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        /// Keys per GIL-free lookup (their slices and ids stay in cache).
+        const CHUNK: usize = 8192;
+        let py = slf.py();
+        let (ring, names) = Self::snapshot(slf)?;
+        let len = seq_len(seq, is_list);
+        let out = new_list(py, len)?;
+        let mut held: Vec<Py<PyAny>> = Vec::with_capacity(CHUNK.min(len));
+        let mut keys: Vec<Cow<'_, [u8]>> = Vec::with_capacity(CHUNK.min(len));
+        let mut ids = vec![0usize; CHUNK.min(len)];
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK).min(len);
+            // the slices go before the references that keep them valid;
+            // releasing those may run Python code (a subclass's __del__)
+            keys.clear();
+            held.clear();
+            if seq_len(seq, is_list) != len {
+                return Err(PyRuntimeError::new_err(
+                    "the list of keys changed size during get_many",
+                ));
+            }
+            for i in start..end {
+                // SAFETY: `i` is below the length just read, and no Python
+                // code runs in this loop (see `item_at`).
+                let p = unsafe { item_at(seq, is_list, i) };
+                // SAFETY: `p` is a live object (borrowed from `seq`).
+                let item = unsafe { Borrowed::from_ptr(py, p) };
+                held.push(item.to_owned().unbind());
+                // SAFETY: a str or bytes (or subclass) is immutable and its
+                // bytes (its UTF-8 form, cached in the str) live as long as
+                // it, which `held` keeps alive for as long as `keys`, with or
+                // without the GIL (another thread may change the list).
+                match unsafe { keys::borrow_bytes(py, p) } {
+                    Ok(Some(b)) => keys.push(Cow::Borrowed(b)),
+                    Ok(None) => {
+                        // a bytearray or memoryview may change: copied
+                        let copy = keys::with_key(&item, <[u8]>::to_vec)
+                            .map_err(|e| key_error_at(py, e, i as ffi::Py_ssize_t))?;
+                        keys.push(Cow::Owned(copy));
+                    }
+                    Err(e) => return Err(key_error_at(py, e, i as ffi::Py_ssize_t)),
+                }
+            }
+            let ids = &mut ids[..end - start];
+            py.detach(|| ring.get_many_ids(&keys, ids))
+                .map_err(errors::to_py)?;
+            for (j, &id) in ids.iter().enumerate() {
+                // SAFETY: `start + j` is below `len`, its slot still NULL.
+                unsafe { set_new_item(&out, start + j, names[id].clone_ref(py)) };
+            }
+            start = end;
+        }
+        keys.clear();
+        drop(held);
+        Ok(out.cast_into::<PyList>()?)
+    }
+}
+
+/// A new list of `len` NULL slots, to be filled by [`set_new_item`] (a list
+/// with NULL slots left is safely freed on error).
+fn new_list(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: PyList_New returns a new list or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }
+}
+
+/// Puts `name` in slot `at` of a list made by [`new_list`].
+///
+/// # Safety
+/// `at` is below the list's length and its slot is still NULL (nothing to
+/// release).
+unsafe fn set_new_item(list: &Bound<'_, PyAny>, at: usize, name: Py<PyString>) {
+    let (at, name) = (at as ffi::Py_ssize_t, name.into_ptr());
+    // SAFETY: per the contract; both steal the new reference to the name.
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    unsafe {
+        ffi::PyList_SET_ITEM(list.as_ptr(), at, name)
+    };
+    // SAFETY: as above.
+    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+    unsafe {
+        ffi::PyList_SetItem(list.as_ptr(), at, name)
+    };
+}
+
+/// The keys of `get_many` as an exact list or tuple, whose length and items
+/// can be read in place: an exact list or tuple itself, anything else (a
+/// subclass, whose `__len__`, `__iter__` or `__getitem__` may say anything,
+/// a generator, a numpy array) copied by `list(keys)` first. A single str or
+/// bytes key is a TypeError. This runs the iterable's Python code, so call it
+/// before the ring is borrowed.
+pub(crate) fn keys_in_place<'py>(keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if keys.is_exact_instance_of::<PyList>() || keys.is_exact_instance_of::<PyTuple>() {
+        return Ok(keys.clone());
+    }
+    if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "get_many takes an iterable of keys, not a single key; use get()",
+        ));
+    }
+    // SAFETY: PySequence_List returns a new (exact) list or NULL with an
+    // error set.
+    unsafe { Bound::from_owned_ptr_or_err(keys.py(), ffi::PySequence_List(keys.as_ptr())) }
+}
+
+/// The length of an exact list (`is_list`) or tuple, read from the object
+/// itself (not through `len()`, which a subclass could make lie).
+pub(crate) fn seq_len(seq: &Bound<'_, PyAny>, is_list: bool) -> usize {
+    // SAFETY: `seq` is a live list or tuple (the caller's contract, as made
+    // by `keys_in_place`); the size functions only read its header.
+    let len = unsafe {
+        if is_list {
+            ffi::PyList_Size(seq.as_ptr())
+        } else {
+            ffi::PyTuple_Size(seq.as_ptr())
+        }
+    };
+    usize::try_from(len).unwrap_or(0)
+}
+
 /// The borrowed item `i` of a list or tuple.
 ///
 /// # Safety
-/// `seq` is a list (`is_list`) or a tuple, `i` is below its length, and no
-/// Python code runs while the returned borrowed pointer is used.
+/// `seq` is an exact list (`is_list`) or tuple, `i` is below its length as
+/// [`seq_len`] reads it, and no Python code runs between reading that length
+/// and the last use of the returned borrowed pointer (so nothing can shrink
+/// the list or free the item).
 unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::PyObject {
     let i = i as ffi::Py_ssize_t;
     // SAFETY: per this function's contract; the result is a borrowed
@@ -498,6 +758,7 @@ unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::
     }
 }
 
+/// Prefixes a get_many key error with the key's index.
 fn key_error_at(py: Python<'_>, err: PyErr, i: ffi::Py_ssize_t) -> PyErr {
     if err.is_instance_of::<PyTypeError>(py) {
         PyTypeError::new_err(format!("keys[{i}]: {}", err.value(py)))

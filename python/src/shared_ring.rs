@@ -9,7 +9,7 @@ use crate::ring::PyRing;
 use crate::{errors, keys};
 use pyo3::exceptions::{PyFileNotFoundError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString};
 use ringlock::{Error, ErrorKind, SharedRing};
 use std::path::PathBuf;
 
@@ -130,20 +130,22 @@ impl PySharedRing {
     /// ``Ring.get_n``'s answer. Raises EmptyRingError, InvalidArgumentError
     /// if ``n < 0``.
     fn get_n<'py>(
-        &mut self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         n: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        // n's __index__ is Python code: run it before the ring is borrowed
         let n = crate::args::count(n)?;
-        self.sync(py)?;
-        let held = self.inner.snapshot();
+        let mut this = slf.try_borrow_mut()?;
+        this.sync(py)?;
+        let held = this.inner.snapshot();
         if held.is_empty() {
             return Err(errors::empty_ring());
         }
         let mut ids = vec![0usize; n.min(held.len())];
         let found = keys::with_key(key, |k| held.get_n_ids(k, &mut ids))?;
-        PyList::new(py, ids[..found].iter().map(|&id| self.names[id].bind(py)))
+        PyList::new(py, ids[..found].iter().map(|&id| this.names[id].bind(py)))
     }
 
     /// The owners of many keys, in order, all from one generation:
@@ -154,16 +156,9 @@ impl PySharedRing {
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let seq = if keys.is_instance_of::<PyList>() || keys.is_instance_of::<PyTuple>() {
-            keys.clone()
-        } else if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-            return Err(PyTypeError::new_err(
-                "get_many takes an iterable of keys, not a single key; use get()",
-            ));
-        } else {
-            // run the iterable's Python code before the ring is borrowed
-            PyList::new(py, keys.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()
-        };
+        // an exact list or tuple: iterating it below runs no Python code
+        // (a subclass's __iter__ or __len__ run here, before the borrow)
+        let seq = crate::ring::keys_in_place(keys)?;
         let mut this = slf.try_borrow_mut()?;
         this.sync(py)?;
         if this.names.is_empty() {
