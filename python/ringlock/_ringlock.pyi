@@ -26,7 +26,20 @@ __all__ = [
 __version__: str
 
 _Key: TypeAlias = str | bytes | bytearray | memoryview
-_Algorithm: TypeAlias = Literal["ketama", "xxh3", "jump", "maglev"]
+_Algorithm: TypeAlias = Literal[
+    "ketama",
+    "xxh3",
+    "jump",
+    "maglev",
+    "libmemcached",
+    "nginx",
+    "twemproxy",
+    "twemproxy-md5",
+    "twemproxy-one_at_a_time",
+    "twemproxy-murmur",
+    "twemproxy-crc32",
+    "twemproxy-crc32a",
+]
 _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, SupportsIndex]
 
 @final
@@ -37,7 +50,9 @@ class Ring:
     ``nodes`` is an iterable of names or ``(name, weight)`` pairs, or a dict
     name -> weight. Names are non-empty str without NUL; weights are integers
     from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
-    ``"ketama"`` (libketama-compatible), ``"jump"`` or ``"maglev"``.
+    ``"ketama"`` (libketama's continuum), ``"jump"``, ``"maglev"``, or a client
+    profile: ``"libmemcached"``, ``"nginx"``, ``"twemproxy"``,
+    ``"twemproxy-<hash>"`` (docs/placement.md; profiles take no vnodes).
     ``vnodes`` 0 means the default (160 for ketama and xxh3; jump and maglev
     take none). ``table_size`` is maglev's number of table entries: a prime
     up to 2**26, default 65537 (None); other algorithms take none.
@@ -105,7 +120,7 @@ class Ring:
         """The nodes as a dict name -> weight, in name order."""
     @property
     def algorithm(self) -> _Algorithm:
-        """The algorithm: ``"ketama"``, ``"xxh3"``, ``"jump"`` or ``"maglev"``."""
+        """The algorithm's name: ``"ketama"``, ``"xxh3"``, ``"jump"``, ``"maglev"`` or a profile's."""
     @property
     def vnodes(self) -> int:
         """Virtual nodes in use (the default resolved; 0 for jump and maglev)."""

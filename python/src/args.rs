@@ -94,7 +94,8 @@ pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(int.extract::<usize>().unwrap_or(usize::MAX))
 }
 
-/// An algorithm name: "ketama", "xxh3", "jump" or "maglev".
+/// An algorithm or profile name: "ketama", "xxh3", "jump", "maglev",
+/// "libmemcached", "nginx", "twemproxy", "twemproxy-<hash>".
 pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
     name.parse::<Algorithm>().map_err(crate::errors::to_py)
 }

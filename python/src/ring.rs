@@ -37,9 +37,15 @@ const DETACH_POINTS: usize = 1 << 16;
 /// ``nodes`` is an iterable of names or ``(name, weight)`` pairs, or a dict
 /// name -> weight. Names are non-empty str without NUL; weights are integers
 /// from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
-/// ``"ketama"`` (libketama-compatible, maps keys like memcached clients that
-/// use ketama), ``"jump"`` (jump consistent hash over buckets numbered in
-/// name order) or ``"maglev"`` (a Maglev lookup table). ``vnodes`` is the
+/// ``"ketama"`` (libketama's continuum: keys on the server libketama picks),
+/// ``"jump"`` (jump consistent hash over buckets numbered in name order),
+/// ``"maglev"`` (a Maglev lookup table), or a client profile that places
+/// keys exactly as that software does: ``"libmemcached"`` (weighted ketama,
+/// nodes ``"host:port"``), ``"nginx"`` (``hash $key consistent``, nodes named
+/// by their ``server`` address), ``"twemproxy"`` (its ketama with fnv1a_64
+/// keys) or ``"twemproxy-md5"``, ``"twemproxy-one_at_a_time"``,
+/// ``"twemproxy-murmur"``, ``"twemproxy-crc32"``, ``"twemproxy-crc32a"``
+/// (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
 /// number of virtual points per unit of weight (xxh3) or per server of
 /// average weight (ketama, a multiple of 4); 0 means the default, 160. Jump
 /// and maglev take no vnodes. ``table_size`` is maglev's number of table
@@ -438,7 +444,9 @@ impl PyRing {
         Ok(dict)
     }
 
-    /// The algorithm: ``"ketama"``, ``"xxh3"``, ``"jump"`` or ``"maglev"``.
+    /// The algorithm's name: ``"ketama"``, ``"xxh3"``, ``"jump"``,
+    /// ``"maglev"`` or a profile's (``"libmemcached"``, ``"nginx"``,
+    /// ``"twemproxy"``, ...).
     #[getter]
     fn algorithm(&self) -> &'static str {
         self.inner.algorithm().name()

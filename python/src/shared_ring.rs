@@ -219,7 +219,7 @@ impl PySharedRing {
     }
 
     /// The algorithm of the generation held: ``"ketama"``, ``"xxh3"``,
-    /// ``"jump"`` or ``"maglev"``.
+    /// ``"jump"``, ``"maglev"`` or a profile's name (``"nginx"``, ...).
     #[getter]
     fn algorithm(&mut self, py: Python<'_>) -> PyResult<&'static str> {
         self.sync(py)?;
