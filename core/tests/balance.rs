@@ -3,6 +3,15 @@
 
 use ringlock::{Algorithm, Ring};
 
+/// Every algorithm but `twemproxy-crc32`, whose 15-bit key hash (twemproxy's,
+/// reproduced exactly) puts every key in the first 2^15 of 2^32 positions:
+/// one or two nodes own everything.
+fn balanced() -> impl Iterator<Item = Algorithm> {
+    Algorithm::ALL
+        .into_iter()
+        .filter(|&a| a != Algorithm::TwemproxyCrc32)
+}
+
 fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
     let mut count = vec![0usize; ring.len()];
     for i in 0..keys {
@@ -14,7 +23,7 @@ fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
 #[test]
 fn default_vnodes_keep_peak_over_mean_at_most_1_30() {
     const KEYS: usize = 1_000_000;
-    for algorithm in Algorithm::ALL {
+    for algorithm in balanced() {
         let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1));
         let ring = Ring::with_nodes(algorithm, 0, nodes).unwrap();
         let count = loads(&ring, KEYS);
@@ -30,7 +39,7 @@ fn default_vnodes_keep_peak_over_mean_at_most_1_30() {
 #[test]
 fn weights_one_to_two_give_loads_within_10_percent_of_one_to_two() {
     const KEYS: usize = 600_000;
-    for algorithm in Algorithm::ALL {
+    for algorithm in balanced() {
         // 50 nodes of weight 1 and 50 of weight 2: the weight-2 nodes together
         // must take twice what the weight-1 nodes take, within 10%.
         let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1 + (i % 2)));

@@ -68,22 +68,26 @@ fn naive(r: &Ring, key: &[u8], loads: &[u64], factor: f64) -> usize {
 }
 
 #[test]
-fn a_million_zipf_steps_never_exceed_the_cap() {
-    const STEPS: usize = 1_000_000;
+fn zipf_steps_never_exceed_the_cap() {
+    const STEPS: usize = 150_000; // per algorithm
     const KEYS: usize = 10_000;
     const TARGET_ACTIVE: usize = 2_000;
     let factor = 1.25;
     let keys: Vec<Vec<u8>> = (0..KEYS).map(|i| format!("key:{i}").into_bytes()).collect();
     let zipf = Zipf::new(KEYS, 1.1);
-    // the steps are split over the algorithms (a third each)
-    for (round, a) in Algorithm::ALL.into_iter().enumerate() {
+    // every table builder once (the twemproxy profiles other than the
+    // default differ from it in the key hash only)
+    let builders = Algorithm::ALL
+        .into_iter()
+        .filter(|a| !a.name().starts_with("twemproxy-"));
+    for (round, a) in builders.enumerate() {
         let r = Ring::with_nodes(a, 0, names(20)).unwrap();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 + round as u64);
         let mut loads = vec![0u64; r.len()];
         let mut total = 0u64;
         let mut active: Vec<usize> = Vec::new();
         let (mut assigned, mut diverted) = (0usize, 0usize);
-        for step in 0..STEPS / Algorithm::ALL.len() {
+        for step in 0..STEPS {
             let release = !active.is_empty()
                 && (active.len() >= TARGET_ACTIVE || rng.below(2 * TARGET_ACTIVE) < active.len());
             if release {
@@ -111,7 +115,7 @@ fn a_million_zipf_steps_never_exceed_the_cap() {
             assigned += 1;
         }
         // the skew made the cap bind, or the test proved nothing
-        assert!(assigned > 100_000, "{a}: {assigned} assignments");
+        assert!(assigned > STEPS / 4, "{a}: {assigned} assignments");
         assert!(
             diverted > assigned / 100,
             "{a}: only {diverted} of {assigned} diverted"
