@@ -59,6 +59,9 @@ pub(crate) struct Distinct<'a> {
 
 /// How [`Distinct`] knows an id was met (the stack bitmap is written only
 /// when it is used).
+// The big variant is the point: up to 4,096 nodes the bitmap lives on the
+// stack, no allocation per call.
+#[allow(clippy::large_enum_variant)]
 enum Seen {
     Scan,
     Stack([u64; GET_N_STACK_WORDS]),
