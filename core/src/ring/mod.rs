@@ -46,6 +46,76 @@ const GET_N_SCAN: usize = 32;
 /// is allocated): 4,096 nodes in 512 bytes.
 const GET_N_STACK_WORDS: usize = 64;
 
+/// The first `out.len()` distinct node ids offered, in the order offered:
+/// `get_n`'s bookkeeping, shared by `Ring` and the shared ring. Up to
+/// `GET_N_SCAN` wanted, a scan of those found; beyond, a bitmap over the
+/// node ids (on the stack up to `64 * GET_N_STACK_WORDS` nodes), so a walk
+/// of `points` entries costs O(points + nodes), never O(points × n).
+pub(crate) struct Distinct<'a> {
+    out: &'a mut [usize],
+    found: usize,
+    seen: Seen,
+}
+
+/// How [`Distinct`] knows an id was met (the stack bitmap is written only
+/// when it is used).
+// The big variant is the point: up to 4,096 nodes the bitmap lives on the
+// stack, no allocation per call.
+#[allow(clippy::large_enum_variant)]
+enum Seen {
+    Scan,
+    Stack([u64; GET_N_STACK_WORDS]),
+    Heap(Vec<u64>),
+}
+
+impl<'a> Distinct<'a> {
+    /// Collects into `out` (at most `nodes` long) ids below `nodes`.
+    pub fn new(out: &'a mut [usize], nodes: usize) -> Self {
+        let words = nodes.div_ceil(64);
+        let seen = if out.len() <= GET_N_SCAN {
+            Seen::Scan
+        } else if words <= GET_N_STACK_WORDS {
+            Seen::Stack([0; GET_N_STACK_WORDS])
+        } else {
+            Seen::Heap(vec![0u64; words])
+        };
+        Distinct {
+            out,
+            found: 0,
+            seen,
+        }
+    }
+
+    /// Offers `id`; true once `out` is full.
+    #[inline]
+    pub fn offer(&mut self, id: usize) -> bool {
+        let bitmap = match &mut self.seen {
+            Seen::Scan => None,
+            Seen::Stack(words) => Some(&mut words[..]),
+            Seen::Heap(words) => Some(&mut words[..]),
+        };
+        let new = match bitmap {
+            None => !self.out[..self.found].contains(&id),
+            Some(seen) => {
+                let (word, bit) = (id / 64, 1u64 << (id % 64));
+                let new = seen[word] & bit == 0;
+                seen[word] |= bit;
+                new
+            }
+        };
+        if new {
+            self.out[self.found] = id;
+            self.found += 1;
+        }
+        self.found == self.out.len()
+    }
+
+    /// How many distinct ids were collected.
+    pub fn found(&self) -> usize {
+        self.found
+    }
+}
+
 /// What a lookup consults.
 #[derive(Debug, Clone)]
 enum Table {
@@ -300,36 +370,9 @@ impl Ring {
         if want == 0 {
             return 0;
         }
-        let mut found = 0;
-        if want <= GET_N_SCAN {
-            self.find_in_ring_order(key, |id| {
-                if !out[..found].contains(&id) {
-                    out[found] = id;
-                    found += 1;
-                }
-                found == want
-            });
-            return found;
-        }
-        let words = self.nodes.len().div_ceil(64);
-        let mut stack = [0u64; GET_N_STACK_WORDS];
-        let mut heap = Vec::new();
-        let seen: &mut [u64] = if words <= GET_N_STACK_WORDS {
-            &mut stack[..words]
-        } else {
-            heap.resize(words, 0u64);
-            &mut heap
-        };
-        self.find_in_ring_order(key, |id| {
-            let (word, bit) = (id / 64, 1u64 << (id % 64));
-            if seen[word] & bit == 0 {
-                seen[word] |= bit;
-                out[found] = id;
-                found += 1;
-            }
-            found == want
-        });
-        found
+        let mut d = Distinct::new(&mut out[..want], self.nodes.len());
+        self.find_in_ring_order(key, |id| d.offer(id));
+        d.found()
     }
 
     /// Up to `n` distinct node names for `key`, owner first. Errors:

@@ -11,6 +11,7 @@ use super::layout::{Header, SENTINELS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
+use crate::ring::Distinct;
 use crate::ring::{
     empty_ring, jump_hash, ketama, libmemcached, nginx, xxh3, Algorithm, MAX_POINTS,
 };
@@ -161,17 +162,13 @@ impl<'a> Tables<'a> {
         if want == 0 {
             return 0;
         }
-        let mut found = 0;
+        let mut d = Distinct::new(&mut out[..want], self.len());
         for id in self.walk(key) {
-            if !out[..found].contains(&id) {
-                out[found] = id;
-                found += 1;
-                if found == want {
-                    break;
-                }
+            if d.offer(id) {
+                break;
             }
         }
-        found
+        d.found()
     }
 
     /// As [`Ring::get_many_ids`](crate::Ring::get_many_ids).
