@@ -236,3 +236,71 @@ fn a_holder_whose_main_thread_exited_is_alive() {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
+
+/// Finding 3 of issue 8: fork() while another thread waits on the same
+/// handle. The child inherits the handle's in-process wait state (a waiter
+/// count, a queue entry of a thread the child does not have); its releases
+/// and failed tries must not hang on it.
+#[test]
+fn a_child_forked_while_a_thread_waits_on_the_handle_does_not_hang() {
+    for (b, mode) in [
+        (Backend::File, Mode::Exclusive),
+        (Backend::File, Mode::Shared),
+        (Backend::Shm, Mode::Shared),
+    ] {
+        let what = format!("{b:?} {mode:?}");
+        let d = scratch(&format!("forkwait-{}-{mode:?}", b.name()));
+        let lock = Arc::new(Lock::open("l", &options(&d, b)).unwrap());
+        lock.acquire(mode, None).unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                tid_tx.send(gettid()).unwrap();
+                // waits for the handle, which this process's main thread holds
+                lock.acquire(mode, Some(Duration::from_secs(60))).unwrap();
+                lock.release().unwrap();
+            })
+        };
+        let tid = tid_rx.recv().unwrap();
+        // until the waiter sleeps (in its wait for the handle)
+        while thread_state(tid) != Some(b'S') {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let child_lock = lock.clone();
+        let pid = fork(move || {
+            for _ in 0..5 {
+                match mode {
+                    Mode::Exclusive => {
+                        // the parent holds it: each try and timed wait fails
+                        let e = child_lock.acquire(mode, Some(Duration::ZERO)).unwrap_err();
+                        if e.kind() != ErrorKind::WouldBlock {
+                            return 2;
+                        }
+                        let e = child_lock
+                            .acquire(mode, Some(Duration::from_millis(5)))
+                            .unwrap_err();
+                        if e.kind() != ErrorKind::Timeout {
+                            return 3;
+                        }
+                    }
+                    Mode::Shared => {
+                        if child_lock.acquire(mode, Some(Duration::ZERO)).is_err() {
+                            return 4;
+                        }
+                        if child_lock.release().is_err() {
+                            return 5;
+                        }
+                    }
+                }
+            }
+            0
+        });
+        let _reaper = Reaper(pid);
+        assert_eq!(reap(pid, Duration::from_secs(20), &what), 0, "{what}");
+        lock.release().unwrap();
+        waiter.join().unwrap();
+        drop(lock);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
