@@ -96,7 +96,8 @@ fn fork(f: impl FnOnce() -> i32) -> i32 {
 }
 
 /// Waits for `pid` to exit, at most `limit`; a child still running then is
-/// killed and reported as hung. Returns the exit status.
+/// killed and reported as hung. Returns the exit status (128 + the signal
+/// for a child ended by a signal).
 fn reap(pid: i32, limit: Duration, what: &str) -> i32 {
     let until = Instant::now() + limit;
     loop {
@@ -104,10 +105,9 @@ fn reap(pid: i32, limit: Duration, what: &str) -> i32 {
         // SAFETY: waiting for our own child, without blocking.
         let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if r == pid {
-            assert!(
-                libc::WIFEXITED(status),
-                "{what}: child ended by a signal (status {status:#x})"
-            );
+            if libc::WIFSIGNALED(status) {
+                return 128 + libc::WTERMSIG(status);
+            }
             return libc::WEXITSTATUS(status);
         }
         assert_eq!(r, 0, "{what}: waitpid failed");
@@ -137,6 +137,17 @@ impl Drop for Reaper {
                 libc::waitpid(self.0, &mut status, 0);
             }
         }
+    }
+}
+
+/// Kills a process that is not our child (an orphaned grandchild) on drop.
+struct Killer(i32);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        // SAFETY: the pid is a grandchild of ours that nobody else knows;
+        // init reaps it.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
     }
 }
 
@@ -301,6 +312,67 @@ fn a_child_forked_while_a_thread_waits_on_the_handle_does_not_hang() {
         lock.release().unwrap();
         waiter.join().unwrap();
         drop(lock);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Finding 2 of issue 8: a file-backend holder forked a worker that never
+/// touches the lock (before it acquired, or while holding), then died of
+/// SIGKILL. The worker must not keep the flock alive: the next acquirer gets
+/// the lock, told that the previous owner died.
+#[test]
+fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
+    for fork_while_holding in [false, true] {
+        let what = if fork_while_holding {
+            "forked while holding"
+        } else {
+            "forked before acquiring"
+        };
+        let d = scratch(&format!("forkkeep-{fork_while_holding}"));
+        let o = options(&d, Backend::File);
+        let from_holder = Arc::new(Pipe::new());
+        let from = from_holder.clone();
+        let oc = o.clone();
+        let holder = fork(move || {
+            let lock = Lock::open("l", &oc).unwrap();
+            let spawn_worker = || {
+                // a worker that never uses the lock: it waits to be killed
+                fork(|| loop {
+                    // SAFETY: pause has no preconditions.
+                    unsafe { libc::pause() };
+                })
+            };
+            let worker = if fork_while_holding {
+                lock.acquire(Mode::Exclusive, None).unwrap();
+                spawn_worker()
+            } else {
+                let w = spawn_worker();
+                lock.acquire(Mode::Exclusive, None).unwrap();
+                w
+            };
+            for b in worker.to_le_bytes() {
+                from.send(b);
+            }
+            loop {
+                // SAFETY: pause has no preconditions.
+                unsafe { libc::pause() };
+            }
+        });
+        let _reaper = Reaper(holder);
+        let mut worker = [0u8; 4];
+        for b in &mut worker {
+            *b = from_holder.recv().expect("the holder did not get ready");
+        }
+        let worker = Killer(i32::from_le_bytes(worker));
+        // SAFETY: killing our own child, the holder.
+        unsafe { libc::kill(holder, libc::SIGKILL) };
+        assert_eq!(reap(holder, Duration::from_secs(20), what), 128 + 9);
+        let other = Lock::open("l", &o).unwrap();
+        let got = other.acquire(Mode::Exclusive, Some(Duration::from_secs(5)));
+        drop(worker);
+        let h = got.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(h.previous_owner_died, "{what}");
+        other.release().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

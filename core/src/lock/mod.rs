@@ -226,7 +226,7 @@ impl Lock {
         let map = page::Mapped::new(&file, &path, backend.code())?;
         let inner = match backend {
             Backend::Shm => Inner::Shm(shm::Shm::new(map)),
-            Backend::File => Inner::File(file::FileLock::new(file, &path, map)),
+            Backend::File => Inner::File(file::FileLock::new(file, &path, map)?),
         };
         Ok(Lock {
             name: name.to_owned(),
