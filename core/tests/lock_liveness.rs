@@ -376,3 +376,37 @@ fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
+
+/// Finding 5 of issue 8: the file backend's waiting-writer field names a
+/// writer that died waiting, and its pid now belongs to an unrelated live
+/// process. The field carries the writer's start time, so the stranger is
+/// not taken for the writer and new readers are not held back.
+#[test]
+fn a_dead_waiting_writers_reused_pid_does_not_block_readers() {
+    use std::os::unix::fs::FileExt;
+    // the page's writer_waiting pid (u32) and its start time (u64)
+    const WAITING_PID: u64 = 2152;
+    const WAITING_START: u64 = 2160;
+    let d = scratch("waitpid");
+    let lock = Lock::open("l", &options(&d, Backend::File)).unwrap();
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(lock.path())
+        .unwrap();
+    // what a writer that waited and died leaves, its pid reused since: the
+    // start time recorded is not the stranger's (1 tick after boot)
+    f.write_all_at(&1u64.to_le_bytes(), WAITING_START).unwrap();
+    f.write_all_at(&stranger.id().to_le_bytes(), WAITING_PID)
+        .unwrap();
+    let got = lock.acquire(Mode::Shared, Some(Duration::from_millis(200)));
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+    got.unwrap_or_else(|e| panic!("a reader was held back by a stranger: {e}"));
+    lock.release().unwrap();
+    drop(lock);
+    std::fs::remove_dir_all(&d).unwrap();
+}

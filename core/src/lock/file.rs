@@ -9,7 +9,7 @@
 //! holder's death within [`LIVENESS_SLICE`].
 
 use super::page::{Mapped, Page, HELD};
-use super::proc::{current_pid, liveness, Liveness};
+use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, LockStatus, Mode};
@@ -248,16 +248,24 @@ impl FileLock {
     /// announced writer (one at a time; the others wait behind it).
     fn announce_writer(&self) -> bool {
         let p = self.page();
-        p.writer_waiting
+        let ok = p
+            .writer_waiting
             .compare_exchange(0, current_pid(), SeqCst, SeqCst)
-            .is_ok()
+            .is_ok();
+        if ok {
+            p.writer_waiting_start.store(current_start(), SeqCst);
+        }
+        ok
     }
 
     fn withdraw_writer(&self) {
         let p = self.page();
-        let _ = p
-            .writer_waiting
-            .compare_exchange(current_pid(), 0, SeqCst, SeqCst);
+        if p.writer_waiting.load(SeqCst) == current_pid() {
+            p.writer_waiting_start.store(0, SeqCst);
+            let _ = p
+                .writer_waiting
+                .compare_exchange(current_pid(), 0, SeqCst, SeqCst);
+        }
         wake(&p.seq, &p.seq_waiters);
     }
 
@@ -270,7 +278,13 @@ impl FileLock {
             if writer == 0 {
                 return Ok(());
             }
-            if check && liveness(writer, 0) == Liveness::Dead {
+            let start = p.writer_waiting_start.load(SeqCst);
+            if check && liveness(writer, start) == Liveness::Dead {
+                if p.writer_waiting.load(SeqCst) == writer {
+                    let _ = p
+                        .writer_waiting_start
+                        .compare_exchange(start, 0, SeqCst, SeqCst);
+                }
                 let _ = p.writer_waiting.compare_exchange(writer, 0, SeqCst, SeqCst);
                 continue;
             }

@@ -80,7 +80,14 @@ pub struct Page {
     /// file: pid of a writer waiting for the flock; new readers wait while
     /// it is set (writer preference), unless that process is dead.
     pub writer_waiting: AtomicU32,
+    /// file: the start time of the `writer_waiting` process (0 while
+    /// unknown), so that a pid reused by another process is not taken for
+    /// the writer. Set after the pid, cleared before it.
+    pub writer_waiting_start: AtomicU64,
 }
+
+const _: () = assert!(std::mem::offset_of!(Page, writer_waiting) == 2152);
+const _: () = assert!(std::mem::offset_of!(Page, writer_waiting_start) == 2160);
 
 const _: () = assert!(std::mem::size_of::<Page>() <= PAGE_SIZE);
 
