@@ -410,3 +410,34 @@ fn a_dead_waiting_writers_reused_pid_does_not_block_readers() {
     drop(lock);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Finding 6 of issue 8: at the top of the token range an exclusive
+/// acquisition fails with `Corrupt` (and holds nothing) instead of handing
+/// out a wrapped token (0 means "never acquired").
+#[test]
+fn the_fencing_token_does_not_wrap() {
+    use std::os::unix::fs::FileExt;
+    const TOKEN: u64 = 64; // the page's last token handed out
+    for b in BOTH {
+        let d = scratch(&format!("wrap-{}", b.name()));
+        let o = options(&d, b);
+        let path = Lock::open("l", &o).unwrap().path().to_owned();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&(u64::MAX - 1).to_le_bytes(), TOKEN)
+            .unwrap();
+        let lock = Lock::open("l", &o).unwrap();
+        let h = lock.acquire(Mode::Exclusive, None).unwrap();
+        assert_eq!(h.token, u64::MAX, "{b:?}");
+        lock.release().unwrap();
+        let e = lock.acquire(Mode::Exclusive, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{b:?}: {e}");
+        assert!(!lock.is_held(), "{b:?}");
+        assert_eq!(lock.status().token, u64::MAX, "{b:?}");
+        // nothing is held: a shared acquisition still works
+        let h = lock.acquire(Mode::Shared, Some(Duration::ZERO)).unwrap();
+        assert_eq!(h.token, u64::MAX, "{b:?}");
+        lock.release().unwrap();
+        drop(lock);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

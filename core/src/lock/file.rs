@@ -175,6 +175,11 @@ impl FileLock {
             return Err(e);
         }
         let me = current_pid();
+        if mode == Mode::Exclusive && p.token.load(SeqCst) == u64::MAX {
+            let _ = self.flock(libc::LOCK_UN);
+            wake(&p.seq, &p.seq_waiters);
+            return Err(super::page::exhausted(name));
+        }
         Ok(match mode {
             Mode::Exclusive => {
                 // Under LOCK_EX nobody else holds the lock: a record left in

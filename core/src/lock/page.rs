@@ -284,3 +284,13 @@ impl Mapped {
         }
     }
 }
+
+/// The error of an exclusive acquisition when the last token handed out is
+/// 2^64 - 1: a greater one does not exist, and 0 means "never acquired".
+#[cold]
+pub fn exhausted(name: &str) -> Error {
+    Error::corrupt(format!(
+        "lock {name:?} has handed out its last fencing token (2^64 - 1); remove its \
+         lock file to start again from 1 (holders of old tokens must be gone)"
+    ))
+}
