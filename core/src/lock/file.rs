@@ -9,32 +9,123 @@
 //! holder's death within [`LIVENESS_SLICE`].
 
 use super::page::{Mapped, Page, HELD};
-use super::proc::{current_pid, liveness, Liveness};
+use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, LockStatus, Mode};
 use crate::error::{Error, Result};
+use std::cell::UnsafeCell;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicI32;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32};
+use std::sync::{Arc, Once};
 
 pub struct FileLock {
-    /// Our own open file description (flock belongs to it). Replaced in a
-    /// forked child, which must not share the parent's.
-    fd: AtomicI32,
+    /// Our own open file description (flock belongs to it), never mapped;
+    /// -1 in a forked child until it first acquires (see [`Registry`]).
+    fd: Arc<AtomicI32>,
+    /// The description the page was mapped from; never locked. (A mapping
+    /// keeps its description alive, and a forked child inherits the
+    /// mapping: a flock on that description would outlive its holder.)
+    base: File,
     path: PathBuf,
     map: Mapped,
 }
 
+/// Every open file lock's descriptor, so that a forked child can close its
+/// copies: a child that shares the parent's open file description would keep
+/// the parent's flock alive after the parent's death. A spin lock (held for
+/// a push or a removal only), taken by the `pthread_atfork` prepare handler
+/// and released on both sides, so the child finds the list consistent and
+/// unlocked, and no mutex's waiter queue is inherited.
+struct Registry {
+    busy: AtomicBool,
+    fds: UnsafeCell<Vec<Arc<AtomicI32>>>,
+}
+
+// SAFETY: `fds` is only touched while `busy` is held (see `with`).
+unsafe impl Sync for Registry {}
+
+static REGISTRY: Registry = Registry {
+    busy: AtomicBool::new(false),
+    fds: UnsafeCell::new(Vec::new()),
+};
+static ATFORK: Once = Once::new();
+
+impl Registry {
+    fn lock(&self) {
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    fn unlock(&self) {
+        self.busy.store(false, Release);
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Arc<AtomicI32>>) -> R) -> R {
+        self.lock();
+        // SAFETY: `busy` is held: nobody else touches the list.
+        let r = f(unsafe { &mut *self.fds.get() });
+        self.unlock();
+        r
+    }
+}
+
+extern "C" fn before_fork() {
+    REGISTRY.lock();
+}
+
+extern "C" fn after_fork_in_parent() {
+    REGISTRY.unlock();
+}
+
+/// In the child: close every inherited lock descriptor (close is
+/// async-signal-safe); a handle the child uses opens its own description at
+/// its first acquisition ([`FileLock::after_fork`]).
+extern "C" fn after_fork_in_child() {
+    // SAFETY: the prepare handler holds `busy` for us; the list is as the
+    // parent's last complete push or removal left it.
+    for fd in unsafe { &*REGISTRY.fds.get() } {
+        let old = fd.swap(-1, SeqCst);
+        if old >= 0 {
+            // SAFETY: the child's copy of a descriptor of ours; nothing in
+            // the child uses it any more (it now reads -1).
+            unsafe { libc::close(old) };
+        }
+    }
+    REGISTRY.unlock();
+}
+
 impl FileLock {
-    pub fn new(file: File, path: &Path, map: Mapped) -> FileLock {
-        FileLock {
-            fd: AtomicI32::new(file.into_raw_fd()),
+    pub fn new(file: File, path: &Path, map: Mapped) -> Result<FileLock> {
+        ATFORK.call_once(|| {
+            // SAFETY: registers plain extern "C" functions without captured
+            // state; they take and release the registry's spin lock and
+            // close descriptors.
+            unsafe {
+                libc::pthread_atfork(
+                    Some(before_fork),
+                    Some(after_fork_in_parent),
+                    Some(after_fork_in_child),
+                )
+            };
+        });
+        let own = reopen(&file).map_err(|e| Error::io(path.display(), &e))?;
+        let fd = Arc::new(AtomicI32::new(own.into_raw_fd()));
+        REGISTRY.with(|v| v.push(fd.clone()));
+        Ok(FileLock {
+            fd,
+            base: file,
             path: path.to_owned(),
             map,
-        }
+        })
     }
 
     fn page(&self) -> &Page {
@@ -84,6 +175,11 @@ impl FileLock {
             return Err(e);
         }
         let me = current_pid();
+        if mode == Mode::Exclusive && p.token.load(SeqCst) == u64::MAX {
+            let _ = self.flock(libc::LOCK_UN);
+            wake(&p.seq, &p.seq_waiters);
+            return Err(super::page::exhausted(name));
+        }
         Ok(match mode {
             Mode::Exclusive => {
                 // Under LOCK_EX nobody else holds the lock: a record left in
@@ -157,16 +253,24 @@ impl FileLock {
     /// announced writer (one at a time; the others wait behind it).
     fn announce_writer(&self) -> bool {
         let p = self.page();
-        p.writer_waiting
+        let ok = p
+            .writer_waiting
             .compare_exchange(0, current_pid(), SeqCst, SeqCst)
-            .is_ok()
+            .is_ok();
+        if ok {
+            p.writer_waiting_start.store(current_start(), SeqCst);
+        }
+        ok
     }
 
     fn withdraw_writer(&self) {
         let p = self.page();
-        let _ = p
-            .writer_waiting
-            .compare_exchange(current_pid(), 0, SeqCst, SeqCst);
+        if p.writer_waiting.load(SeqCst) == current_pid() {
+            p.writer_waiting_start.store(0, SeqCst);
+            let _ = p
+                .writer_waiting
+                .compare_exchange(current_pid(), 0, SeqCst, SeqCst);
+        }
         wake(&p.seq, &p.seq_waiters);
     }
 
@@ -179,7 +283,13 @@ impl FileLock {
             if writer == 0 {
                 return Ok(());
             }
-            if check && liveness(writer, 0) == Liveness::Dead {
+            let start = p.writer_waiting_start.load(SeqCst);
+            if check && liveness(writer, start) == Liveness::Dead {
+                if p.writer_waiting.load(SeqCst) == writer {
+                    let _ = p
+                        .writer_waiting_start
+                        .compare_exchange(start, 0, SeqCst, SeqCst);
+                }
                 let _ = p.writer_waiting.compare_exchange(writer, 0, SeqCst, SeqCst);
                 continue;
             }
@@ -259,17 +369,15 @@ impl FileLock {
     /// In a forked child: open our own file description, so that nothing the
     /// child does touches the parent's flock.
     pub fn after_fork(&self) -> Result<()> {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&self.path)
-            .map_err(|e| self.io(e))?;
+        let f = reopen(&self.base).map_err(|e| self.io(e))?;
         let old = self.fd.swap(f.into_raw_fd(), SeqCst);
-        // SAFETY: `old` was our descriptor (from into_raw_fd) and is no longer
-        // reachable through `self.fd`; closing it drops only this process's
-        // reference to the inherited description, not the parent's lock.
-        drop(unsafe { File::from_raw_fd(old) });
+        if old >= 0 {
+            // SAFETY: `old` was our descriptor (from into_raw_fd) and is no
+            // longer reachable through `self.fd`; closing it drops only this
+            // process's reference to the inherited description, not the
+            // parent's lock. (The atfork child handler normally closed it.)
+            drop(unsafe { File::from_raw_fd(old) });
+        }
         Ok(())
     }
 
@@ -282,8 +390,12 @@ use std::os::unix::fs::OpenOptionsExt;
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        // SAFETY: the descriptor is ours and nothing uses it after drop.
-        drop(unsafe { File::from_raw_fd(self.fd.load(SeqCst)) });
+        REGISTRY.with(|v| v.retain(|fd| !Arc::ptr_eq(fd, &self.fd)));
+        let fd = self.fd.swap(-1, SeqCst);
+        if fd >= 0 {
+            // SAFETY: the descriptor is ours and nothing uses it after drop.
+            drop(unsafe { File::from_raw_fd(fd) });
+        }
     }
 }
 
@@ -291,6 +403,16 @@ impl AsRawFd for FileLock {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.fd.load(Relaxed)
     }
+}
+
+/// A new open file description of the file `f` is open on (the same inode,
+/// whatever its path names now), through /proc/self/fd.
+fn reopen(f: &File) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(format!("/proc/self/fd/{}", f.as_raw_fd()))
 }
 
 fn record(rec: &super::page::Record, pid: u32, token: u64) {

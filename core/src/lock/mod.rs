@@ -28,7 +28,6 @@ pub use page::READER_SLOTS;
 pub use proc::Liveness;
 
 use crate::error::{Error, ErrorKind, Result};
-use parking_lot::{Condvar, Mutex};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
@@ -186,9 +185,12 @@ pub struct Lock {
     xowner: AtomicU64,
     held_mode: AtomicU8,
     held_slot: AtomicUsize,
+    /// Threads waiting for the handle, and the futex word they sleep on
+    /// (bumped when the handle is freed). Plain atomics and a futex, no
+    /// mutex or queue: a forked child inherits nothing that names a thread
+    /// it does not have, and resets the count.
     parked: AtomicU32,
-    park: Mutex<()>,
-    unparked: Condvar,
+    freed: AtomicU32,
 }
 
 impl Lock {
@@ -224,7 +226,7 @@ impl Lock {
         let map = page::Mapped::new(&file, &path, backend.code())?;
         let inner = match backend {
             Backend::Shm => Inner::Shm(shm::Shm::new(map)),
-            Backend::File => Inner::File(file::FileLock::new(file, &path, map)),
+            Backend::File => Inner::File(file::FileLock::new(file, &path, map)?),
         };
         Ok(Lock {
             name: name.to_owned(),
@@ -237,8 +239,7 @@ impl Lock {
             held_mode: AtomicU8::new(0),
             held_slot: AtomicUsize::new(NO_SLOT),
             parked: AtomicU32::new(0),
-            park: Mutex::new(()),
-            unparked: Condvar::new(),
+            freed: AtomicU32::new(0),
         })
     }
 
@@ -322,27 +323,22 @@ impl Lock {
 
     /// Waits until the handle is free (another thread holds or takes it).
     fn wait_for_handle(&self, deadline: Deadline) -> Result<()> {
-        let mut g = self.park.lock();
-        self.parked.fetch_add(1, SeqCst);
-        let r = loop {
+        let w = wait::Waiting::new(&self.freed, &self.parked);
+        loop {
+            let seen = w.seen();
             if self.owner.load(SeqCst) == 0 {
-                break Ok(());
+                return Ok(());
             }
             let Some(left) = deadline.remaining(Duration::from_secs(3600)) else {
-                break Err(deadline.expired(&self.name));
+                return Err(deadline.expired(&self.name));
             };
-            self.unparked.wait_for(&mut g, left);
-        };
-        self.parked.fetch_sub(1, SeqCst);
-        r
+            w.sleep(seen, left);
+        }
     }
 
     fn free_handle(&self) {
         self.owner.store(0, SeqCst);
-        if self.parked.load(SeqCst) > 0 {
-            let _g = self.park.lock();
-            self.unparked.notify_all();
-        }
+        wait::wake(&self.freed, &self.parked);
     }
 
     /// Releases the hold of this handle. Errors: `InvalidArgument` if the
@@ -422,6 +418,8 @@ impl Lock {
         }
         self.owner.store(0, SeqCst);
         self.xowner.store(0, SeqCst);
+        // the parent's waiting threads are not in the child
+        self.parked.store(0, SeqCst);
         self.pid.store(now, SeqCst);
         Ok(())
     }

@@ -80,7 +80,14 @@ pub struct Page {
     /// file: pid of a writer waiting for the flock; new readers wait while
     /// it is set (writer preference), unless that process is dead.
     pub writer_waiting: AtomicU32,
+    /// file: the start time of the `writer_waiting` process (0 while
+    /// unknown), so that a pid reused by another process is not taken for
+    /// the writer. Set after the pid, cleared before it.
+    pub writer_waiting_start: AtomicU64,
 }
+
+const _: () = assert!(std::mem::offset_of!(Page, writer_waiting) == 2152);
+const _: () = assert!(std::mem::offset_of!(Page, writer_waiting_start) == 2160);
 
 const _: () = assert!(std::mem::size_of::<Page>() <= PAGE_SIZE);
 
@@ -276,4 +283,14 @@ impl Mapped {
             ))
         }
     }
+}
+
+/// The error of an exclusive acquisition when the last token handed out is
+/// 2^64 - 1: a greater one does not exist, and 0 means "never acquired".
+#[cold]
+pub fn exhausted(name: &str) -> Error {
+    Error::corrupt(format!(
+        "lock {name:?} has handed out its last fencing token (2^64 - 1); remove its \
+         lock file to start again from 1 (holders of old tokens must be gone)"
+    ))
 }

@@ -81,7 +81,8 @@ pub enum Liveness {
     Alive,
     /// Stopped (SIGSTOP, ptrace): alive, but will not release.
     Stopped,
-    /// Gone, a zombie, or its pid now belongs to another process.
+    /// Gone, every thread a zombie, or its pid now belongs to another process
+    /// (another start time). A zombie leader whose other threads run is alive.
     Dead,
 }
 
@@ -91,8 +92,10 @@ pub fn liveness(pid: u32, start: u64) -> Liveness {
         return Liveness::Dead;
     }
     match stat(pid) {
-        Some(s) if s.state == b'Z' || s.state == b'X' => Liveness::Dead,
         Some(s) if start != 0 && s.start != start => Liveness::Dead,
+        // The leader is a zombie, but the process lives while any of its
+        // threads does (the main thread may have called pthread_exit).
+        Some(s) if s.state == b'Z' || s.state == b'X' => other_threads(pid),
         Some(s) if s.state == b'T' || s.state == b't' => Liveness::Stopped,
         Some(_) => Liveness::Alive,
         None => {
@@ -106,6 +109,36 @@ pub fn liveness(pid: u32, start: u64) -> Liveness {
             }
         }
     }
+}
+
+/// The liveness of a process whose leader thread is a zombie: that of its
+/// other threads (in /proc/<pid>/task), `Dead` if none is left.
+fn other_threads(pid: u32) -> Liveness {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Liveness::Dead;
+    };
+    let mut seen = Liveness::Dead;
+    for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if tid == pid {
+            continue;
+        }
+        let Ok(text) = std::fs::read(format!("/proc/{pid}/task/{tid}/stat")) else {
+            continue; // exited meanwhile
+        };
+        let state = text
+            .iter()
+            .rposition(|&b| b == b')')
+            .and_then(|c| text.get(c + 2).copied());
+        match state {
+            Some(b'Z' | b'X') | None => {}
+            Some(b'T' | b't') => seen = Liveness::Stopped,
+            Some(_) => return Liveness::Alive,
+        }
+    }
+    seen
 }
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);

@@ -107,7 +107,10 @@ impl Shm {
             self.abandon_word(me);
             return Err(e);
         }
-        let token = p.token.load(Relaxed) + 1;
+        let Some(token) = p.token.load(Relaxed).checked_add(1) else {
+            self.abandon_word(me);
+            return Err(super::page::exhausted(name));
+        };
         p.token.store(token, Relaxed);
         self.map.handed_out(token);
         set_record(&p.writer, me, HELD);

@@ -793,6 +793,77 @@ static void test_sigkill(void) {
 }
 
 /* A stopped holder (SIGSTOP) is alive: status says so, waiters time out. */
+/* Issue 8, finding 1: a process whose main thread called pthread_exit while a
+ * worker thread holds the lock (its leader shows Z in /proc) is alive: nobody
+ * else takes the lock, and the worker's release succeeds. */
+static int leader_pipe[2], worker_pipe[2];
+
+static char proc_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *close = strrchr(buf, ')');
+    return close && close[1] == ' ' ? close[2] : 0;
+}
+
+static void *leader_worker(void *arg) {
+    rl_lock *l = arg;
+    char c = 'x';
+    if (rl_lock_acquire(l, RL_MODE_EXCLUSIVE, -1, NULL) == RL_OK) c = 'h';
+    while (proc_state(getpid()) != 'Z') {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    if (write(worker_pipe[1], &c, 1) != 1) _exit(2);
+    if (read(leader_pipe[0], &c, 1) != 1) _exit(3);
+    c = rl_lock_release(l) == RL_OK ? 'r' : 'x';
+    if (write(worker_pipe[1], &c, 1) != 1) _exit(4);
+    _exit(0);
+    return NULL;
+}
+
+static void test_leader_exits(void) {
+    /* Under valgrind the child's leak check, run when its last thread exits
+     * after the leader, reports the threads' stacks and fails the child: the
+     * plain and ASAN+UBSAN runs cover this test. */
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return;
+    const char *dir = make_dir();
+    if (pipe(leader_pipe) != 0 || pipe(worker_pipe) != 0) die("pipe");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        rl_lock *l = open_lock(dir, "z");
+        pthread_t t;
+        if (pthread_create(&t, NULL, leader_worker, l) != 0) _exit(5);
+        pthread_exit(NULL); /* the leader goes; the worker holds on */
+    }
+    char c = 0;
+    CHECK(read(worker_pipe[0], &c, 1) == 1 && c == 'h');
+    CHECK(proc_state(pid) == 'Z');
+    rl_lock *b = open_lock(dir, "z");
+    rl_hold h = SENTINEL_HOLD;
+    CHECK(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 100, &h) == RL_ERR_TIMEOUT);
+    c = 'g';
+    CHECK(write(leader_pipe[1], &c, 1) == 1);
+    CHECK(read(worker_pipe[0], &c, 1) == 1 && c == 'r');
+    CHECK(wait_child(pid) == 0);
+    EXPECT_OK(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 0, &h));
+    CHECK(!h.previous_owner_died);
+    EXPECT_OK(rl_lock_release(b));
+    rl_lock_close(b);
+    for (int i = 0; i < 2; i++) {
+        close(leader_pipe[i]);
+        close(worker_pipe[i]);
+    }
+    remove_dir(dir);
+}
+
 static void test_stopped(void) {
     const char *dir = make_dir();
     rl_lock *parent = open_lock(dir, "st");
@@ -866,6 +937,7 @@ int main(void) {
         test_shared();
         test_threads();
         test_fork();
+        test_leader_exits();
         test_sigkill();
         test_stopped();
         report_cost();

@@ -1,0 +1,443 @@
+//! Who holds a lock, with real processes made by fork(2): a holder whose main
+//! thread exited is alive, a forked child does not inherit the handle's wait
+//! state, and a forked child that does not use a lock does not keep it alive.
+//! Each child is watched with a deadline, so that a hang fails the test.
+
+use ringlock::lock::Liveness;
+use ringlock::{Backend, ErrorKind, Lock, LockOptions, Mode};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ringlock-live-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn options(dir: &Path, backend: Backend) -> LockOptions {
+    LockOptions {
+        backend,
+        dir: Some(dir.to_owned()),
+        file_mode: 0,
+    }
+}
+
+/// A pipe; each end is closed on drop.
+struct Pipe {
+    r: i32,
+    w: i32,
+}
+
+impl Pipe {
+    fn new() -> Pipe {
+        let mut fds = [0i32; 2];
+        // SAFETY: `fds` is an array of two ints, as pipe2 requires.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        Pipe {
+            r: fds[0],
+            w: fds[1],
+        }
+    }
+
+    fn send(&self, b: u8) {
+        // SAFETY: writes one byte from a live local.
+        assert_eq!(
+            unsafe { libc::write(self.w, (&b as *const u8).cast(), 1) },
+            1
+        );
+    }
+
+    /// One byte, or `None` at end of file.
+    fn recv(&self) -> Option<u8> {
+        let mut b = 0u8;
+        loop {
+            // SAFETY: reads at most one byte into a live local.
+            let n = unsafe { libc::read(self.r, (&mut b as *mut u8).cast(), 1) };
+            if n == 1 {
+                return Some(b);
+            }
+            if n == 0 {
+                return None;
+            }
+            assert_eq!(
+                std::io::Error::last_os_error().kind(),
+                std::io::ErrorKind::Interrupted
+            );
+        }
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // SAFETY: both descriptors are ours.
+        unsafe {
+            libc::close(self.r);
+            libc::close(self.w);
+        }
+    }
+}
+
+/// Forks; the child runs `f` and leaves with its result as exit status,
+/// without running atexit handlers or destructors of the parent's state.
+fn fork(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child only runs `f` (which uses the lock, pipes, threads
+    // and the allocator, all of which glibc makes usable after fork) and
+    // then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+        // SAFETY: leaving the forked child at once.
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+/// Waits for `pid` to exit, at most `limit`; a child still running then is
+/// killed and reported as hung. Returns the exit status (128 + the signal
+/// for a child ended by a signal).
+fn reap(pid: i32, limit: Duration, what: &str) -> i32 {
+    let until = Instant::now() + limit;
+    loop {
+        let mut status = 0;
+        // SAFETY: waiting for our own child, without blocking.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            if libc::WIFSIGNALED(status) {
+                return 128 + libc::WTERMSIG(status);
+            }
+            return libc::WEXITSTATUS(status);
+        }
+        assert_eq!(r, 0, "{what}: waitpid failed");
+        if Instant::now() > until {
+            // SAFETY: killing and reaping our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!("{what}: the child hung (killed after {limit:?})");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Kills and reaps a forked child on drop (when a test fails half way), so
+/// that no child outlives the test.
+struct Reaper(i32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let mut status = 0;
+        // SAFETY: killing and reaping our own child; harmless if it is gone.
+        unsafe {
+            if libc::waitpid(self.0, &mut status, libc::WNOHANG) == 0 {
+                libc::kill(self.0, libc::SIGKILL);
+                libc::waitpid(self.0, &mut status, 0);
+            }
+        }
+    }
+}
+
+/// Kills a process that is not our child (an orphaned grandchild) on drop.
+struct Killer(i32);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        // SAFETY: the pid is a grandchild of ours that nobody else knows;
+        // init reaps it.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+/// The state letter of /proc/<pid>/stat.
+fn state_of(pid: i32) -> Option<u8> {
+    let s = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = s.iter().rposition(|&b| b == b')')?;
+    s.get(close + 2).copied()
+}
+
+/// The state letter of thread `tid` of this process.
+fn thread_state(tid: i32) -> Option<u8> {
+    let s = std::fs::read(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let close = s.iter().rposition(|&b| b == b')')?;
+    s.get(close + 2).copied()
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+const BOTH: [Backend; 2] = [Backend::Shm, Backend::File];
+
+/// Finding 1 of issue 8: a process takes the lock in a worker thread and its
+/// main thread calls pthread_exit; /proc shows the leader as a zombie while
+/// the worker holds the lock. Nobody else may take the lock then, status
+/// must call the holder alive, and the holder's release must succeed.
+#[test]
+fn a_holder_whose_main_thread_exited_is_alive() {
+    for b in BOTH {
+        let d = scratch(&format!("leader-{}", b.name()));
+        let o = options(&d, b);
+        let to_child = Arc::new(Pipe::new());
+        let from_child = Arc::new(Pipe::new());
+        let (to, from) = (to_child.clone(), from_child.clone());
+        let oc = o.clone();
+        let pid = fork(move || {
+            let lock = Arc::new(Lock::open("l", &oc).unwrap());
+            let (held_tx, held_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                lock.acquire(Mode::Exclusive, None).unwrap();
+                held_tx.send(()).unwrap();
+                // wait for the leader to be a zombie, then tell the parent
+                // SAFETY: getpid has no preconditions.
+                let me = unsafe { libc::getpid() };
+                while state_of(me) != Some(b'Z') {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                from.send(b'h');
+                to.recv();
+                let ok = lock.release().is_ok();
+                from.send(if ok { b'r' } else { b'x' });
+                // SAFETY: ends the whole process from its last thread.
+                unsafe { libc::_exit(0) };
+            });
+            held_rx.recv().unwrap();
+            // End the leader thread only (what pthread_exit does in C,
+            // without unwinding these frames); the worker goes on.
+            // SAFETY: the exit syscall ends the calling thread; nothing of
+            // this thread is used afterwards.
+            unsafe { libc::syscall(libc::SYS_exit, 0) };
+            unreachable!()
+        });
+        let _reaper = Reaper(pid);
+        assert_eq!(from_child.recv(), Some(b'h'), "{b:?}: child did not hold");
+        assert_eq!(state_of(pid), Some(b'Z'), "the leader is a zombie");
+        let other = Lock::open("l", &o).unwrap();
+        let st = other.status();
+        assert_eq!(st.holders.len(), 1, "{b:?}");
+        assert_eq!(st.holders[0].pid, pid as u32);
+        assert_eq!(
+            st.holders[0].liveness,
+            Liveness::Alive,
+            "{b:?}: the holder's worker thread runs"
+        );
+        let got = other.acquire(Mode::Exclusive, Some(Duration::from_millis(100)));
+        match got {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Timeout, "{b:?}: {e}"),
+            Ok(h) => panic!(
+                "{b:?}: acquired a lock held by a live process (previous_owner_died={})",
+                h.previous_owner_died
+            ),
+        }
+        to_child.send(b'g');
+        assert_eq!(
+            from_child.recv(),
+            Some(b'r'),
+            "{b:?}: the holder's release failed"
+        );
+        assert_eq!(reap(pid, Duration::from_secs(20), "leader"), 0);
+        let h = other
+            .acquire(Mode::Exclusive, Some(Duration::ZERO))
+            .unwrap();
+        assert!(!h.previous_owner_died, "{b:?}: the holder released");
+        other.release().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Finding 3 of issue 8: fork() while another thread waits on the same
+/// handle. The child inherits the handle's in-process wait state (a waiter
+/// count, a queue entry of a thread the child does not have); its releases
+/// and failed tries must not hang on it.
+#[test]
+fn a_child_forked_while_a_thread_waits_on_the_handle_does_not_hang() {
+    for (b, mode) in [
+        (Backend::File, Mode::Exclusive),
+        (Backend::File, Mode::Shared),
+        (Backend::Shm, Mode::Shared),
+    ] {
+        let what = format!("{b:?} {mode:?}");
+        let d = scratch(&format!("forkwait-{}-{mode:?}", b.name()));
+        let lock = Arc::new(Lock::open("l", &options(&d, b)).unwrap());
+        lock.acquire(mode, None).unwrap();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                tid_tx.send(gettid()).unwrap();
+                // waits for the handle, which this process's main thread holds
+                lock.acquire(mode, Some(Duration::from_secs(60))).unwrap();
+                lock.release().unwrap();
+            })
+        };
+        let tid = tid_rx.recv().unwrap();
+        // until the waiter sleeps (in its wait for the handle)
+        while thread_state(tid) != Some(b'S') {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let child_lock = lock.clone();
+        let pid = fork(move || {
+            for _ in 0..5 {
+                match mode {
+                    Mode::Exclusive => {
+                        // the parent holds it: each try and timed wait fails
+                        let e = child_lock.acquire(mode, Some(Duration::ZERO)).unwrap_err();
+                        if e.kind() != ErrorKind::WouldBlock {
+                            return 2;
+                        }
+                        let e = child_lock
+                            .acquire(mode, Some(Duration::from_millis(5)))
+                            .unwrap_err();
+                        if e.kind() != ErrorKind::Timeout {
+                            return 3;
+                        }
+                    }
+                    Mode::Shared => {
+                        if child_lock.acquire(mode, Some(Duration::ZERO)).is_err() {
+                            return 4;
+                        }
+                        if child_lock.release().is_err() {
+                            return 5;
+                        }
+                    }
+                }
+            }
+            0
+        });
+        let _reaper = Reaper(pid);
+        assert_eq!(reap(pid, Duration::from_secs(20), &what), 0, "{what}");
+        lock.release().unwrap();
+        waiter.join().unwrap();
+        drop(lock);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Finding 2 of issue 8: a file-backend holder forked a worker that never
+/// touches the lock (before it acquired, or while holding), then died of
+/// SIGKILL. The worker must not keep the flock alive: the next acquirer gets
+/// the lock, told that the previous owner died.
+#[test]
+fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
+    for fork_while_holding in [false, true] {
+        let what = if fork_while_holding {
+            "forked while holding"
+        } else {
+            "forked before acquiring"
+        };
+        let d = scratch(&format!("forkkeep-{fork_while_holding}"));
+        let o = options(&d, Backend::File);
+        let from_holder = Arc::new(Pipe::new());
+        let from = from_holder.clone();
+        let oc = o.clone();
+        let holder = fork(move || {
+            let lock = Lock::open("l", &oc).unwrap();
+            let spawn_worker = || {
+                // a worker that never uses the lock: it waits to be killed
+                fork(|| loop {
+                    // SAFETY: pause has no preconditions.
+                    unsafe { libc::pause() };
+                })
+            };
+            let worker = if fork_while_holding {
+                lock.acquire(Mode::Exclusive, None).unwrap();
+                spawn_worker()
+            } else {
+                let w = spawn_worker();
+                lock.acquire(Mode::Exclusive, None).unwrap();
+                w
+            };
+            for b in worker.to_le_bytes() {
+                from.send(b);
+            }
+            loop {
+                // SAFETY: pause has no preconditions.
+                unsafe { libc::pause() };
+            }
+        });
+        let _reaper = Reaper(holder);
+        let mut worker = [0u8; 4];
+        for b in &mut worker {
+            *b = from_holder.recv().expect("the holder did not get ready");
+        }
+        let worker = Killer(i32::from_le_bytes(worker));
+        // SAFETY: killing our own child, the holder.
+        unsafe { libc::kill(holder, libc::SIGKILL) };
+        assert_eq!(reap(holder, Duration::from_secs(20), what), 128 + 9);
+        let other = Lock::open("l", &o).unwrap();
+        let got = other.acquire(Mode::Exclusive, Some(Duration::from_secs(5)));
+        drop(worker);
+        let h = got.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(h.previous_owner_died, "{what}");
+        other.release().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Finding 5 of issue 8: the file backend's waiting-writer field names a
+/// writer that died waiting, and its pid now belongs to an unrelated live
+/// process. The field carries the writer's start time, so the stranger is
+/// not taken for the writer and new readers are not held back.
+#[test]
+fn a_dead_waiting_writers_reused_pid_does_not_block_readers() {
+    use std::os::unix::fs::FileExt;
+    // the page's writer_waiting pid (u32) and its start time (u64)
+    const WAITING_PID: u64 = 2152;
+    const WAITING_START: u64 = 2160;
+    let d = scratch("waitpid");
+    let lock = Lock::open("l", &options(&d, Backend::File)).unwrap();
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(lock.path())
+        .unwrap();
+    // what a writer that waited and died leaves, its pid reused since: the
+    // start time recorded is not the stranger's (1 tick after boot)
+    f.write_all_at(&1u64.to_le_bytes(), WAITING_START).unwrap();
+    f.write_all_at(&stranger.id().to_le_bytes(), WAITING_PID)
+        .unwrap();
+    let got = lock.acquire(Mode::Shared, Some(Duration::from_millis(200)));
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+    got.unwrap_or_else(|e| panic!("a reader was held back by a stranger: {e}"));
+    lock.release().unwrap();
+    drop(lock);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Finding 6 of issue 8: at the top of the token range an exclusive
+/// acquisition fails with `Corrupt` (and holds nothing) instead of handing
+/// out a wrapped token (0 means "never acquired").
+#[test]
+fn the_fencing_token_does_not_wrap() {
+    use std::os::unix::fs::FileExt;
+    const TOKEN: u64 = 64; // the page's last token handed out
+    for b in BOTH {
+        let d = scratch(&format!("wrap-{}", b.name()));
+        let o = options(&d, b);
+        let path = Lock::open("l", &o).unwrap().path().to_owned();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&(u64::MAX - 1).to_le_bytes(), TOKEN)
+            .unwrap();
+        let lock = Lock::open("l", &o).unwrap();
+        let h = lock.acquire(Mode::Exclusive, None).unwrap();
+        assert_eq!(h.token, u64::MAX, "{b:?}");
+        lock.release().unwrap();
+        let e = lock.acquire(Mode::Exclusive, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{b:?}: {e}");
+        assert!(!lock.is_held(), "{b:?}");
+        assert_eq!(lock.status().token, u64::MAX, "{b:?}");
+        // nothing is held: a shared acquisition still works
+        let h = lock.acquire(Mode::Shared, Some(Duration::ZERO)).unwrap();
+        assert_eq!(h.token, u64::MAX, "{b:?}");
+        lock.release().unwrap();
+        drop(lock);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
