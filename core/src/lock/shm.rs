@@ -489,9 +489,12 @@ mod tests {
                 }
                 torn
             });
-            // 1 s: the two threads must run at once on a machine that may
-            // be busy
-            while began.elapsed() < Duration::from_secs(1) {
+            // at least 1 s, and on until the reader has seen a hold of
+            // ours (a busy machine may not run the two threads at once at
+            // first), at most 60 s
+            while began.elapsed() < Duration::from_secs(1)
+                || (looks.load(Relaxed) == 0 && began.elapsed() < Duration::from_secs(60))
+            {
                 // what a holder killed while holding leaves behind
                 era.fetch_add(1, SeqCst);
                 // every other takeover as a process's first acquisition,
