@@ -36,7 +36,7 @@ void test_errors() {
     EXPECT_ERROR(empty.get("k"), RL_ERR_EMPTY_RING, "rl_ring_get: ");
     EXPECT_ERROR(empty.get_n("k", 2), RL_ERR_EMPTY_RING, "rl_ring_get_n: ");
     EXPECT_ERROR(ringlock::Ring(ringlock::Algorithm::ketama, 5), RL_ERR_INVALID_ARGUMENT, "rl_ring_new: ");
-    EXPECT_ERROR(ringlock::Ring(static_cast<ringlock::Algorithm>(9)), RL_ERR_INVALID_ARGUMENT, "rl_ring_new: ");
+    EXPECT_ERROR(ringlock::Ring(static_cast<ringlock::Algorithm>(99)), RL_ERR_INVALID_ARGUMENT, "rl_ring_new: ");
     ringlock::Ring ring = sample();
     std::vector<std::uint8_t> before = ring.serialize();
     EXPECT_ERROR(ring.add("alpha"), RL_ERR_ALREADY_EXISTS, "rl_ring_add: ");
