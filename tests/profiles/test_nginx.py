@@ -12,13 +12,12 @@ Usage: test_nginx.py NGINX_BINARY [KEYS]
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import ringlock
+from servers import free_port, wait_for
 
 BACKENDS = 24
 # (servers as indexes into the backends, weights): one upstream each
@@ -30,12 +29,6 @@ UPSTREAMS = [
     (range(1, 24, 2), [1 + i % 4 for i in range(12)]),
     (range(24), [1] * 24),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(tmp, front, ports):
@@ -81,14 +74,7 @@ def main():
             f.write(config(tmp, front, ports))
         proc = subprocess.Popen([nginx, "-e", f"{tmp}/error.log", "-p", tmp, "-c", f"{tmp}/nginx.conf"])
         try:
-            for _ in range(500):
-                try:
-                    socket.create_connection(("127.0.0.1", front), timeout=1).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None:
-                        sys.exit(f"nginx exited {proc.returncode}: {open(f'{tmp}/error.log').read()}")
-                    time.sleep(0.02)
+            wait_for(front, proc, "nginx", f"{tmp}/error.log")
             return compare(front, ports, keys)
         finally:
             os.kill(proc.pid, signal.SIGTERM)

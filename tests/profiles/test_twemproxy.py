@@ -16,9 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import ringlock
+from servers import free_port, wait_for
 
 MEMCACHED = 8
 WEIGHTS = [1, 1, 2, 1, 3, 1, 1, 2]
@@ -32,24 +32,6 @@ POOLS = [
     ("crc32a", "crc32a", "twemproxy-crc32a", False),
     ("named", "fnv1a_64", "twemproxy", True),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, proc, what):
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit(f"{what} exited with {proc.returncode}")
-            time.sleep(0.02)
-    sys.exit(f"{what} did not listen on {port}")
 
 
 def read_until(sock, buf, end):

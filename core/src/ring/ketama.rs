@@ -77,14 +77,21 @@ pub fn points(nodes: &[Node], vnodes: u32) -> Result<Vec<(u64, u32)>> {
             text.push(b'-');
             text.extend_from_slice(k.to_string().as_bytes());
             text.truncate(KETAMA_TEXT_MAX);
-            let d = Md5::digest(&text);
-            for h in 0..4 {
-                let w = u32::from_le_bytes([d[4 * h], d[4 * h + 1], d[4 * h + 2], d[4 * h + 3]]);
-                out.push((u64::from(w) << 32, id as u32));
-            }
+            push_digest_points(&mut out, &text, id);
         }
     }
     Ok(out)
+}
+
+/// The four points of one hash text, owned by `id`: the little-endian
+/// 32-bit words of MD5(`text`), in the top half of the u64 (the MD5
+/// continuums: ketama, libmemcached, twemproxy).
+pub(super) fn push_digest_points(out: &mut Vec<(u64, u32)>, text: &[u8], id: usize) {
+    let d = Md5::digest(text);
+    for w in d.chunks_exact(4) {
+        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        out.push((u64::from(w) << 32, id as u32));
+    }
 }
 
 #[cfg(test)]

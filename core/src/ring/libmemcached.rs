@@ -23,12 +23,11 @@
 
 use super::algorithm::{Parameter, Spec};
 use super::continuum::Continuum;
-use super::ketama::key_position;
+use super::ketama::{key_position, push_digest_points};
 use super::limits::vec_with_capacity;
 use super::nodes::Node;
 use super::Table;
 use crate::error::Result;
-use md5::{Digest, Md5};
 use std::io::Write;
 
 /// libmemcached in the registry.
@@ -100,11 +99,7 @@ pub fn points(nodes: &[Node]) -> Result<Vec<(u64, u32)>> {
             } else {
                 write!(text, "{host}:{port}-{k}")
             };
-            let d = Md5::digest(&text);
-            for h in 0..4 {
-                let w = u32::from_le_bytes([d[4 * h], d[4 * h + 1], d[4 * h + 2], d[4 * h + 3]]);
-                out.push((u64::from(w) << 32, id as u32));
-            }
+            push_digest_points(&mut out, &text, id);
         }
     }
     Ok(out)
@@ -113,6 +108,7 @@ pub fn points(nodes: &[Node]) -> Result<Vec<(u64, u32)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use md5::{Digest, Md5};
 
     #[test]
     fn float_shares_drop_a_hash_where_libmemcached_does() {
