@@ -3,26 +3,13 @@
 //! state, and a forked child that does not use a lock does not keep it alive.
 //! Each child is watched with a deadline, so that a hang fails the test.
 
+mod common;
+
+use common::{options, scratch, BOTH};
 use ringlock::lock::Liveness;
-use ringlock::{Backend, ErrorKind, Lock, LockOptions, Mode};
-use std::path::{Path, PathBuf};
+use ringlock::{Backend, ErrorKind, Lock, Mode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ringlock-live-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn options(dir: &Path, backend: Backend) -> LockOptions {
-    LockOptions {
-        backend,
-        dir: Some(dir.to_owned()),
-        file_mode: 0,
-    }
-}
 
 /// A pipe; each end is closed on drop.
 struct Pipe {
@@ -170,8 +157,6 @@ fn gettid() -> i32 {
     unsafe { libc::gettid() }
 }
 
-const BOTH: [Backend; 2] = [Backend::Shm, Backend::File];
-
 /// Finding 1 of issue 8: a process takes the lock in a worker thread and its
 /// main thread calls pthread_exit; /proc shows the leader as a zombie while
 /// the worker holds the lock. Nobody else may take the lock then, status
@@ -179,7 +164,7 @@ const BOTH: [Backend; 2] = [Backend::Shm, Backend::File];
 #[test]
 fn a_holder_whose_main_thread_exited_is_alive() {
     for b in BOTH {
-        let d = scratch(&format!("leader-{}", b.name()));
+        let d = scratch(&format!("live-leader-{}", b.name()));
         let o = options(&d, b);
         let to_child = Arc::new(Pipe::new());
         let from_child = Arc::new(Pipe::new());
@@ -260,7 +245,7 @@ fn a_child_forked_while_a_thread_waits_on_the_handle_does_not_hang() {
         (Backend::Shm, Mode::Shared),
     ] {
         let what = format!("{b:?} {mode:?}");
-        let d = scratch(&format!("forkwait-{}-{mode:?}", b.name()));
+        let d = scratch(&format!("live-forkwait-{}-{mode:?}", b.name()));
         let lock = Arc::new(Lock::open("l", &options(&d, b)).unwrap());
         lock.acquire(mode, None).unwrap();
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
@@ -328,7 +313,7 @@ fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
         } else {
             "forked before acquiring"
         };
-        let d = scratch(&format!("forkkeep-{fork_while_holding}"));
+        let d = scratch(&format!("live-forkkeep-{fork_while_holding}"));
         let o = options(&d, Backend::File);
         let from_holder = Arc::new(Pipe::new());
         let from = from_holder.clone();

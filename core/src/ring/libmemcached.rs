@@ -31,19 +31,25 @@ use crate::error::Result;
 use std::io::Write;
 
 /// libmemcached in the registry.
-pub(super) const SPEC: Spec = Spec {
-    name: "libmemcached",
-    code: 5,
-    parameter: Parameter::None,
-    // at most about POINTS_PER_SERVER per server whatever the weights
-    points: |nodes, _, _| nodes.len() as u64 * u64::from(POINTS_PER_SERVER),
-    check_nodes: |_, _| Ok(()),
-    build: |nodes, _, _| Ok(Table::Points(Continuum::build(points(nodes)?)?)),
-    key_hash: key_position,
-    point_shift: 32,
-    space: |_| Some(1 << 32),
-    continuum: true,
-};
+pub(super) const SPEC: Spec = spec("libmemcached", 5, key_position);
+
+/// The spec of a profile on libmemcached's continuum (libmemcached's own,
+/// twemproxy's), `key_hash` the key's point.
+pub(super) const fn spec(name: &'static str, code: u8, key_hash: fn(&[u8]) -> u64) -> Spec {
+    Spec {
+        name,
+        code,
+        parameter: Parameter::None,
+        // at most about POINTS_PER_SERVER per server whatever the weights
+        points: |nodes, _, _| nodes.len() as u64 * u64::from(POINTS_PER_SERVER),
+        check_nodes: |_, _| Ok(()),
+        build: |nodes, _, _| Ok(Table::Points(Continuum::build(points(nodes)?)?)),
+        key_hash,
+        point_shift: 32,
+        space: |_| Some(1 << 32),
+        continuum: true,
+    }
+}
 
 /// `MEMCACHED_POINTS_PER_SERVER_KETAMA`.
 pub const POINTS_PER_SERVER: u32 = 160;

@@ -17,31 +17,8 @@
 //! without masking it (`fnv1a_64`, `fnv1_64`, `one_at_a_time`), a byte of
 //! 0x80 or more is sign-extended, here too.
 
-use super::algorithm::{Parameter, Spec};
-use super::continuum::Continuum;
-use super::libmemcached::{self, POINTS_PER_SERVER};
-use super::Table;
-
-/// A twemproxy profile's spec: the libmemcached continuum, `key_hash` its
-/// key's point.
-const fn spec(name: &'static str, code: u8, key_hash: fn(&[u8]) -> u64) -> Spec {
-    Spec {
-        name,
-        code,
-        parameter: Parameter::None,
-        points: |nodes, _, _| nodes.len() as u64 * u64::from(POINTS_PER_SERVER),
-        check_nodes: |_, _| Ok(()),
-        build: |nodes, _, _| {
-            Ok(Table::Points(Continuum::build(libmemcached::points(
-                nodes,
-            )?)?))
-        },
-        key_hash,
-        point_shift: 32,
-        space: |_| Some(1 << 32),
-        continuum: true,
-    }
-}
+use super::algorithm::Spec;
+use super::libmemcached::spec;
 
 /// `twemproxy` (fnv1a_64, twemproxy's default key hash).
 pub(super) const SPEC: Spec = spec("twemproxy", 7, |k| u64::from(fnv1a_64(k)) << 32);
