@@ -5,16 +5,28 @@
  * prints the median ns per get of ROUNDS rounds and the ratio shared / ring.
  * The ring file is published in a scratch directory under /dev/shm.
  *
- *   shared_get [-n GETS] [-r ROUNDS]    (defaults 2000000, 7)
+ * Then publish -> notice: 1, then 4 forked C reader processes look keys up
+ * in a loop (rl_shared_ring_get, then rl_shared_ring_generation) on a
+ * 100-node xxh3 ring while this process publishes PUBLISHES generations
+ * (adding and removing a node, 2 ms apart); each reader stamps, in a shared
+ * anonymous mapping, the monotonic time of its first lookup that saw each
+ * new generation. Latency = reader stamp - the moment publish returned
+ * (negative: the reader saw the generation before publish returned); p50,
+ * p99 and max over every (publish, reader) pair. With more busy readers
+ * than cores this includes waiting for the scheduler to run the reader.
+ *
+ *   shared_get [-n GETS] [-r ROUNDS] [-p PUBLISHES]   (defaults 2000000, 7, 200)
  *
  * A benchmark, not a test: it exits 0 whatever it measures. */
 
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,15 +77,118 @@ static double time_shared(rl_shared_ring *s, long gets) {
     return (now_ns() - t) / (double)gets;
 }
 
+/* one reader's slot: the newest generation it saw and when */
+struct stamp {
+    volatile uint64_t generation;
+    volatile int64_t at_ns;
+};
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void reader(const char *path, struct stamp *slot, uint64_t final) {
+    rl_shared_ring *s = NULL;
+    check(rl_shared_ring_open(path, &s), "reader open");
+    uint64_t last = 0;
+    check(rl_shared_ring_generation(s, &last), "generation");
+    for (unsigned long i = 0;; i++) {
+        const char *node = NULL;
+        check(rl_shared_ring_get(s, keys[i & (KEYS - 1)], key_len[i & (KEYS - 1)], &node),
+              "reader get");
+        sink += (uintptr_t)node;
+        uint64_t g = 0;
+        check(rl_shared_ring_generation(s, &g), "generation");
+        if (g != last) {
+            slot->at_ns = (int64_t)now_ns();
+            __atomic_store_n(&slot->generation, g, __ATOMIC_RELEASE);
+            last = g;
+            if (g >= final) break;
+        }
+    }
+    rl_shared_ring_close(s);
+}
+
+static void notice(const char *dir, int readers, int publishes) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/notice-%d", dir, readers);
+    rl_ring *r = NULL;
+    check(rl_ring_new(RL_ALGORITHM_XXH3, 0, &r), "rl_ring_new");
+    for (int i = 0; i < 100; i++) {
+        char node[32];
+        snprintf(node, sizeof node, "10.0.%d.%d:11211", i / 256, i % 256);
+        check(rl_ring_add(r, node, 1), "rl_ring_add");
+    }
+    uint64_t first = 0;
+    check(rl_shared_ring_publish(r, path, &first), "publish");
+    uint64_t final = first + (uint64_t)publishes;
+    struct stamp *st = mmap(NULL, sizeof *st * (size_t)readers, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (st == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    pid_t pids[8];
+    for (int k = 0; k < readers; k++) {
+        st[k].generation = first;
+        pids[k] = fork();
+        if (pids[k] < 0) {
+            perror("fork");
+            exit(1);
+        }
+        if (pids[k] == 0) {
+            reader(path, &st[k], final);
+            _exit(0);
+        }
+    }
+    usleep(500 * 1000); /* the readers are looking up */
+    int64_t *lat = malloc(sizeof *lat * (size_t)(publishes * readers));
+    size_t nlat = 0;
+    for (int k = 0; k < publishes; k++) {
+        char extra[32];
+        snprintf(extra, sizeof extra, "extra-%d", k - k % 2);
+        check(k % 2 == 0 ? rl_ring_add(r, extra, 1) : rl_ring_remove(r, extra), "membership");
+        uint64_t g = 0;
+        check(rl_shared_ring_publish(r, path, &g), "publish");
+        int64_t done = (int64_t)now_ns();
+        for (int q = 0; q < readers; q++) {
+            while (__atomic_load_n(&st[q].generation, __ATOMIC_ACQUIRE) < g) usleep(50);
+            lat[nlat++] = st[q].at_ns - done;
+        }
+        usleep(2000);
+    }
+    for (int k = 0; k < readers; k++) waitpid(pids[k], NULL, 0);
+    qsort(lat, nlat, sizeof lat[0], cmp_i64);
+    printf("== publish -> first lookup that sees it: %d busy C reader processes, %d publishes "
+           "of a 100-node xxh3 ring, %ld CPUs ==\n",
+           readers, publishes, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%10s %10s %10s %8s\n", "p50 us", "p99 us", "max us", "pairs");
+    printf("%10.1f %10.1f %10.1f %8zu\n", (double)lat[nlat / 2] / 1e3,
+           (double)lat[nlat * 99 / 100 < nlat ? nlat * 99 / 100 : nlat - 1] / 1e3,
+           (double)lat[nlat - 1] / 1e3, nlat);
+    free(lat);
+    munmap(st, sizeof *st * (size_t)readers);
+    rl_ring_free(r);
+    const char *suffix[] = {"", ".gen", ".publish.shm"};
+    for (int q = 0; q < 3; q++) {
+        char f[160];
+        snprintf(f, sizeof f, "%s%s", path, suffix[q]);
+        unlink(f);
+    }
+}
+
 int main(int argc, char **argv) {
     long gets = 2000000;
     int rounds = 7;
+    int publishes = 200;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "-n") == 0) gets = atol(argv[i + 1]);
         if (strcmp(argv[i], "-r") == 0) rounds = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "-p") == 0) publishes = atoi(argv[i + 1]);
     }
-    if (rounds < 1 || rounds > 99 || gets < 1) {
-        fprintf(stderr, "usage: shared_get [-n GETS] [-r ROUNDS]\n");
+    if (rounds < 1 || rounds > 99 || gets < 1 || publishes < 1 || publishes > 100000) {
+        fprintf(stderr, "usage: shared_get [-n GETS] [-r ROUNDS] [-p PUBLISHES]\n");
         return 1;
     }
     uint64_t x = 0x2545f4914f6cdd1dULL;
@@ -127,6 +242,12 @@ int main(int argc, char **argv) {
                 unlink(f);
             }
         }
+    }
+    const int reader_counts[] = {1, 4};
+    for (int k = 0; k < 2; k++) {
+        printf("\n");
+        fflush(stdout);
+        notice(dir, reader_counts[k], publishes);
     }
     rmdir(dir);
     return 0;

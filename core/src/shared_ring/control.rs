@@ -51,8 +51,18 @@ fn word(bytes: &[u8]) -> &AtomicU64 {
 
 /// A reader's read-only mapping of the generation word.
 pub(crate) struct Control {
-    map: Mmap,
+    /// The word inside `map`, located (and its alignment checked) once at
+    /// open, so that a lookup's check is one load.
+    word: std::ptr::NonNull<AtomicU64>,
+    _map: Mmap,
 }
+
+// SAFETY: `word` points into `_map`, which the Control owns and which does
+// not move when the Control does (the mapping is not the struct's memory);
+// the word is only accessed atomically, from any thread.
+unsafe impl Send for Control {}
+// SAFETY: as for Send: shared access is only atomic loads.
+unsafe impl Sync for Control {}
 
 impl Control {
     /// Opens an existing generation file. Errors: `NotFound` (nothing
@@ -65,13 +75,16 @@ impl Control {
         let map = unsafe { MmapOptions::new().len(CONTROL_LEN).map(&f) }
             .map_err(|e| Error::io(format_args!("cannot map {}", path.display()), &e))?;
         check(&map, path)?;
-        Ok(Control { map })
+        let word = std::ptr::NonNull::from(word(&map));
+        Ok(Control { word, _map: map })
     }
 
-    /// The newest complete generation.
+    /// The newest complete generation: one atomic load.
     #[inline]
     pub fn generation(&self) -> u64 {
-        word(&self.map).load(Ordering::Acquire)
+        // SAFETY: `word` points into `_map` (checked in bounds and aligned by
+        // `word` at open), which lives as long as `self`.
+        unsafe { self.word.as_ref() }.load(Ordering::Acquire)
     }
 }
 

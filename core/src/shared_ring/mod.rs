@@ -253,15 +253,19 @@ impl SharedRing {
         Ok(g.name(id))
     }
 
-    /// The name's bytes followed by its NUL, in the mapping held (the C face).
+    /// Where node `id`'s name starts in the mapping held; the name is
+    /// followed by its NUL there (validated at open), so this is a C string
+    /// valid for as long as the handle holds this generation (the C face).
     #[doc(hidden)]
-    pub fn name_with_nul(&self, id: usize) -> Option<&[u8]> {
+    #[inline]
+    pub fn name_ptr(&self, id: usize) -> Option<*const u8> {
         let t = self.current.tables();
-        (id < t.len()).then(|| {
-            let n = t.name(id);
-            let start = n.as_ptr() as usize - t.names.as_ptr() as usize;
-            &t.names[start..start + n.len() + 1]
-        })
+        if id >= t.len() {
+            return None;
+        }
+        // validated: the offset lies inside the names section
+        let off = t.records[4 * id] as usize;
+        Some(t.names[off..].as_ptr())
     }
 }
 

@@ -33,10 +33,11 @@ impl rl_shared_ring {
     }
 
     /// The NUL-terminated name of node `id` of the generation held.
+    #[inline]
     fn name_ptr(&self, id: usize) -> Result<*const c_char> {
         self.ring
-            .name_with_nul(id)
-            .map(|n| n.as_ptr().cast())
+            .name_ptr(id)
+            .map(|p| p.cast())
             .ok_or_else(|| boundary::internal("node id out of range"))
     }
 }

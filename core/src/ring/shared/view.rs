@@ -134,19 +134,20 @@ impl<'a> Tables<'a> {
     }
 
     /// The id of the node owning `key`, `None` on an empty ring.
-    #[inline]
+    #[inline(always)]
     pub fn get_id(&self, key: &[u8]) -> Option<usize> {
-        match self.algorithm {
-            Algorithm::Jump | Algorithm::Maglev => self.start(key).map(|s| self.owner[s] as usize),
+        // validated: no node <=> no table entry
+        if self.is_empty() {
+            return None;
+        }
+        let at = match self.algorithm {
+            Algorithm::Maglev => self.modulus.rem(xxh3_64(key)) as usize,
+            Algorithm::Jump => jump_hash(xxh3_64(key), self.owner.len() as i32) as usize,
             // a continuum: the sentinel's owner is the first point's, so no
             // `% n` is needed
-            _ => {
-                if self.entries().is_empty() {
-                    return None;
-                }
-                Some(self.owner[self.find(self.point_of(key))] as usize)
-            }
-        }
+            _ => self.find(self.point_of(key)),
+        };
+        Some(self.owner[at] as usize)
     }
 
     /// The owners met from `key`'s position, each entry once, wrapping.
