@@ -426,3 +426,154 @@ fn the_fencing_token_does_not_wrap() {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
+
+/// The comm of `pid` (what exec changes), if it exists.
+fn comm_of(pid: i32) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(s.trim_end().to_owned())
+}
+
+/// Replaces the calling (forked) process with `argv`, keeping the
+/// environment; returns only if exec failed.
+fn exec(argv: &[&str]) {
+    let args: Vec<std::ffi::CString> = argv
+        .iter()
+        .map(|a| std::ffi::CString::new(*a).unwrap())
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: `ptrs` is a NULL-terminated array of NUL-terminated strings
+    // that outlive the call (which does not return on success).
+    unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
+}
+
+/// Finding 7 of issue 8: a holder that execs. Holds end at exec (as a
+/// close-on-exec descriptor would), in both backends alike: status calls the
+/// holder dead at once, and the next acquirer gets the lock within its
+/// timeout, told that the previous owner died, with a larger token. The
+/// exec'd program keeps the pid and start time; `program` says what it is:
+/// `sleep` (no ringlock), or this test binary taking another lock (so the
+/// same pid and start time make a new image mark, which must not revive the
+/// old holds).
+fn exec_case(b: Backend, program: &str) {
+    let d = scratch(&format!("exec-{program}-{}", b.name()));
+    let o = options(&d, b);
+    let from_child = Arc::new(Pipe::new());
+    let from = from_child.clone();
+    let oc = o.clone();
+    let dir = d.to_str().unwrap().to_owned();
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap().to_owned();
+    let pid = fork(move || {
+        let lock = Lock::open("l", &oc).unwrap();
+        let h = lock.acquire(Mode::Exclusive, None).unwrap();
+        from.send(h.token as u8);
+        if program == "sleep" {
+            exec(&["sleep", "30"]);
+        } else {
+            std::env::set_var("RINGLOCK_EXEC_DIR", &dir);
+            std::env::set_var("RINGLOCK_EXEC_BACKEND", oc.backend.name());
+            exec(&[
+                &exe,
+                "--exact",
+                "exec_reuser",
+                "--ignored",
+                "--nocapture",
+                "-q",
+            ]);
+        }
+        97
+    });
+    let _reaper = Reaper(pid);
+    let token = from_child.recv().expect("child took the lock") as u64;
+    let want = if program == "sleep" {
+        "sleep"
+    } else {
+        "lock_liveness-"
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while !comm_of(pid).is_some_and(|c| c.starts_with(want)) {
+        assert!(Instant::now() < until, "{b:?}: the child did not exec");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if program != "sleep" {
+        // the exec'd program holds another lock: its own image mark
+        let other = Lock::open("other", &o).unwrap();
+        let until = Instant::now() + Duration::from_secs(20);
+        while other.status().holders.is_empty() {
+            assert!(
+                Instant::now() < until,
+                "{b:?}: the exec'd program took no lock"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let s = other.status();
+        assert_eq!(s.holders[0].pid, pid as u32);
+        assert_eq!(
+            s.holders[0].liveness,
+            Liveness::Alive,
+            "{b:?}: the new image is alive"
+        );
+    }
+    let lock = Lock::open("l", &o).unwrap();
+    let s = lock.status();
+    assert!(
+        s.holders.iter().all(|h| h.liveness == Liveness::Dead),
+        "{b:?} after exec into {program}: status still shows a live holder: {s:?}"
+    );
+    let t = Instant::now();
+    let h = lock
+        .acquire(Mode::Exclusive, Some(Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("{b:?} after exec into {program}: {e}"));
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "{b:?}: took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        h.previous_owner_died,
+        "{b:?}: the exec ended the hold: the owner died"
+    );
+    assert!(h.token > token, "{b:?}: token {} after {token}", h.token);
+    lock.release().unwrap();
+    // SAFETY: our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid, Duration::from_secs(10), "exec'd holder");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_holder_that_execs_releases_its_hold() {
+    for b in BOTH {
+        exec_case(b, "sleep");
+    }
+}
+
+#[test]
+fn an_exec_into_a_ringlock_program_does_not_revive_the_old_hold() {
+    for b in BOTH {
+        exec_case(b, "self");
+    }
+}
+
+/// The program an exec'ing holder becomes in
+/// `an_exec_into_a_ringlock_program_does_not_revive_the_old_hold`: takes the
+/// lock "other" and sleeps until killed. Does nothing when run directly.
+#[test]
+#[ignore]
+fn exec_reuser() {
+    let (Ok(dir), Ok(backend)) = (
+        std::env::var("RINGLOCK_EXEC_DIR"),
+        std::env::var("RINGLOCK_EXEC_BACKEND"),
+    ) else {
+        return;
+    };
+    let b = if backend == Backend::Shm.name() {
+        Backend::Shm
+    } else {
+        Backend::File
+    };
+    let lock = Lock::open("other", &options(std::path::Path::new(&dir), b)).unwrap();
+    lock.acquire(Mode::Exclusive, None).unwrap();
+    std::thread::sleep(Duration::from_secs(30));
+}

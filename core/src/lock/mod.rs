@@ -16,6 +16,7 @@ mod clock;
 pub(crate) mod dir;
 mod file;
 mod futex;
+mod image;
 mod name;
 mod page;
 mod proc;

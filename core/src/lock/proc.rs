@@ -13,6 +13,7 @@ extern "C" fn after_fork_in_child() {
     let pid = unsafe { libc::getpid() } as u32;
     PID.store(pid, Ordering::SeqCst);
     START.store(0, Ordering::SeqCst);
+    super::image::after_fork_in_child();
 }
 
 /// This process's pid, without a syscall on the fast path (glibc no longer
@@ -34,15 +35,37 @@ pub fn current_pid() -> u32 {
     pid
 }
 
-/// This process's start time (clock ticks after boot, /proc/self/stat field 22).
+/// This process image's identity as ringlock stores it beside its pid: the
+/// start time (clock ticks after boot, /proc/self/stat field 22) with the
+/// tag of the image's mark in the top 16 bits (see `image.rs`; 0 when no
+/// mark could be made). Made once per image (again in a forked child).
 pub fn current_start() -> u64 {
-    let s = START.load(Ordering::Relaxed);
+    let s = START.load(Ordering::Acquire);
     if s != 0 {
         return s;
     }
-    let s = stat(current_pid()).map(|s| s.start).unwrap_or(0);
-    START.store(s, Ordering::Relaxed);
-    s
+    let pid = current_pid();
+    let start = stat(pid).map(|s| s.start).unwrap_or(0);
+    // the image's mark, made once (a test may forget the start time)
+    let (mark, tag) = match super::image::current_tag() {
+        Some(tag) => (None, tag),
+        None => {
+            let m = super::image::make(pid, start);
+            let tag = m.as_ref().map_or(0, |m| m.tag());
+            (m, tag)
+        }
+    };
+    let id = super::image::pack(start, tag);
+    match START.compare_exchange(0, id, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            if let Some(m) = mark {
+                m.adopt();
+            }
+            id
+        }
+        // another thread made the image's identity first; ours is dropped
+        Err(theirs) => theirs,
+    }
 }
 
 /// Forgets the cached start time, so that the next use reads /proc again, as
@@ -86,8 +109,21 @@ pub enum Liveness {
     Dead,
 }
 
-/// Whether `pid` (which started at `start` ticks, 0 if unknown) is alive.
-pub fn liveness(pid: u32, start: u64) -> Liveness {
+/// Whether the process image `pid` with identity `identity` (as
+/// [`current_start`] gives it: start time and image tag; 0 if unknown) is
+/// alive: the pid exists with that start time, some thread of it is not a
+/// zombie, and the image has not exec'd since (its mark is held).
+pub fn liveness(pid: u32, identity: u64) -> Liveness {
+    let (start, tag) = super::image::unpack(identity);
+    match process_liveness(pid, start) {
+        Liveness::Dead => Liveness::Dead,
+        _ if super::image::released(pid, start, tag) => Liveness::Dead,
+        l => l,
+    }
+}
+
+/// [`liveness`] by pid and start time only.
+fn process_liveness(pid: u32, start: u64) -> Liveness {
     if pid == 0 || pid > i32::MAX as u32 {
         return Liveness::Dead;
     }
@@ -171,6 +207,10 @@ mod tests {
         assert_eq!(pid, std::process::id());
         let start = current_start();
         assert!(start > 0);
+        assert_eq!(
+            super::super::image::unpack(start).0,
+            stat(pid).unwrap().start
+        );
         assert_eq!(liveness(pid, start), Liveness::Alive);
         assert_eq!(
             liveness(pid, start + 1),

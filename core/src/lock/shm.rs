@@ -466,7 +466,7 @@ mod tests {
             let dead_start = super::super::proc::stat(dead).unwrap().start;
             child.kill().unwrap();
             child.wait().unwrap();
-            if dead_start != my_start {
+            if dead_start != super::super::image::unpack(my_start).0 {
                 break (dead, dead_start);
             }
             std::thread::sleep(Duration::from_millis(20));
