@@ -7,7 +7,7 @@
 
 use crate::ring::PyRing;
 use crate::{errors, keys};
-use pyo3::exceptions::{PyFileNotFoundError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use ringlock::{Error, ErrorKind, SharedRing};
@@ -39,10 +39,10 @@ pub struct PySharedRing {
 }
 
 fn open_error(err: Error) -> PyErr {
-    // "nothing published there" is the builtin FileNotFoundError, not a
-    // missing node.
+    // "nothing published there" is an IoError that is the builtin
+    // FileNotFoundError (its errno, ENOENT), not a missing node.
     match err.kind() {
-        ErrorKind::NotFound => PyFileNotFoundError::new_err(err.message().to_owned()),
+        ErrorKind::NotFound => errors::to_py_as(ErrorKind::Io, err),
         _ => errors::to_py(err),
     }
 }
