@@ -123,7 +123,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> PyErr {
 
 /// The `EmptyRingError` of a lookup on a ring without nodes.
 pub(crate) fn empty_ring() -> PyErr {
-    to_py(Error::new(ErrorKind::EmptyRing, "the ring has no nodes"))
+    to_py(Error::empty_ring())
 }
 
 #[cfg(test)]
