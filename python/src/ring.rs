@@ -260,19 +260,21 @@ impl PyRing {
     }
 
     /// The position of ``key`` in the space that ``diff`` reports ranges of:
-    /// ketama, its 32-bit MD5 hash (0 to 2**32-1); xxh3, its XXH3-64 hash
-    /// (0 to 2**64-1); maglev, its table entry (XXH3-64 mod table_size).
-    /// InvalidArgumentError for jump (no positions).
+    /// ketama, its 32-bit MD5 hash (0 to 2**32-1); a client profile, its
+    /// 32-bit key hash; xxh3, its XXH3-64 hash (0 to 2**64-1); maglev, its
+    /// table entry (XXH3-64 mod table_size). InvalidArgumentError for jump
+    /// (no positions).
     fn position(&self, key: &Bound<'_, PyAny>) -> PyResult<u64> {
         crate::diff::position(&self.inner, key)
     }
 
     /// The migration plan to ``after``: a ``ringlock.Diff`` whose ``moves``
     /// are ``ringlock.Move(start, end, old, new)`` ranges ``[start, end)`` of
-    /// positions whose owner changes, and ``fraction`` the share that moves.
-    /// Exact: a key moves iff its position is in a range. Same algorithm
-    /// (ketama, xxh3 or maglev, with equal table sizes) required, else
-    /// InvalidArgumentError.
+    /// positions whose owner changes (half-open, as Python's ranges are; the
+    /// other faces say ``first`` and an inclusive ``last``), and ``fraction``
+    /// the share that moves. Exact: a key moves iff its position is in a
+    /// range. Both rings must use the same algorithm (any but jump; maglev
+    /// tables of equal size), else InvalidArgumentError.
     fn diff<'py>(
         slf: &Bound<'py, Self>,
         after: &Bound<'py, PyRing>,
