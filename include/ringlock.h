@@ -219,9 +219,9 @@ typedef struct {
  * One range of key positions whose owner changes: positions `first` to
  * `last`, both included (a range that reaches the top of the 2^64 space has
  * no exclusive end in a `uint64_t`). Positions are those of
- * `rl_ring_position`. C++ names them `Move::first` and `Move::last` too;
- * Rust's `Move` has `start` for `first`; Python's `Move(start, end)` is
- * half-open, `start = first` and `end = last + 1`.
+ * `rl_ring_position`. Rust's and C++'s `Move` name them `first` and `last`
+ * too; Python's `Move(start, end)` is half-open, `start = first` and
+ * `end = last + 1`.
  */
 typedef struct {
     /**
@@ -685,10 +685,11 @@ rl_status rl_ring_get(const rl_ring *ring, const void *key, size_t key_len, cons
 /**
  * Stores up to `n` distinct node names for the key `key[0..key_len]` in
  * `nodes[0..n]`: the owner first, then the next distinct nodes in ring
- * order (ketama and xxh3: the continuum's points clockwise; jump: the next
- * buckets; maglev: the next table entries; wrapping); `*found` gets how
- * many, `min(n, rl_ring_len)` (fewer only for a ketama node whose weight
- * earns it no point). Entries past `*found` are left untouched.
+ * order (ketama, xxh3 and the client profiles: the continuum's points
+ * clockwise; jump: the next buckets; maglev: the next table entries;
+ * wrapping); `*found` gets how many, `min(n, rl_ring_len)` (fewer only for a
+ * node whose weight earns it no point, as a light ketama node). Entries past
+ * `*found` are left untouched.
  *
  * O(points + n) time. Up to 16 names it allocates nothing; above, it
  * allocates `n` ids, and above 32 a bitset of the nodes seen (nodes / 8
@@ -830,10 +831,12 @@ rl_status rl_ring_deserialize_with_limits(const void *buf,
 /**
  * Stores in `*position` the position of the key `key[0..key_len]` (any
  * bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
- * 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
- * maglev, its table entry, XXH3-64 mod the table size. A key moves between
- * two rings exactly when its position lies in one of their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
- * an empty ring (the position does not depend on the nodes).
+ * 32-bit MD5 hash (0 to 2^32 - 1); a client profile, its 32-bit key hash;
+ * xxh3, its XXH3-64 hash (0 to 2^64 - 1); maglev, its table entry, XXH3-64
+ * mod the table size. A key moves between two rings exactly when its
+ * position lies in one of their diff's ranges. `key` may be NULL only when
+ * `key_len` is 0. Works on an empty ring (the position does not depend on
+ * the nodes).
  *
  * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
  * `key` NULL with `key_len` > 0, or a jump ring: jump places keys by bucket
@@ -850,7 +853,7 @@ rl_status rl_ring_position(const rl_ring *ring,
  * (see `rl_ring_position`) whose owner differs between the two rings, with
  * the old and the new owner. Exact: a key's owner differs if and only if its
  * position lies in one of the ranges. The rings must use the same algorithm
- * (ketama, xxh3 or maglev); their nodes, weights and vnodes may differ, but
+ * (any but jump); their nodes, weights and vnodes may differ, but
  * two maglev tables must have the same size (the ranges are then runs of
  * table entries).
  *
@@ -867,9 +870,10 @@ rl_status rl_ring_position(const rl_ring *ring,
  *
  * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
  * `count` or `fraction` NULL; the algorithms differ; maglev tables of
- * different sizes; jump rings, which have no positions). Outputs are written only on success. Takes O(points of both
- * rings) time and memory; safe concurrently with other `const rl_ring *`
- * calls on either ring.
+ * different sizes; jump rings, which have no positions). Outputs are written
+ * only on success. Takes O(points of both rings) time and memory (maglev:
+ * O(table size)); safe concurrently with other `const rl_ring *` calls on
+ * either ring.
  */
 rl_status rl_ring_diff(const rl_ring *before,
                        const rl_ring *after,

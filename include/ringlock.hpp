@@ -116,8 +116,9 @@ struct Node {
 };
 
 /// A range of key positions [first, last] (last included) whose owner
-/// changes, named as rl_move names them; old_node / new_node are empty when
-/// that ring is empty. See Ring::diff and rl_ring_diff.
+/// changes, named as rl_move and Rust's Move name them (Python's Move is
+/// half-open: start = first, end = last + 1); old_node / new_node are empty
+/// when that ring is empty. See Ring::diff and rl_ring_diff.
 struct Move {
     std::uint64_t first;
     std::uint64_t last;

@@ -1,6 +1,6 @@
 # Python face: the .venv, the package, its tests. Included by the top Makefile.
 
-.PHONY: venv python test-python
+.PHONY: venv python test-python stub-docs
 
 $(VENV)/.stamp: python/requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,3 +20,9 @@ python: venv
 # examples/python/lock.py on one counter.
 test-python: python c-examples
 	$(VPY) -m pytest -q python/tests
+
+# The stub's docstrings are copies of the native module's (written in Rust):
+# rewrite them after changing a doc comment; python/tests/test_docstrings.py
+# fails while they differ.
+stub-docs: python
+	$(VPY) python/tools/stub_docs.py

@@ -97,6 +97,12 @@ impl Error {
         Error::os(ErrorKind::Io, context, e)
     }
 
+    /// The [`ErrorKind::EmptyRing`] error of a lookup on a ring without
+    /// nodes: the one wording every face reports ("the ring has no nodes").
+    pub fn empty_ring() -> Self {
+        Error::new(ErrorKind::EmptyRing, "the ring has no nodes")
+    }
+
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidArgument, message)
     }
@@ -153,6 +159,13 @@ mod tests {
         assert_eq!(e.to_string(), "not found: node \"a\" is not in the ring");
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.message(), "node \"a\" is not in the ring");
+    }
+
+    #[test]
+    fn the_empty_ring_error_has_one_wording() {
+        let e = Error::empty_ring();
+        assert_eq!(e.kind(), ErrorKind::EmptyRing);
+        assert_eq!(e.to_string(), "empty ring: the ring has no nodes");
     }
 
     #[test]

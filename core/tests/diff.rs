@@ -34,13 +34,13 @@ fn random_keys(n: usize, seed: u64) -> Vec<Vec<u8>> {
 fn check_shape(d: &Diff) {
     let mut sum = 0u128;
     for (i, m) in d.moves.iter().enumerate() {
-        assert!(m.start <= m.last, "{m:?}");
+        assert!(m.first <= m.last, "{m:?}");
         assert!(u128::from(m.last) < d.space, "{m:?} outside {}", d.space);
         assert_ne!(m.old, m.new, "{m:?} is not a move");
         if i > 0 {
             let p = &d.moves[i - 1];
-            assert!(p.last < m.start, "{p:?} and {m:?} overlap or are unsorted");
-            let touching = p.last + 1 == m.start;
+            assert!(p.last < m.first, "{p:?} and {m:?} overlap or are unsorted");
+            let touching = p.last + 1 == m.first;
             assert!(
                 !(touching && p.old == m.old && p.new == m.new),
                 "{p:?} and {m:?} should be merged"
@@ -60,7 +60,7 @@ fn check_iff(before: &Ring, after: &Ring, d: &Diff, keys: &[Vec<u8>]) -> usize {
     for k in keys {
         let pos = before.position(k).unwrap();
         assert_eq!(pos, after.position(k).unwrap());
-        let i = d.moves.partition_point(|m| m.start <= pos);
+        let i = d.moves.partition_point(|m| m.first <= pos);
         let range = i
             .checked_sub(1)
             .map(|i| &d.moves[i])
@@ -189,7 +189,7 @@ fn empty_rings_on_either_side() {
         check_shape(&d);
         assert_eq!(d.moved, space);
         assert!(d.moves.iter().all(|m| m.old.is_none() && m.new.is_some()));
-        assert_eq!(d.moves[0].start, 0);
+        assert_eq!(d.moves[0].first, 0);
         assert_eq!(u128::from(d.moves.last().unwrap().last), space - 1);
 
         let d = full.diff(&empty).unwrap();
@@ -211,7 +211,7 @@ fn full_to_empty_reports_every_old_owner() {
         "{}",
         d.moves.len()
     );
-    assert_eq!(d.moves[0].start, 0);
+    assert_eq!(d.moves[0].first, 0);
     assert_eq!(d.moves.last().unwrap().last, u64::MAX);
     exact(&full, &Ring::new(Algorithm::Xxh3), 20_000, 5);
 }
@@ -226,7 +226,7 @@ fn one_node_replaced_by_another_moves_the_whole_space_split_at_the_top() {
         assert_eq!(d.fraction(), 1.0);
         // The segments all read x -> y, so they merge into one range.
         assert_eq!(d.moves.len(), 1);
-        assert_eq!(d.moves[0].start, 0);
+        assert_eq!(d.moves[0].first, 0);
         assert_eq!(u128::from(d.moves[0].last), d.space - 1);
     }
 }

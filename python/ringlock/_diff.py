@@ -3,13 +3,14 @@
 A plan lists the ranges of key positions (see :meth:`ringlock.Ring.position`)
 whose owner changes between two rings. It is exact: a key moves if and only
 if its position lies in one of the ranges, and then from the range's ``old``
-owner to its ``new`` one. Positions are a key's 32-bit hash (ketama), its
-64-bit hash (xxh3) or its table entry (maglev); jump has none.
+owner to its ``new`` one. Positions are a key's 32-bit hash (ketama and the
+client profiles: libmemcached, nginx, twemproxy), its 64-bit hash (xxh3) or
+its table entry (maglev); jump has none.
 
-Ranges are half-open here, ``[start, end)`` as Python's are; the Rust, C and
-C++ faces give the same range by its first position (Rust ``start``, C and
-C++ ``first``) and an inclusive ``last`` (``end - 1``), because ``2**64``
-does not fit in their 64-bit integers.
+Ranges are half-open here, ``[start, end)`` as Python's are: a deliberate
+difference from the Rust, C and C++ faces, which give the same range as
+``first`` (= ``start``) and an inclusive ``last`` (= ``end - 1``), because
+``2**64`` does not fit in their 64-bit integers (docs/placement.md).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ __all__ = ["Diff", "Move"]
 class Move(NamedTuple):
     """A range of key positions ``[start, end)`` whose owner changes.
 
-    ``end`` is exclusive and may be ``2**64`` (a range reaching the top of
-    the xxh3 space); it is the other faces' ``last + 1``. A range never
+    ``start`` is the other faces' ``first``; ``end`` is exclusive, their
+    ``last + 1``, and may be ``2**64`` (a range reaching the top of the xxh3
+    space). A range never
     wraps: one that would pass the top is reported as two.
     """
 
@@ -42,9 +44,9 @@ class Diff:
 
     ``moves``: the ranges whose owner changes, sorted by ``start``, disjoint;
     adjacent ranges with the same ``(old, new)`` are merged. ``space``: the
-    size of the position space (2**32 for ketama, 2**64 for xxh3, the table
-    size for maglev). ``moved``:
-    how many positions change owner (the sum of the ranges' lengths).
+    size of the position space (2**32 for ketama and the client profiles,
+    2**64 for xxh3, the table size for maglev). ``moved``: how many
+    positions change owner (the sum of the ranges' lengths).
     ``fraction``: ``moved / space``, the expected share of keys that move.
     """
 
@@ -70,7 +72,8 @@ class Diff:
     def space(self) -> int:
         """The size of the position space.
 
-        2**32 (ketama), 2**64 (xxh3) or the table size (maglev).
+        2**32 (ketama and the client profiles), 2**64 (xxh3) or the table
+        size (maglev).
         """
         return self._space
 

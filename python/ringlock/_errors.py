@@ -6,9 +6,18 @@ would expect for that kind of failure, so ``except LookupError`` or
 ``except ValueError`` keep working. Which class each failure of the Rust core
 becomes is decided in one place, ``python/src/errors.rs``.
 
+An operating-system failure keeps its ``errno``: it raises a class that is
+both the ringlock class of its kind (usually :class:`IoError`) and the builtin
+:class:`OSError` subclass CPython picks for that number, so
+``except PermissionError`` or ``except FileNotFoundError`` catch it, with
+``.errno`` and ``.strerror`` set and the message (``str()``) as ringlock wrote
+it, e.g. ``cannot open /x: Permission denied (errno 13, EACCES)``.
+
 Wrong argument *types* (a float weight, an int key) raise a plain
 :class:`TypeError`, as builtins do.
 """
+
+import os
 
 __all__ = [
     "CorruptError",
@@ -104,12 +113,65 @@ class NotHeldError(Error, RuntimeError):
 
 
 class IoError(Error, OSError):
-    """An operating-system call failed."""
+    """An operating-system call failed. When the operating system gave an
+    ``errno``, the exception raised is also the builtin ``OSError`` subclass
+    for it (``PermissionError``, ``FileNotFoundError``, ...) and carries
+    ``errno`` and ``strerror``."""
 
     __module__ = "ringlock"
+
+    # OSError's str() is "[Errno N] strerror"; the message names the errno.
+    __str__ = Exception.__str__
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        if self.errno is None:
+            return super().__reduce__()
+        return (_os_error, ("IoError", self.errno, str(self)))
 
 
 class InternalError(Error, RuntimeError):
     """A bug in ringlock; please report it."""
 
     __module__ = "ringlock"
+
+
+# (ringlock class, builtin OSError subclass) -> the class that is both.
+_OS_CLASSES: dict[tuple[type, type], type] = {}
+
+
+def _os_class(kind: type, builtin: type) -> type:
+    if issubclass(kind, builtin):
+        return kind
+    both = _OS_CLASSES.get((kind, builtin))
+    if both is None:
+        name = kind.__name__
+
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (_os_error, (name, self.errno, str(self)))
+
+        both = type(
+            builtin.__name__,
+            (kind, builtin),
+            {
+                "__module__": "ringlock",
+                "__qualname__": f"{name}.{builtin.__name__}",
+                "__doc__": f"{kind.__doc__}\n\nAlso the builtin {builtin.__name__} of its errno.",
+                "__str__": Exception.__str__,
+                "__reduce__": __reduce__,
+            },
+        )
+        _OS_CLASSES[(kind, builtin)] = both
+    return both
+
+
+def _os_error(kind: str, errno: int, message: str) -> Error:
+    """The exception for an operating-system failure of ringlock class
+    ``kind`` (a name in this module) with ``errno``: an instance of a class
+    that is both that class and the builtin OSError subclass CPython maps
+    ``errno`` to (``type(OSError(errno, ""))``), ``str()`` the message.
+    python/src/errors.rs calls it for every core error that has an errno."""
+    builtin = type(OSError(errno, ""))
+    err = _os_class(globals()[kind], builtin)(message)
+    err.errno = errno
+    err.strerror = os.strerror(errno)
+    return err  # type: ignore[no-any-return]

@@ -44,33 +44,43 @@ _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, Sup
 
 @final
 class Ring:
-    """A consistent-hashing ring: which node owns a key, which ``n`` nodes
-    hold its replicas.
+    """A consistent-hashing ring: which node owns a key, which ``n`` nodes hold
+    its replicas.
 
     ``nodes`` is an iterable of names or ``(name, weight)`` pairs, or a dict
     name -> weight. Names are non-empty str without NUL; weights are integers
     from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
-    ``"ketama"`` (libketama's continuum), ``"jump"``, ``"maglev"``, or a client
-    profile: ``"libmemcached"``, ``"nginx"``, ``"twemproxy"``,
-    ``"twemproxy-<hash>"`` (docs/placement.md; profiles take no vnodes).
-    ``vnodes`` 0 means the default (160 for ketama and xxh3; jump and maglev
-    take none). ``table_size`` is maglev's number of table entries: a prime
-    up to 2**26, default 65537 (None); other algorithms take none.
-    ``max_points`` and ``max_nodes`` bound the ring's size (None: the
-    defaults, 2**24 points and 2**20 nodes; at most 2**26 each): a change
-    past them is InvalidArgumentError, refused before anything is built.
+    ``"ketama"`` (libketama's continuum: keys on the server libketama picks),
+    ``"jump"`` (jump consistent hash over buckets numbered in name order),
+    ``"maglev"`` (a Maglev lookup table), or a client profile that places
+    keys exactly as that software does: ``"libmemcached"`` (weighted ketama,
+    nodes ``"host:port"``), ``"nginx"`` (``hash $key consistent``, nodes named
+    by their ``server`` address), ``"twemproxy"`` (its ketama with fnv1a_64
+    keys) or ``"twemproxy-md5"``, ``"twemproxy-one_at_a_time"``,
+    ``"twemproxy-murmur"``, ``"twemproxy-crc32"``, ``"twemproxy-crc32a"``
+    (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
+    number of virtual points per unit of weight (xxh3) or per server of
+    average weight (ketama, a multiple of 4); 0 means the default, 160. Jump
+    and maglev take no vnodes. ``table_size`` is maglev's number of table
+    entries: a prime up to 2**26, default 65537; the other algorithms take
+    none (InvalidArgumentError). A maglev ring holds at most ``table_size``
+    nodes. ``max_points`` and ``max_nodes`` bound the ring's size (None: the
+    defaults, 2**24 points and 2**20 nodes; at most 2**26 each): a change past
+    them is InvalidArgumentError, refused before anything is built.
 
-    Keys are str (placed by their UTF-8 bytes) or bytes-like:
-    ``ring["k"] == ring.get(b"k")``.
+    Keys are bytes: a str key is placed by its UTF-8 bytes, so
+    ``ring["k"] == ring.get(b"k")``; bytearray and memoryview are accepted.
+    Placement is a pure function of (algorithm, vnodes, table size, nodes and
+    weights, key): the same in every process, language and version of ringlock.
 
     Thread safety: lookups may run from any number of threads at once; a
     change (add, remove, set_weight) is atomic: every lookup sees the ring
     before or after it, and never fails because another call is running.
     Long calls release the GIL: building a ring (the constructor,
     from_bytes), get_many of 4096 keys or more, get_n of 4096 nodes or more,
-    and diff and changes of rings of 65536 points or more (on a snapshot of
-    the ring as it was when the call started). Errors leave the ring
-    unchanged.
+    and diff and changes of rings of 65536 points or more (these work on a
+    snapshot: a call running meanwhile answers for the ring as it was when it
+    started). Errors leave the ring unchanged.
     """
 
     def __new__(
@@ -84,60 +94,110 @@ class Ring:
         max_nodes: SupportsIndex | None = None,
     ) -> Ring: ...
     def add(self, name: str, weight: SupportsIndex = 1) -> None:
-        """Adds node ``name`` with ``weight``; NodeExistsError if taken."""
+        """Adds node ``name`` with ``weight`` (an integer >= 1). Only keys that
+        move *to* the new node change owner. Raises NodeExistsError if the
+        name is taken, InvalidArgumentError for a bad name or weight.
+        """
     def remove(self, name: str) -> None:
-        """Removes node ``name``; NodeNotFoundError if absent."""
+        """Removes node ``name``; only the keys it owned move. Raises
+        NodeNotFoundError (a KeyError) if there is no such node.
+        """
     def set_weight(self, name: str, weight: SupportsIndex) -> None:
-        """Changes the weight of node ``name``; NodeNotFoundError if absent."""
+        """Changes the weight of node ``name`` (an integer >= 1; use remove to
+        take a node out). Raises NodeNotFoundError, InvalidArgumentError.
+        """
     def get(self, key: _Key, /) -> str:
-        """The node that owns ``key``; EmptyRingError on an empty ring."""
+        """The name of the node that owns ``key`` (str or bytes-like). Raises
+        EmptyRingError (a LookupError) if the ring has no nodes. ``ring[key]``
+        is the same.
+        """
     def __getitem__(self, key: _Key, /) -> str:
-        """The node that owns ``key`` (same as ``get``)."""
+        ...
     def position(self, key: _Key) -> int:
-        """The key's position in the space of ``diff`` (ketama: 32-bit MD5,
-        xxh3: XXH3-64, maglev: table entry); InvalidArgumentError for jump."""
+        """The position of ``key`` in the space that ``diff`` reports ranges of:
+        ketama, its 32-bit MD5 hash (0 to 2**32-1); a client profile, its
+        32-bit key hash; xxh3, its XXH3-64 hash (0 to 2**64-1); maglev, its
+        table entry (XXH3-64 mod table_size). InvalidArgumentError for jump
+        (no positions).
+        """
     def diff(self, after: Ring) -> Diff:
-        """The ranges of positions whose owner changes from this ring to
-        ``after``, and the share that moves; InvalidArgumentError if the
-        algorithms (or maglev table sizes) differ, or for jump."""
+        """The migration plan to ``after``: a ``ringlock.Diff`` whose ``moves``
+        are ``ringlock.Move(start, end, old, new)`` ranges ``[start, end)`` of
+        positions whose owner changes (half-open, as Python's ranges are; the
+        other faces say ``first`` and an inclusive ``last``), and ``fraction``
+        the share that moves. Exact: a key moves iff its position is in a
+        range. Both rings must use the same algorithm (any but jump; maglev
+        tables of equal size), else InvalidArgumentError.
+        """
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
-        """Up to ``n`` distinct nodes for ``key``, owner first."""
+        """The names of up to ``n`` distinct nodes for ``key``: the owner first,
+        then the next distinct nodes clockwise (replicas); ``min(n, len(ring))``
+        of them (ketama nodes too light to earn a point are never returned).
+        Raises EmptyRingError, InvalidArgumentError if ``n < 0``.
+        """
     def get_many(self, keys: Iterable[_Key]) -> list[str]:
-        """The owners of many keys, in order (``[ring.get(k) for k in keys]``);
-        RuntimeError if another thread resizes the list during a long call."""
+        """The owners of many keys, in order: ``[ring.get(k) for k in keys]``,
+        much faster. A list or tuple is read in place; any other iterable
+        (a subclass of list or tuple, a generator, a numpy array of str or
+        bytes) is first made a list, ``list(keys)``.
+        Raises EmptyRingError, TypeError for a key that is not str or
+        bytes-like, RuntimeError if another thread resizes the list while
+        a long call runs without the GIL.
+        """
     def get_bounded(
         self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
     ) -> str:
-        """The first node in ``key``'s ring order whose load is below
-        ``ceil(factor * (total + 1) / len(ring))``; ``loads`` maps node names
-        to loads (missing: 0). NodeNotFoundError for an unknown node,
-        InvalidArgumentError for a negative load or ``factor <= 1``."""
+        """The node that takes ``key`` under bounded loads: the first node in
+        the key's ring order (``get_n``'s) whose load is below
+        ``ceil(factor * (total + 1) / len(ring))``, with ``loads`` a mapping
+        node name -> load (an int >= 0; missing nodes count 0) and ``total``
+        their sum. With no load it is ``get(key)``. Raises EmptyRingError,
+        NodeNotFoundError for an unknown node in ``loads``,
+        InvalidArgumentError for a negative load or a factor not above 1.
+        """
     @property
     def nodes(self) -> list[tuple[str, int]]:
-        """The nodes as ``(name, weight)`` pairs, in name order."""
+        """The nodes as ``(name, weight)`` pairs, in name order (a node's index
+        in this list is its bucket under jump).
+        """
     @property
     def weights(self) -> dict[str, int]:
         """The nodes as a dict name -> weight, in name order."""
     @property
     def algorithm(self) -> _Algorithm:
-        """The algorithm's name: ``"ketama"``, ``"xxh3"``, ``"jump"``, ``"maglev"`` or a profile's."""
+        """The algorithm's name: ``"ketama"``, ``"xxh3"``, ``"jump"``,
+        ``"maglev"`` or a profile's (``"libmemcached"``, ``"nginx"``,
+        ``"twemproxy"``, ...).
+        """
     @property
     def vnodes(self) -> int:
-        """Virtual nodes in use (the default resolved; 0 for jump and maglev)."""
+        """Virtual nodes in use (the default resolved: 160 for ketama and xxh3;
+        0 for jump and maglev).
+        """
     @property
     def table_size(self) -> int:
-        """Maglev's number of table entries (a prime); 0 for the others."""
+        """Maglev's number of table entries (a prime; 65537 by default); 0 for
+        the other algorithms.
+        """
     @property
     def max_points(self) -> int:
-        """The most points the ring may hold (2**24 by default)."""
+        """The most points the ring may hold (virtual points, jump buckets or
+        maglev table entries): the ``max_points`` it was made or loaded with,
+        2**24 by default.
+        """
     @property
     def max_nodes(self) -> int:
-        """The most nodes the ring may hold (2**20 by default)."""
+        """The most nodes the ring may hold: the ``max_nodes`` it was made or
+        loaded with, 2**20 by default.
+        """
     def __len__(self) -> int: ...
     def __contains__(self, name: object, /) -> bool: ...
     def __iter__(self) -> Iterator[str]: ...
     def to_bytes(self) -> bytes:
-        """The ring as bytes; ``Ring.from_bytes`` rebuilds it."""
+        """The ring as bytes: algorithm, vnodes (or table size), names and weights, with a
+        checksum. Equal rings give equal bytes; ``Ring.from_bytes`` (of any
+        ringlock, in any language) rebuilds it.
+        """
     @classmethod
     def from_bytes(
         cls,
@@ -145,14 +205,22 @@ class Ring:
         max_points: SupportsIndex | None = None,
         max_nodes: SupportsIndex | None = None,
     ) -> Ring:
-        """A ring from ``to_bytes`` output, within the limits (None: the
-        defaults); CorruptError if damaged or past them, MemoryError if
-        memory runs out."""
+        """A ring from ``to_bytes`` output (bytes, bytearray or memoryview),
+        within ``max_points`` and ``max_nodes`` (None: the defaults, 2**24
+        points and 2**20 nodes; at most 2**26 each), which the ring keeps.
+        Raises CorruptError (a ValueError) for truncated or damaged data or a
+        ring past the limits (refused before anything is built),
+        MemoryError if memory runs out.
+        """
     def __reduce__(
         self,
-    ) -> tuple[Callable[..., Ring], tuple[bytes] | tuple[bytes, int, int]]: ...
+    ) -> tuple[Callable[..., Ring], tuple[bytes] | tuple[bytes, int, int]]:
+        """Pickles as ``Ring.from_bytes(data)``, with the ring's limits when they
+        are not the defaults (so a pickle of a ring within the defaults is
+        loaded within them).
+        """
     def copy(self) -> Ring:
-        """A copy of the ring."""
+        """A copy of the ring (changing one does not change the other)."""
     def __copy__(self) -> Ring: ...
     def __deepcopy__(self, _memo: Any) -> Ring: ...
     def __eq__(self, other: object, /) -> bool: ...
@@ -161,36 +229,71 @@ class Ring:
 @final
 class SharedRing:
     """A ring published into a file by ``SharedRing.publish(ring, path)`` and
-    opened by ``SharedRing(path)``: every process maps the same pages
-    read-only and looks keys up in place, with the published ``Ring``'s
-    answers. ``path`` without a ``/`` is a name in the default directory
-    (``/dev/shm/ringlock-<uid>/``). Each lookup takes up a newer generation
-    if one was published (one atomic load when none was); ``generation``
-    never goes backwards. FileNotFoundError if nothing is published there,
-    CorruptError for a damaged file (at open or at the switch)."""
+    opened by ``SharedRing(path)``: every process on the host maps the same
+    pages read-only and looks keys up in place, with the answers of the
+    ``Ring`` that was published (``get``, ``[]``, ``get_n``, ``get_many``,
+    ``get_bounded``).
+
+    ``path`` without a ``/`` is a name in the default directory
+    (``/dev/shm/ringlock-<uid>/``, private to the user); any other path is
+    the ring file itself. Each lookup first checks (one atomic load) whether
+    a newer generation was published and, if so, takes it up: a lookup that
+    starts after ``publish`` returned sees that generation or a newer one;
+    ``generation`` never goes backwards. A damaged file raises CorruptError
+    at open or at the switch (the handle keeps its generation).
+
+    Thread safety: one SharedRing may be shared by threads (calls take turns
+    under the GIL); separate SharedRings — in one process or many — map the
+    same pages.
+    """
 
     def __new__(cls, path: str | os.PathLike[str]) -> SharedRing: ...
     @staticmethod
     def publish(ring: Ring, path: str | os.PathLike[str]) -> int:
-        """Publishes ``ring`` at ``path`` as a new generation; returns its number."""
+        """Publishes ``ring`` at ``path`` as a new generation and returns its
+        number (1 for the first publish to a path, then one more each time,
+        whichever process publishes). Writes ``path``, ``path.gen`` and the
+        publishers' lock ``path.publish.shm``, all 0600; publishers of one
+        path take turns (this call waits, without the GIL). Readers never see
+        a partly written generation. Raises InvalidArgumentError (a bad name,
+        a symlink), CorruptError (``path.gen`` is not a generation file),
+        IoError.
+        """
     def get(self, key: _Key, /) -> str:
-        """The node that owns ``key`` in the newest generation."""
+        """The name of the node that owns ``key`` (str or bytes-like) in the newest
+        generation published. Raises EmptyRingError (a LookupError) if the ring
+        has no nodes, CorruptError if a new generation is damaged. ``shared[key]``
+        is the same.
+        """
     def __getitem__(self, key: _Key, /) -> str:
-        """The node that owns ``key`` (same as ``get``)."""
+        ...
     def get_n(self, key: _Key, n: SupportsIndex) -> list[str]:
-        """Up to ``n`` distinct nodes for ``key``, owner first."""
+        """The names of up to ``n`` distinct nodes for ``key``, owner first:
+        ``Ring.get_n``'s answer. Raises EmptyRingError, InvalidArgumentError
+        if ``n < 0``.
+        """
     def get_many(self, keys: Iterable[_Key]) -> list[str]:
-        """The owners of many keys, in order, from one generation."""
+        """The owners of many keys, in order, all from one generation:
+        ``[shared.get(k) for k in keys]``. Raises EmptyRingError, TypeError
+        for a key that is not str or bytes-like.
+        """
     def get_bounded(
         self, key: _Key, loads: Mapping[str, SupportsIndex], factor: float = 1.25
     ) -> str:
-        """``Ring.get_bounded``'s answer on the newest generation."""
+        """The node that takes ``key`` under bounded loads: ``Ring.get_bounded``'s
+        answer, with ``loads`` a mapping node name -> load (missing nodes
+        count 0). Raises EmptyRingError, NodeNotFoundError for a node not in
+        the generation answering, InvalidArgumentError for a negative load or
+        a factor not above 1.
+        """
     @property
     def generation(self) -> int:
         """The generation this handle answers from (a newer one taken up first)."""
     @property
     def algorithm(self) -> _Algorithm:
-        """The algorithm of the generation held."""
+        """The algorithm of the generation held: ``"ketama"``, ``"xxh3"``,
+        ``"jump"``, ``"maglev"`` or a profile's name (``"nginx"``, ...).
+        """
     @property
     def path(self) -> str:
         """The ring file's path."""
@@ -202,24 +305,45 @@ class SharedRing:
 
 @final
 class LoadTracker:
-    """Counts work in flight per node of a copy of ``ring`` and places keys
-    under bounded loads (``factor`` finite and above 1). Thread-safe: an
-    acquire chooses and counts atomically. Membership changes of ``ring``
-    after creation do not reach the tracker."""
+    """Counts the work in flight on each node and places keys under bounded
+    loads: ``acquire(key)`` takes a slot on the first node in the key's ring
+    order whose load is below ``ceil(factor * (total + 1) / len(ring))``
+    (as ``ring.get_bounded`` with the tracker's loads), ``release(node)``
+    gives it back; ``with tracker.slot(key) as node:`` does both.
+
+    The tracker works on a copy of ``ring`` taken now: later changes to the
+    ring do not reach it (make a new tracker after a change of membership).
+    ``factor`` is a finite number above 1. Raises EmptyRingError for a ring
+    without nodes, InvalidArgumentError for a bad factor.
+
+    Thread-safe: any number of threads may acquire and release at once; an
+    acquire chooses and counts atomically, so no node takes a slot above the
+    cap.
+    """
 
     def __new__(cls, ring: Ring, factor: float = 1.25) -> LoadTracker: ...
     def acquire(self, key: _Key) -> str:
-        """Takes a slot for ``key`` and returns its node."""
+        """Takes a slot for ``key`` (str or bytes-like) on the node chosen by
+        bounded-load placement and returns that node's name. Pair it with
+        ``release(node)``, or use ``slot(key)``.
+        """
     def release(self, node: str) -> None:
-        """Gives back a slot of ``node``; NodeNotFoundError if unknown,
-        InvalidArgumentError if it holds none."""
+        """Gives back one slot of ``node``. Raises NodeNotFoundError (a
+        KeyError) for a node not in the ring, InvalidArgumentError (a
+        ValueError) if the node holds no slot.
+        """
     def slot(self, key: _Key) -> LoadSlot:
-        """``with tracker.slot(key) as node:`` acquires, releases on exit."""
+        """A context manager holding a slot for ``key``: ``with
+        tracker.slot(key) as node:`` acquires on entry, gives the node, and
+        releases on exit (exceptions included).
+        """
     def load(self, node: str) -> int:
-        """The slots held on ``node``; NodeNotFoundError if unknown."""
+        """The slots held on ``node`` now. Raises NodeNotFoundError."""
     @property
     def loads(self) -> dict[str, int]:
-        """The slots held on every node, in name order (a snapshot)."""
+        """The slots held on every node: a dict name -> load, in name order
+        (a snapshot).
+        """
     @property
     def total(self) -> int:
         """The slots held in all."""
@@ -228,14 +352,19 @@ class LoadTracker:
         """The balance factor."""
     @property
     def cap(self) -> int:
-        """The cap a new slot must stay under now."""
+        """The cap a new slot must stay under now:
+        ``ceil(factor * (total + 1) / len(ring))``, exact.
+        """
 
 @final
 class LoadSlot:
-    """A slot of a LoadTracker held by a ``with`` block."""
+    """A slot of a LoadTracker held by a ``with`` block (``tracker.slot(key)``):
+    acquired on entry (``as`` gives the node), released on exit. One slot at
+    a time: entering it again while held is an error.
+    """
 
     def __enter__(self) -> str:
-        """Acquires the slot and gives its node."""
+        ...
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -248,9 +377,14 @@ class LoadSlot:
         """The node holding the slot, or None when not entered."""
 
 def jump_hash(key: SupportsIndex, buckets: SupportsIndex) -> int:
-    """The bucket in ``range(buckets)`` of the 64-bit ``key`` (jump consistent
-    hash); InvalidArgumentError unless ``0 <= key < 2**64`` and
-    ``1 <= buckets < 2**31``."""
+    """The bucket in ``range(buckets)`` of the 64-bit ``key``, by Lamping and
+    Veach's jump consistent hash (the published algorithm, identical to
+    Guava's and to the PyPI package jump-consistent-hash). Growing ``buckets``
+    by one moves a key only to the new bucket.
+
+    ``key`` must be in ``[0, 2**64)`` and ``buckets`` in ``[1, 2**31)``;
+    anything else raises InvalidArgumentError (a ValueError).
+    """
 
 _Backend: TypeAlias = Literal["shm", "file"]
 _Mode: TypeAlias = Literal["exclusive", "shared"]
@@ -262,15 +396,19 @@ class Hold:
     ``previous_owner_died`` without releasing, and the ``mode`` held.
 
     ``token``: for an exclusive hold, a number strictly greater than every
-    token handed out before for this lock, in any process, across crashes.
-    A shared hold carries the token of the last exclusive one (0 if none).
-    ``previous_owner_died`` is reported once, to the next exclusive acquirer
-    after a holder died without releasing.
+    token handed out before for this lock, in any process, across crashes;
+    send it with every write to the protected resource and have the resource
+    refuse tokens lower than the highest it has seen. A shared hold carries
+    the token of the last exclusive one (0 if none).
+
+    ``previous_owner_died``: a holder died (``kill -9`` included) without
+    releasing since the last exclusive acquisition; reported once, to the
+    next exclusive acquirer. What it protected may be half written.
     """
 
     @property
     def token(self) -> int:
-        """The fencing token of this acquisition."""
+        """The fencing token of this acquisition (see the class docs)."""
     @property
     def previous_owner_died(self) -> bool:
         """Whether a holder died without releasing before this acquisition."""
@@ -285,20 +423,32 @@ class Lock:
     """An exclusive lock named ``name`` that any process of the host can take,
     that survives a holder that dies, and that hands out fencing tokens.
 
-    ``name``: 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``:
-    ``"shm"`` (the fast default) or ``"file"`` (flock). ``dir``: the lock
+    ``name`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``
+    is ``"shm"`` (a mapped page, the fast default) or ``"file"`` (flock,
+    freed by the kernel; shareable between containers). ``dir`` is the lock
     directory (default ``/dev/shm/ringlock-<uid>/``; no symlink in its path,
-    none of it writable by other users unless sticky). ``mode``: permission
+    none of it writable by other users unless sticky); ``mode`` the permission
     bits of a lock file this call creates (must include 0o600; a mode shared
-    with the group or others also accepts another user's lock file). ``timeout``:
-    what ``with``/``async with`` wait before LockTimeout (None: for ever).
+    with the group or others also accepts another user's lock file). ``timeout``
+    (seconds, None for ever) is what ``with lock:`` and ``async with lock:``
+    wait before they raise LockTimeout.
 
-    Behaves as a ``threading.Lock`` shared by every process: threads sharing
-    one Lock take turns, any thread may release, and a thread that acquires
-    a lock it holds through the same object gets DeadlockError. Waiting
-    releases the GIL; asyncio waits never block the event loop.
+    It behaves as a ``threading.Lock``: ``acquire(timeout=None,
+    blocking=True) -> bool``, ``release()`` from any thread of the process,
+    ``locked()``. Threads sharing one Lock take turns; a thread that acquires
+    a lock it holds through the same object gets DeadlockError (a hang with
+    threading). Separate Lock objects on one name exclude each other as
+    processes do. ``with lock as hold:`` gives a :class:`Hold` with the
+    fencing ``token`` and ``previous_owner_died``.
 
-    Thread safety: every method may be called from any thread.
+    asyncio: ``async with lock as hold:`` and ``await lock.acquire_async()``
+    never block the event loop (a held lock is waited for in a helper
+    thread); such a hold belongs to the task, and any thread may release it.
+
+    Waiting releases the GIL. In the main thread a wait is interrupted by
+    Ctrl-C (within 0.2 s). The lock is released when the object is closed
+    or garbage-collected, and by the kernel or the next waiter when the
+    process dies. docs/locks.md has the full semantics.
     """
 
     def __new__(
@@ -311,20 +461,33 @@ class Lock:
         timeout: _Timeout = None,
     ) -> Lock: ...
     def acquire(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
-        """True once acquired; False if ``timeout`` seconds ran out (None or -1:
-        wait for ever) or, with ``blocking=False``, the lock is held."""
+        """Acquires the lock, as ``threading.Lock.acquire``: waits for ever
+        (``timeout`` None or -1), at most ``timeout`` seconds, or not at all
+        (``blocking=False``, or ``timeout=0``). Returns True once acquired,
+        False if the lock stayed held elsewhere. Raises DeadlockError if the
+        calling thread already holds it through this object.
+        """
     def release(self) -> None:
-        """Releases the lock (any thread may); NotHeldError if not held."""
+        """Releases the lock; any thread may (as with ``threading.Lock``).
+        Raises NotHeldError (a RuntimeError) if this object does not hold it.
+        """
     def locked(self) -> bool:
-        """Whether anyone holds the lock right now (a snapshot)."""
+        """Whether the lock is held right now, by this object or by anyone else
+        (a holder whose process died does not count). A snapshot, as with
+        ``threading.Lock.locked``.
+        """
     @property
     def held(self) -> bool:
-        """Whether this object holds the lock."""
+        """Whether this object holds the lock (in this process)."""
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it."""
+        """Who holds the lock, read without taking it: a LockStatus with the
+        last fencing token and a Holder per recorded holder.
+        """
     @property
     def hold(self) -> Hold | None:
-        """The Hold of the last acquisition through this object."""
+        """The Hold of the last acquisition through this object (None before
+        the first).
+        """
     @property
     def name(self) -> str:
         """The lock's name."""
@@ -338,9 +501,13 @@ class Lock:
     def timeout(self) -> float | None:
         """What ``with`` waits before LockTimeout, in seconds (None: for ever)."""
     def close(self) -> None:
-        """Releases the lock if held and closes the lock file; idempotent."""
+        """Releases the lock if this object holds it and closes the lock file.
+        Any later use raises InvalidArgumentError. Idempotent.
+        """
     def __enter__(self) -> Hold:
-        """Acquires with the lock's ``timeout``; LockTimeout when it runs out."""
+        """Acquires with the lock's own ``timeout``; raises LockTimeout (also a
+        TimeoutError) when it runs out. Returns the Hold.
+        """
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -349,8 +516,11 @@ class Lock:
         /,
     ) -> bool: ...
     async def acquire_async(self, timeout: _Timeout = None) -> bool:
-        """``acquire`` for asyncio, without blocking the event loop; the hold
-        belongs to the task, and a cancelled call leaves nothing held."""
+        """``await lock.acquire_async(timeout=None) -> bool``: ``acquire`` for
+        asyncio, without blocking the event loop. The hold belongs to the
+        awaiting task (DeadlockError if it holds the lock already); if the
+        task is cancelled, nothing stays held.
+        """
     async def __aenter__(self) -> Hold: ...
     async def __aexit__(
         self,
@@ -363,16 +533,23 @@ class Lock:
 
 @final
 class RWLock:
-    """A read/write lock named ``name`` between the processes of the host: any
-    number of readers at once, or one writer. Arguments as for :class:`Lock`.
+    """A read/write lock named ``name`` between the processes of the host:
+    any number of readers at once, or one writer. The arguments are those of
+    :class:`Lock`.
 
-    ``with rw.read() as hold:`` / ``with rw.write() as hold:`` (or ``async
-    with``) wait the lock's ``timeout`` and raise LockTimeout when it runs
-    out. Holds belong to the calling thread: threads of one process can read
-    at once, a thread releases only what it acquired, and re-acquiring while
-    holding raises DeadlockError.
+    ``with rw.read() as hold:`` holds it shared, ``with rw.write() as hold:``
+    exclusive; both wait the lock's ``timeout`` and raise LockTimeout when it
+    runs out (``async with`` works too, without blocking the event loop).
+    ``acquire_read``/``acquire_write(timeout=None, blocking=True) -> bool``
+    and ``release()`` are the same without a ``with``.
 
-    Thread safety: every method may be called from any thread.
+    Holds belong to the calling thread: the threads of one process can read
+    at once (each through a handle of its own), a thread releases only what
+    it acquired (NotHeldError otherwise), and a thread that acquires again
+    while it holds gets DeadlockError (no upgrade, no reentrancy). A thread
+    that exits while holding leaves the lock held until ``close()``, garbage
+    collection or the end of the process. With the shm backend a waiting
+    writer keeps new readers out, so readers cannot starve it.
     """
 
     def __new__(
@@ -385,43 +562,64 @@ class RWLock:
         timeout: _Timeout = None,
     ) -> RWLock: ...
     def read(self) -> RWLockGuard:
-        """A context manager holding the lock shared."""
+        """A context manager that holds the lock shared: ``with rw.read() as
+        hold:`` (or ``async with``).
+        """
     def write(self) -> RWLockGuard:
-        """A context manager holding the lock exclusive."""
+        """A context manager that holds the lock exclusive: ``with rw.write() as
+        hold:`` (or ``async with``).
+        """
     def acquire_read(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
-        """Acquires shared for the calling thread, as ``Lock.acquire``."""
+        """Acquires shared for the calling thread, as ``Lock.acquire``: True
+        once held, False if ``timeout`` ran out (or, ``blocking=False``, the
+        lock is held exclusive elsewhere).
+        """
     def acquire_write(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
         """Acquires exclusive for the calling thread, as ``Lock.acquire``."""
     def release(self) -> None:
-        """Releases the calling thread's hold; NotHeldError if none."""
+        """Releases what the calling thread holds (read or write). Raises
+        NotHeldError (a RuntimeError) if it holds nothing.
+        """
     @property
     def held(self) -> bool:
-        """Whether the calling thread holds the lock."""
+        """Whether the calling thread holds the lock (read or write)."""
     def locked(self) -> bool:
-        """Whether anyone holds the lock right now (a snapshot)."""
+        """Whether anyone holds the lock right now, in any mode and process (a
+        holder whose process died does not count). A snapshot.
+        """
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it."""
+        """Who holds the lock, read without taking it (see ``Lock.status``)."""
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The lock's name."""
     @property
-    def path(self) -> str: ...
+    def path(self) -> str:
+        """The file that holds the lock's state."""
     @property
-    def backend(self) -> _Backend: ...
+    def backend(self) -> _Backend:
+        """``"shm"`` or ``"file"``."""
     @property
-    def timeout(self) -> float | None: ...
+    def timeout(self) -> float | None:
+        """What ``read()`` and ``write()`` wait before LockTimeout, in seconds
+        (None: for ever).
+        """
     def close(self) -> None:
-        """Releases every hold of this object and closes its files."""
+        """Releases every hold of this object (all threads and tasks) and closes
+        its lock files. Any later use raises InvalidArgumentError. Idempotent.
+        """
     def _ticket(self, shared: bool) -> _Ticket: ...
     def _release_task(self) -> None: ...
 
 @final
 class RWLockGuard:
-    """What ``RWLock.read()`` and ``RWLock.write()`` return: acquires on entry
-    (``with`` or ``async with``), gives the Hold, releases on exit."""
+    """What ``RWLock.read()`` and ``RWLock.write()`` return: a context manager
+    (``with`` or ``async with``) that acquires on entry, with the lock's
+    ``timeout``, gives the :class:`Hold`, and releases on exit.
+    """
 
     @property
     def mode(self) -> _Mode:
-        """``"shared"`` (read) or ``"exclusive"`` (write)."""
+        """``"shared"`` (``read()``) or ``"exclusive"`` (``write()``)."""
     def __enter__(self) -> Hold: ...
     def __exit__(
         self,

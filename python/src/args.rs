@@ -7,20 +7,11 @@
 use crate::errors::invalid;
 use crate::keys::{as_str, type_name};
 use pyo3::exceptions::PyTypeError;
-use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyMapping, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMapping, PyString, PyTuple};
 use ringlock::Algorithm;
 
-/// `operator.index(obj)`: the int itself, or its `__index__`, or TypeError.
-pub(crate) fn index<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
-    if let Ok(int) = obj.cast::<PyInt>() {
-        return Ok(int.clone());
-    }
-    // SAFETY: PyNumber_Index returns a new reference or NULL with an error set.
-    let int = unsafe { Bound::from_owned_ptr_or_err(obj.py(), ffi::PyNumber_Index(obj.as_ptr())) }?;
-    Ok(int.cast_into::<PyInt>()?)
-}
+pub(crate) use crate::capi::seq::index;
 
 /// A node weight: an integer from 1 to 2**32-1 (0 is refused by the core).
 pub(crate) fn weight(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<u32> {

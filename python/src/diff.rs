@@ -36,7 +36,7 @@ pub(crate) fn to_python<'py>(py: Python<'py>, d: Diff) -> PyResult<Bound<'py, Py
             intern(py, &mut names, &m.old),
             intern(py, &mut names, &m.new),
         );
-        moves.append(move_class.call1((m.start, end, old, new))?)?;
+        moves.append(move_class.call1((m.first, end, old, new))?)?;
     }
     module
         .getattr("Diff")?

@@ -3,6 +3,10 @@
 //! The exception classes are defined in `ringlock/_errors.py` (so that they
 //! can inherit from both `ringlock.Error` and a builtin such as `LookupError`);
 //! this file picks the class for each [`ErrorKind`] and nothing else does.
+//! An error that carries an `errno` (the core's [`Error::errno`]) becomes,
+//! through `_errors._os_error`, a class that is both the kind's class and
+//! the builtin `OSError` subclass of that errno (`PermissionError`,
+//! `FileNotFoundError`, ...), with `errno` and `strerror` set.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -36,12 +40,23 @@ pub(crate) fn class_name(kind: ErrorKind) -> &'static str {
 /// The Python exception for a core error; the message is the core's detail
 /// (the class already says the kind).
 /// A refused allocation (the core's `Io` "out of memory") is Python's own
-/// `MemoryError`.
+/// `MemoryError`; an error with an errno is also the builtin OSError
+/// subclass of that errno.
 pub(crate) fn to_py(err: Error) -> PyErr {
-    if err.kind() == ErrorKind::Io && err.message().starts_with(OUT_OF_MEMORY) {
+    to_py_as(err.kind(), err)
+}
+
+/// [`to_py`], with the class of `kind` instead of the error's own (for a
+/// face that knows better what a kind means at one call, such as "no shared
+/// ring at that path", an `IoError` rather than a missing node).
+pub(crate) fn to_py_as(kind: ErrorKind, err: Error) -> PyErr {
+    if kind == ErrorKind::Io && err.message().starts_with(OUT_OF_MEMORY) {
         return pyo3::exceptions::PyMemoryError::new_err(err.message().to_owned());
     }
-    raise(class_name(err.kind()), err.message())
+    match err.errno() {
+        Some(errno) => os_error(class_name(kind), errno, err.message()),
+        None => raise(class_name(kind), err.message()),
+    }
 }
 
 /// How the core's messages for a refused allocation begin
@@ -51,15 +66,34 @@ const OUT_OF_MEMORY: &str = "out of memory";
 /// The class of `ringlock._errors` called `class` with `message`.
 fn raise(class: &str, message: &str) -> PyErr {
     Python::attach(|py| {
-        let class = ERRORS
-            .get_or_try_init(py, || py.import(ERRORS_MODULE).map(Bound::unbind))
-            .and_then(|m| m.bind(py).getattr(class))
+        let class = errors_module(py)
+            .and_then(|m| m.getattr(class))
             .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
         match class {
             Ok(class) => PyErr::from_type(class, message.to_owned()),
             Err(import_failed) => import_failed,
         }
     })
+}
+
+/// `ringlock._errors._os_error(class, errno, message)`: an instance of
+/// both `class` and the builtin OSError subclass of `errno`.
+fn os_error(class: &str, errno: i32, message: &str) -> PyErr {
+    Python::attach(|py| {
+        let made = errors_module(py)
+            .and_then(|m| m.getattr("_os_error"))
+            .and_then(|f| f.call1((class, errno, message)));
+        match made {
+            Ok(exc) => PyErr::from_value(exc),
+            Err(call_failed) => call_failed,
+        }
+    })
+}
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ERRORS
+        .get_or_try_init(py, || py.import(ERRORS_MODULE).map(Bound::unbind))
+        .map(|m| m.bind(py))
 }
 
 /// The class raised by a `release()` of a lock that is not held.
@@ -89,7 +123,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> PyErr {
 
 /// The `EmptyRingError` of a lookup on a ring without nodes.
 pub(crate) fn empty_ring() -> PyErr {
-    to_py(Error::new(ErrorKind::EmptyRing, "the ring has no nodes"))
+    to_py(Error::empty_ring())
 }
 
 #[cfg(test)]

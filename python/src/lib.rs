@@ -7,19 +7,14 @@ use pyo3::prelude::*;
 
 mod args;
 mod bounded;
-mod cfunc;
+mod capi;
 mod diff;
 mod errors;
-mod fast_get;
-mod fast_jump;
 mod jump;
 mod keys;
 mod lock;
 mod ring;
 mod shared_ring;
-
-// SharedRing.get's METH_O entry point, installed after the class.
-mod fast_shared_get;
 
 // `gil_used`: a change to a ring is atomic for lookups because both hold
 // the GIL. The abi3 wheel never loads on a free-threaded CPython; a build
@@ -29,9 +24,9 @@ mod fast_shared_get;
 #[pymodule(gil_used = true)]
 fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ring::PyRing>()?;
-    fast_get::install(&m.py().get_type::<ring::PyRing>())?;
+    capi::ring_get::install(&m.py().get_type::<ring::PyRing>())?;
     m.add_class::<shared_ring::PySharedRing>()?;
-    fast_shared_get::install(&m.py().get_type::<shared_ring::PySharedRing>())?;
+    capi::shared_get::install(&m.py().get_type::<shared_ring::PySharedRing>())?;
     m.add_class::<bounded::PyLoadTracker>()?;
     m.add_class::<bounded::PyLoadSlot>()?;
     m.add_class::<lock::PyLock>()?;
@@ -39,7 +34,7 @@ fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lock::PyRWLockGuard>()?;
     m.add_class::<lock::PyHold>()?;
     m.add_class::<lock::Ticket>()?;
-    fast_jump::install(m)?;
+    capi::jump_hash::install(m)?;
     m.add("__version__", ringlock::VERSION)?;
     Ok(())
 }

@@ -14,18 +14,13 @@
 //! is installed only if nobody changed the ring meanwhile, and made again on
 //! the newer ring otherwise.
 
-use crate::{args, errors, keys};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
-use pyo3::ffi;
+use crate::{args, capi, errors, keys};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use ringlock::Ring;
-use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
-/// From this many keys on, `get_many` runs without the GIL.
-const DETACH_KEYS: usize = 4096;
 /// From this many nodes asked for on, `get_n` runs without the GIL.
 const DETACH_N: usize = 4096;
 /// From this many points on, a change or a diff runs without the GIL.
@@ -78,7 +73,7 @@ pub struct PyRing {
 }
 
 /// The ring and names a call works on without the GIL.
-type Snapshot = (Arc<Ring>, Arc<Vec<Py<PyString>>>);
+pub(crate) type Snapshot = (Arc<Ring>, Arc<Vec<Py<PyString>>>);
 
 impl PyRing {
     fn wrap(py: Python<'_>, inner: Ring) -> Self {
@@ -94,7 +89,7 @@ impl PyRing {
 
     /// A snapshot of the ring (briefly borrowed); EmptyRingError if it has
     /// no nodes.
-    fn snapshot(slf: &Bound<'_, Self>) -> PyResult<Snapshot> {
+    pub(crate) fn snapshot(slf: &Bound<'_, Self>) -> PyResult<Snapshot> {
         let this = slf.try_borrow()?;
         if this.inner.is_empty() {
             return Err(errors::empty_ring());
@@ -257,7 +252,7 @@ impl PyRing {
         Self::change(slf, |ring| ring.set_weight(name, weight)).map(drop)
     }
 
-    // `get` is installed by fast_get.rs as a METH_O method: the same body
+    // `get` is installed by capi/ring_get.rs as a METH_O method: the same body
     // (`owner`) without PyO3's calling overhead.
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
@@ -265,19 +260,21 @@ impl PyRing {
     }
 
     /// The position of ``key`` in the space that ``diff`` reports ranges of:
-    /// ketama, its 32-bit MD5 hash (0 to 2**32-1); xxh3, its XXH3-64 hash
-    /// (0 to 2**64-1); maglev, its table entry (XXH3-64 mod table_size).
-    /// InvalidArgumentError for jump (no positions).
+    /// ketama, its 32-bit MD5 hash (0 to 2**32-1); a client profile, its
+    /// 32-bit key hash; xxh3, its XXH3-64 hash (0 to 2**64-1); maglev, its
+    /// table entry (XXH3-64 mod table_size). InvalidArgumentError for jump
+    /// (no positions).
     fn position(&self, key: &Bound<'_, PyAny>) -> PyResult<u64> {
         crate::diff::position(&self.inner, key)
     }
 
     /// The migration plan to ``after``: a ``ringlock.Diff`` whose ``moves``
     /// are ``ringlock.Move(start, end, old, new)`` ranges ``[start, end)`` of
-    /// positions whose owner changes, and ``fraction`` the share that moves.
-    /// Exact: a key moves iff its position is in a range. Same algorithm
-    /// (ketama, xxh3 or maglev, with equal table sizes) required, else
-    /// InvalidArgumentError.
+    /// positions whose owner changes (half-open, as Python's ranges are; the
+    /// other faces say ``first`` and an inclusive ``last``), and ``fraction``
+    /// the share that moves. Exact: a key moves iff its position is in a
+    /// range. Both rings must use the same algorithm (any but jump; maglev
+    /// tables of equal size), else InvalidArgumentError.
     fn diff<'py>(
         slf: &Bound<'py, Self>,
         after: &Bound<'py, PyRing>,
@@ -366,59 +363,7 @@ impl PyRing {
         slf: &Bound<'py, Self>,
         keys: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let py = slf.py();
-        let seq = keys_in_place(keys)?;
-        let is_list = seq.is_exact_instance_of::<PyList>();
-        let len = seq_len(&seq, is_list);
-        if len >= DETACH_KEYS {
-            return Self::get_many_detached(slf, &seq, is_list);
-        }
-        let out = new_list(py, len)?;
-        let this = slf.try_borrow()?;
-        if this.inner.is_empty() {
-            return Err(errors::empty_ring());
-        }
-        // Blocks of keys: read every key's bytes in place, look the block up
-        // in one core call (its table reads overlap), then fill the list.
-        const BLOCK: usize = 64;
-        let mut ids = [0usize; BLOCK];
-        let mut start = 0;
-        while start < len {
-            let end = (start + BLOCK).min(len);
-            let mut slices: [&[u8]; BLOCK] = [&[]; BLOCK];
-            let mut in_place = true;
-            for (j, slot) in slices[..end - start].iter_mut().enumerate() {
-                // SAFETY: the index is in bounds and no Python code runs in
-                // this function, so `seq` keeps its length and its items,
-                // which outlive the slices (used only within this block).
-                match unsafe { keys::borrow_bytes(py, item_at(&seq, is_list, start + j)) } {
-                    Ok(Some(b)) => *slot = b,
-                    Ok(None) => in_place = false,
-                    Err(e) => return Err(key_error_at(py, e, (start + j) as ffi::Py_ssize_t)),
-                }
-            }
-            if in_place {
-                this.inner
-                    .get_many_ids(&slices[..end - start], &mut ids[..end - start])
-                    .map_err(errors::to_py)?;
-            } else {
-                // some key is neither str nor bytes: one at a time
-                for (j, id) in ids[..end - start].iter_mut().enumerate() {
-                    // SAFETY: as above; the item is borrowed from `seq`.
-                    let item = unsafe { Borrowed::from_ptr(py, item_at(&seq, is_list, start + j)) };
-                    *id = keys::with_key(&item, |k| this.inner.get_id(k))
-                        .map_err(|e| key_error_at(py, e, (start + j) as ffi::Py_ssize_t))?
-                        .expect("the ring is not empty");
-                }
-            }
-            for (j, &id) in ids[..end - start].iter().enumerate() {
-                // SAFETY: `start + j` is below `len`, its slot still NULL.
-                unsafe { set_new_item(&out, start + j, this.names[id].clone_ref(py)) };
-            }
-            start = end;
-        }
-        drop(this);
-        Ok(out.cast_into::<PyList>()?)
+        capi::get_many::ring_get_many(slf, keys)
     }
 
     /// The nodes as ``(name, weight)`` pairs, in name order (a node's index
@@ -606,171 +551,5 @@ impl PyRing {
             let _ = write!(s, ", table_size={})", self.inner.table_size());
         }
         Ok(s)
-    }
-}
-
-impl PyRing {
-    /// `get_many` of many keys, on a snapshot of the ring: chunk by chunk,
-    /// the keys' bytes are gathered (in place, each key held by a new
-    /// reference, or copied for bytearray and memoryview), looked up without
-    /// the GIL, and their owners put in the list. A list that another thread
-    /// resizes meanwhile is a RuntimeError.
-    fn get_many_detached<'py>(
-        slf: &Bound<'py, Self>,
-        seq: &Bound<'py, PyAny>,
-        is_list: bool,
-    ) -> PyResult<Bound<'py, PyList>> {
-        /// Keys per GIL-free lookup (their slices and ids stay in cache).
-        const CHUNK: usize = 8192;
-        let py = slf.py();
-        let (ring, names) = Self::snapshot(slf)?;
-        let len = seq_len(seq, is_list);
-        let out = new_list(py, len)?;
-        let mut held: Vec<Py<PyAny>> = Vec::with_capacity(CHUNK.min(len));
-        let mut keys: Vec<Cow<'_, [u8]>> = Vec::with_capacity(CHUNK.min(len));
-        let mut ids = vec![0usize; CHUNK.min(len)];
-        let mut start = 0;
-        while start < len {
-            let end = (start + CHUNK).min(len);
-            // the slices go before the references that keep them valid;
-            // releasing those may run Python code (a subclass's __del__)
-            keys.clear();
-            held.clear();
-            if seq_len(seq, is_list) != len {
-                return Err(PyRuntimeError::new_err(
-                    "the list of keys changed size during get_many",
-                ));
-            }
-            for i in start..end {
-                // SAFETY: `i` is below the length just read, and no Python
-                // code runs in this loop (see `item_at`).
-                let p = unsafe { item_at(seq, is_list, i) };
-                // SAFETY: `p` is a live object (borrowed from `seq`).
-                let item = unsafe { Borrowed::from_ptr(py, p) };
-                held.push(item.to_owned().unbind());
-                // SAFETY: a str or bytes (or subclass) is immutable and its
-                // bytes (its UTF-8 form, cached in the str) live as long as
-                // it, which `held` keeps alive for as long as `keys`, with or
-                // without the GIL (another thread may change the list).
-                match unsafe { keys::borrow_bytes(py, p) } {
-                    Ok(Some(b)) => keys.push(Cow::Borrowed(b)),
-                    Ok(None) => {
-                        // a bytearray or memoryview may change: copied
-                        let copy = keys::with_key(&item, <[u8]>::to_vec)
-                            .map_err(|e| key_error_at(py, e, i as ffi::Py_ssize_t))?;
-                        keys.push(Cow::Owned(copy));
-                    }
-                    Err(e) => return Err(key_error_at(py, e, i as ffi::Py_ssize_t)),
-                }
-            }
-            let ids = &mut ids[..end - start];
-            py.detach(|| ring.get_many_ids(&keys, ids))
-                .map_err(errors::to_py)?;
-            for (j, &id) in ids.iter().enumerate() {
-                // SAFETY: `start + j` is below `len`, its slot still NULL.
-                unsafe { set_new_item(&out, start + j, names[id].clone_ref(py)) };
-            }
-            start = end;
-        }
-        keys.clear();
-        drop(held);
-        Ok(out.cast_into::<PyList>()?)
-    }
-}
-
-/// A new list of `len` NULL slots, to be filled by [`set_new_item`] (a list
-/// with NULL slots left is safely freed on error).
-fn new_list(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyAny>> {
-    // SAFETY: PyList_New returns a new list or NULL with an error set.
-    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }
-}
-
-/// Puts `name` in slot `at` of a list made by [`new_list`].
-///
-/// # Safety
-/// `at` is below the list's length and its slot is still NULL (nothing to
-/// release).
-unsafe fn set_new_item(list: &Bound<'_, PyAny>, at: usize, name: Py<PyString>) {
-    let (at, name) = (at as ffi::Py_ssize_t, name.into_ptr());
-    // SAFETY: per the contract; both steal the new reference to the name.
-    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
-    unsafe {
-        ffi::PyList_SET_ITEM(list.as_ptr(), at, name)
-    };
-    // SAFETY: as above.
-    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
-    unsafe {
-        ffi::PyList_SetItem(list.as_ptr(), at, name)
-    };
-}
-
-/// The keys of `get_many` as an exact list or tuple, whose length and items
-/// can be read in place: an exact list or tuple itself, anything else (a
-/// subclass, whose `__len__`, `__iter__` or `__getitem__` may say anything,
-/// a generator, a numpy array) copied by `list(keys)` first. A single str or
-/// bytes key is a TypeError. This runs the iterable's Python code, so call it
-/// before the ring is borrowed.
-pub(crate) fn keys_in_place<'py>(keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if keys.is_exact_instance_of::<PyList>() || keys.is_exact_instance_of::<PyTuple>() {
-        return Ok(keys.clone());
-    }
-    if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(
-            "get_many takes an iterable of keys, not a single key; use get()",
-        ));
-    }
-    // SAFETY: PySequence_List returns a new (exact) list or NULL with an
-    // error set.
-    unsafe { Bound::from_owned_ptr_or_err(keys.py(), ffi::PySequence_List(keys.as_ptr())) }
-}
-
-/// The length of an exact list (`is_list`) or tuple, read from the object
-/// itself (not through `len()`, which a subclass could make lie).
-pub(crate) fn seq_len(seq: &Bound<'_, PyAny>, is_list: bool) -> usize {
-    // SAFETY: `seq` is a live list or tuple (the caller's contract, as made
-    // by `keys_in_place`); the size functions only read its header.
-    let len = unsafe {
-        if is_list {
-            ffi::PyList_Size(seq.as_ptr())
-        } else {
-            ffi::PyTuple_Size(seq.as_ptr())
-        }
-    };
-    usize::try_from(len).unwrap_or(0)
-}
-
-/// The borrowed item `i` of a list or tuple.
-///
-/// # Safety
-/// `seq` is an exact list (`is_list`) or tuple, `i` is below its length as
-/// [`seq_len`] reads it, and no Python code runs between reading that length
-/// and the last use of the returned borrowed pointer (so nothing can shrink
-/// the list or free the item).
-unsafe fn item_at(seq: &Bound<'_, PyAny>, is_list: bool, i: usize) -> *mut ffi::PyObject {
-    let i = i as ffi::Py_ssize_t;
-    // SAFETY: per this function's contract; the result is a borrowed
-    // reference owned by the sequence.
-    unsafe {
-        #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
-        if is_list {
-            ffi::PyList_GET_ITEM(seq.as_ptr(), i)
-        } else {
-            ffi::PyTuple_GET_ITEM(seq.as_ptr(), i)
-        }
-        #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
-        if is_list {
-            ffi::PyList_GetItem(seq.as_ptr(), i)
-        } else {
-            ffi::PyTuple_GetItem(seq.as_ptr(), i)
-        }
-    }
-}
-
-/// Prefixes a get_many key error with the key's index.
-fn key_error_at(py: Python<'_>, err: PyErr, i: ffi::Py_ssize_t) -> PyErr {
-    if err.is_instance_of::<PyTypeError>(py) {
-        PyTypeError::new_err(format!("keys[{i}]: {}", err.value(py)))
-    } else {
-        err
     }
 }

@@ -3,11 +3,11 @@
 //!
 //! Lookups return new references to one cached `str` per node of the
 //! generation held, rebuilt when a lookup takes up a new generation; `get`
-//! is a `METH_O` method (fast_shared_get.rs) like `Ring.get`.
+//! is a `METH_O` method (capi/shared_get.rs) like `Ring.get`.
 
 use crate::ring::PyRing;
 use crate::{errors, keys};
-use pyo3::exceptions::{PyFileNotFoundError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use ringlock::{Error, ErrorKind, SharedRing};
@@ -39,10 +39,10 @@ pub struct PySharedRing {
 }
 
 fn open_error(err: Error) -> PyErr {
-    // "nothing published there" is the builtin FileNotFoundError, not a
-    // missing node.
+    // "nothing published there" is an IoError that is the builtin
+    // FileNotFoundError (its errno, ENOENT), not a missing node.
     match err.kind() {
-        ErrorKind::NotFound => PyFileNotFoundError::new_err(err.message().to_owned()),
+        ErrorKind::NotFound => errors::to_py_as(ErrorKind::Io, err),
         _ => errors::to_py(err),
     }
 }
@@ -116,7 +116,7 @@ impl PySharedRing {
             .map_err(errors::to_py)
     }
 
-    // `get` is installed by fast_shared_get.rs (METH_O); this body is its
+    // `get` is installed by capi/shared_get.rs (METH_O); this body is its
     // slow path and `[]`.
     fn get(&mut self, key: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
         self.owner(key)
@@ -158,7 +158,7 @@ impl PySharedRing {
         let py = slf.py();
         // an exact list or tuple: iterating it below runs no Python code
         // (a subclass's __iter__ or __len__ run here, before the borrow)
-        let seq = crate::ring::keys_in_place(keys)?;
+        let seq = crate::capi::seq::keys_in_place(keys)?;
         let mut this = slf.try_borrow_mut()?;
         this.sync(py)?;
         if this.names.is_empty() {

@@ -3,6 +3,9 @@ an unchanged ring."""
 
 from __future__ import annotations
 
+import errno as errno_module
+import os
+import pathlib
 import pickle
 from typing import Any, Callable
 
@@ -179,3 +182,135 @@ def test_errors_from_a_broken_iterable_propagate() -> None:
 
     with unchanged(ring), pytest.raises(RuntimeError, match="keys boom"):
         ring.get_many(keys())
+
+
+# ---- operating-system errors: the builtin OSError subclass of their errno ----
+
+
+def _check_os_error(err: BaseException, kind: type, builtin: type, number: int) -> None:
+    assert isinstance(err, ringlock.Error)
+    assert isinstance(err, kind)
+    assert isinstance(err, builtin)
+    assert isinstance(err, OSError)
+    assert err.errno == number  # type: ignore[attr-defined]
+    assert err.strerror == os.strerror(number)  # type: ignore[attr-defined]
+    # the message is ringlock's, naming the errno; not "[Errno N] ..."
+    assert f"(errno {number}, {errno_module.errorcode[number]})" in str(err)
+    assert not str(err).startswith("[Errno")
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is type(err)
+    assert again.errno == number and str(again) == str(err)
+
+
+def _in_child_as_nobody(call: Callable[[], Any]) -> str:
+    """Runs `call` in a forked child whose uid is nobody's (root bypasses
+    permission bits); returns the class names and message of what it raised."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setuid(65534)
+            try:
+                call()
+                report = "no error"
+            except BaseException as e:
+                names = ",".join(c.__name__ for c in type(e).__mro__)
+                report = f"{names}|{getattr(e, 'errno', None)}|{e}"
+            os.write(w, report.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        report = f.read().decode()
+    os.waitpid(pid, 0)
+    return report
+
+
+def test_lock_dir_without_permission_is_permission_error(tmp_path: pathlib.Path) -> None:
+    if os.geteuid() == 0:
+        # root passes permission bits: the call runs as nobody, and tmp_path
+        # (0700, root's) is closed to it.
+        locks = tmp_path / "locks"
+        tmp_path.chmod(0o700)
+        report = _in_child_as_nobody(lambda: ringlock.Lock("x", dir=locks).acquire())
+        names, number, message = report.split("|", 2)
+        assert number == str(errno_module.EACCES), report
+        for cls in ("PermissionError", "IoError", "Error", "OSError"):
+            assert cls in names.split(","), report
+        assert "(errno 13, EACCES)" in message
+        return
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o000)
+    try:
+        with pytest.raises(PermissionError) as info:
+            ringlock.Lock("x", dir=closed / "locks").acquire()
+    finally:
+        closed.chmod(0o700)
+    _check_os_error(info.value, ringlock.IoError, PermissionError, errno_module.EACCES)
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="no sysfs")
+def test_lock_dir_where_none_may_be_made_is_permission_error() -> None:
+    # sysfs refuses mkdir to everyone (EPERM for root, EACCES for others)
+    with pytest.raises(PermissionError) as info:
+        ringlock.Lock("x", dir="/sys/ringlock-test-locks").acquire()
+    number = info.value.errno
+    assert number in (errno_module.EPERM, errno_module.EACCES)
+    _check_os_error(info.value, ringlock.IoError, PermissionError, number)
+
+
+def test_missing_shared_ring_is_file_not_found(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ringlock.IoError) as info:
+        ringlock.SharedRing(tmp_path / "nothing")
+    _check_os_error(info.value, ringlock.IoError, FileNotFoundError, errno_module.ENOENT)
+    assert "no shared ring at" in str(info.value)
+
+
+def test_shared_ring_under_a_file_is_not_a_directory(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError) as info:
+        ringlock.SharedRing(tmp_path / "file" / "ring")
+    _check_os_error(info.value, ringlock.IoError, NotADirectoryError, errno_module.ENOTDIR)
+
+
+def test_publishing_onto_a_directory_is_a_directory(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "ring").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        ringlock.SharedRing.publish(ringlock.Ring(NODES), tmp_path / "ring")
+    _check_os_error(info.value, ringlock.IoError, IsADirectoryError, errno_module.EISDIR)
+
+
+@pytest.mark.parametrize(
+    "name,builtin",
+    [
+        ("EPERM", PermissionError),
+        ("EACCES", PermissionError),
+        ("ENOENT", FileNotFoundError),
+        ("EEXIST", FileExistsError),
+        ("EISDIR", IsADirectoryError),
+        ("ENOTDIR", NotADirectoryError),
+        ("EAGAIN", BlockingIOError),
+        ("ETIMEDOUT", TimeoutError),
+        ("EIO", OSError),
+        ("ENOSPC", OSError),
+    ],
+)
+def test_each_errno_is_its_builtin(name: str, builtin: type) -> None:
+    from ringlock import _errors
+
+    number = getattr(errno_module, name)
+    message = f"cannot x: {os.strerror(number)} (errno {number}, {name})"
+    for kind in ("IoError", "CorruptError", "InvalidArgumentError"):
+        err = _errors._os_error(kind, number, message)
+        _check_os_error(err, getattr(ringlock, kind), builtin, number)
+        assert str(err) == message
+    # an errno whose builtin is plain OSError leaves IoError itself
+    if builtin is OSError:
+        assert type(_errors._os_error("IoError", number, message)) is ringlock.IoError
+
+
+def test_an_io_error_without_errno_reads_as_written() -> None:
+    err = ringlock.IoError("short read")
+    assert err.errno is None and str(err) == "short read"
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is ringlock.IoError and str(again) == "short read"

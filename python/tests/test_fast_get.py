@@ -1,4 +1,4 @@
-"""`Ring.get` is a METH_O method installed by python/src/fast_get.rs: it must
+"""`Ring.get` is a METH_O method installed by python/src/capi/ring_get.rs: it must
 answer, fail and count references exactly as the ordinary method body (the
 one `ring[key]` runs)."""
 

@@ -1,5 +1,5 @@
 """`jump_hash` is a METH_FASTCALL function installed by
-python/src/fast_jump.rs: two positional ints take the fast path; anything else
+python/src/capi/jump_hash.rs: two positional ints take the fast path; anything else
 goes to the PyO3 function. Both paths must agree, answer and error alike."""
 
 import random

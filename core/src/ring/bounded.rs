@@ -8,12 +8,13 @@
 //!
 //! Ring order is the order of [`Ring::get_n`]: the owners met walking the
 //! table from the key's position — the continuum's points clockwise (ketama,
-//! xxh3), the buckets from the key's bucket (jump), the table entries from
-//! the key's entry (maglev), each wrapping. A node whose
-//! load is at or above the cap is rejected wherever it appears; so the
-//! answer is the first owner met whose load is below the cap. Ketama nodes
-//! too light to earn a point never appear on the walk: they come after it,
-//! in name (id) order, so a node below the cap is always found.
+//! xxh3 and the client profiles), the buckets from the key's bucket (jump),
+//! the table entries from the key's entry (maglev), each wrapping. A node
+//! whose load is at or above the cap is rejected wherever it appears; so the
+//! answer is the first owner met whose load is below the cap. Nodes that earn
+//! no point (possible where points are shared out by weight, as in ketama)
+//! never appear on the walk: they come after it, in name (id) order, so a
+//! node below the cap is always found.
 //!
 //! Termination: with `L` the sum of the loads and `n` nodes, if every node
 //! had a load `>= cap >= c (L + 1) / n` the loads would sum to at least
@@ -131,7 +132,7 @@ impl Ring {
         let cap = cap_exact(total, self.len(), factor);
         let below = |id: usize| u128::from(loads[id]) < cap;
         self.find_in_ring_order(key, below)
-            // ketama nodes without a point: after the walk, in id order
+            // nodes without a point (a light ketama node): after the walk, in id order
             .or_else(|| (0..loads.len()).find(|&id| below(id)))
             .ok_or_else(|| {
                 Error::new(

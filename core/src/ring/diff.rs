@@ -2,7 +2,8 @@
 //! rings ([`Ring::diff`]), and where a key sits in that space
 //! ([`Ring::position`]).
 //!
-//! Method, point rings (ketama and xxh3): take the sorted union of both
+//! Method, point rings (ketama, xxh3 and the client profiles libmemcached,
+//! nginx and twemproxy, all continua of points): take the sorted union of both
 //! rings' point positions. Between two consecutive boundaries neither ring
 //! has a point, so each ring has one owner there: the owner of the first
 //! point at or after the segment's last position, found with the very lookup
@@ -12,12 +13,13 @@
 //! diff is exact by construction: a key moves if and only if its position
 //! falls in a reported range. Jump has no positions, hence no diff.
 //!
-//! One meaning in every face: a range is the positions from its first to
-//! its last, both included (a range reaching the top of the 2^64 space has
-//! no exclusive end in a `u64`). Rust names them [`Move::start`] and
-//! [`Move::last`]; C's `rl_move` and C++'s `Move` `first` and `last`;
-//! Python's `Move(start, end)` is half-open as Python's ranges are, with
-//! `start` the first position and `end = last + 1` (its integers hold 2^64).
+//! One meaning and one pair of names in the native faces: a range is the
+//! positions from its `first` to its `last`, both included (a range reaching
+//! the top of the 2^64 space has no exclusive end in a `u64`): Rust's
+//! [`Move::first`] and [`Move::last`], C's `rl_move` and C++'s `Move` alike.
+//! Python alone, on purpose, is half-open as Python's ranges are:
+//! `Move(start, end)` with `start = first` and `end = last + 1` (its integers
+//! hold 2^64); docs/placement.md says the same.
 
 use super::continuum::Continuum;
 use super::{Ring, Table};
@@ -26,8 +28,8 @@ use crate::error::{Error, Result};
 /// One range of key positions whose owner changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Move {
-    /// The first position of the range (C and C++: `first`).
-    pub start: u64,
+    /// The first position of the range (Python: `start`).
+    pub first: u64,
     /// The last position of the range (inclusive: a range that reaches the
     /// top of the 2^64 space has no exclusive end in a `u64`).
     pub last: u64,
@@ -38,9 +40,9 @@ pub struct Move {
 }
 
 impl Move {
-    /// The number of positions in the range: `last - start + 1`.
+    /// The number of positions in the range: `last - first + 1`.
     pub fn len(&self) -> u128 {
-        u128::from(self.last) - u128::from(self.start) + 1
+        u128::from(self.last) - u128::from(self.first) + 1
     }
 
     /// Always false: a range holds at least one position.
@@ -52,12 +54,12 @@ impl Move {
 /// The migration plan from one ring to another: see [`Ring::diff`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diff {
-    /// The ranges whose owner changes, sorted by `start`, disjoint, never
+    /// The ranges whose owner changes, sorted by `first`, disjoint, never
     /// wrapping (a range that would wrap past the top is split in two);
     /// adjacent ranges with the same `(old, new)` are merged into one.
     pub moves: Vec<Move>,
-    /// The size of the position space: 2^32 for ketama, 2^64 for xxh3, the
-    /// table size for maglev.
+    /// The size of the position space: 2^32 for ketama and the client
+    /// profiles (32-bit hashes), 2^64 for xxh3, the table size for maglev.
     pub space: u128,
     /// The number of positions that change owner: the sum of the ranges'
     /// lengths.
@@ -78,9 +80,10 @@ impl Diff {
 
 impl Ring {
     /// The position of `key` in the space that [`Ring::diff`] reports ranges
-    /// of: ketama, the key's 32-bit MD5 hash (space 2^32); xxh3, the key's
-    /// XXH3-64 hash (space 2^64); maglev, the key's table entry,
-    /// `XXH3_64(key) mod table_size` (space: the table size). `key` moves
+    /// of: ketama, the key's 32-bit MD5 hash (space 2^32); a client profile,
+    /// its 32-bit key hash (space 2^32; docs/placement.md names each one);
+    /// xxh3, the key's XXH3-64 hash (space 2^64); maglev, the key's table
+    /// entry, `XXH3_64(key) mod table_size` (space: the table size). `key` moves
     /// between two rings exactly when its position lies in one of the diff's
     /// ranges.
     ///
@@ -102,9 +105,9 @@ impl Ring {
         self.algorithm.spec().point_shift
     }
 
-    /// The size of the position space: `Some(2^32)` for ketama, `Some(2^64)`
-    /// for xxh3, `Some(table size)` for maglev, `None` for jump (no
-    /// positions).
+    /// The size of the position space: `Some(2^32)` for ketama and the client
+    /// profiles, `Some(2^64)` for xxh3, `Some(table size)` for maglev, `None`
+    /// for jump (no positions).
     pub fn position_space(&self) -> Option<u128> {
         (self.algorithm.spec().space)(self.table_size)
     }
@@ -179,9 +182,9 @@ impl Ring {
         let moves = runs
             .into_iter()
             .map(|r| {
-                moved += u128::from(r.last) - u128::from(r.start) + 1;
+                moved += u128::from(r.last) - u128::from(r.first) + 1;
                 Move {
-                    start: r.start,
+                    first: r.first,
                     last: r.last,
                     old: name(self, r.old),
                     new: name(after, r.new),
@@ -199,11 +202,11 @@ impl Ring {
 /// "No owner": the ring is empty.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// A maximal range `[start, last]` whose owner changes from `old` to `new`
+/// A maximal range `[first, last]` whose owner changes from `old` to `new`
 /// (ids in their own rings; [`NONE`] when a ring is empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Run {
-    pub start: u64,
+    pub first: u64,
     pub last: u64,
     pub old: u32,
     pub new: u32,
@@ -218,20 +221,20 @@ struct Runs<'a> {
 }
 
 impl Runs<'_> {
-    fn push(&mut self, start: u64, last: u64, old: u32, new: u32) {
+    fn push(&mut self, first: u64, last: u64, old: u32, new: u32) {
         let same = old != NONE && new != NONE && self.old_in_new[old as usize] == new;
         let both_empty = old == NONE && new == NONE;
         if same || both_empty {
             return;
         }
         if let Some(r) = self.out.last_mut() {
-            if r.old == old && r.new == new && r.last.checked_add(1) == Some(start) {
+            if r.old == old && r.new == new && r.last.checked_add(1) == Some(first) {
                 r.last = last;
                 return;
             }
         }
         self.out.push(Run {
-            start,
+            first,
             last,
             old,
             new,
@@ -308,7 +311,7 @@ pub(crate) fn slot_runs(before: &[u32], after: &[u32], old_in_new: &[u32]) -> Ve
 fn no_positions() -> Error {
     Error::invalid(
         "jump places keys by bucket number; it has no key positions, so there are no \
-         ranges to diff; use ketama, xxh3 or maglev",
+         ranges to diff; use any other algorithm (ketama, xxh3, maglev, a client profile)",
     )
 }
 
@@ -324,7 +327,7 @@ mod tests {
         );
         continuum_runs(&ca, &cb, 0, u64::MAX, map)
             .into_iter()
-            .map(|r| (r.start, r.last, r.old, r.new))
+            .map(|r| (r.first, r.last, r.old, r.new))
             .collect()
     }
 
@@ -378,7 +381,7 @@ mod tests {
         // before ids 0, 1 keep their ids; 2 is new.
         let r: Vec<_> = slot_runs(&before, &after, &[0, 1])
             .into_iter()
-            .map(|r| (r.start, r.last, r.old, r.new))
+            .map(|r| (r.first, r.last, r.old, r.new))
             .collect();
         assert_eq!(r, vec![(1, 1, 0, 2), (2, 3, 1, 2), (5, 5, 0, 2)]);
         assert_eq!(slot_runs(&before, &before, &[0, 1]), vec![]);
@@ -387,7 +390,7 @@ mod tests {
         // An empty ring on either side: one run per owner.
         let r: Vec<_> = slot_runs(&[], &[0, 0, 1], &[])
             .into_iter()
-            .map(|r| (r.start, r.last, r.old, r.new))
+            .map(|r| (r.first, r.last, r.old, r.new))
             .collect();
         assert_eq!(r, vec![(0, 1, NONE, 0), (2, 2, NONE, 1)]);
     }
@@ -401,7 +404,7 @@ mod tests {
         let got: Vec<_> = d
             .moves
             .iter()
-            .map(|m| (m.start, m.last, m.old.as_deref(), m.new.as_deref()))
+            .map(|m| (m.first, m.last, m.old.as_deref(), m.new.as_deref()))
             .collect();
         assert_eq!(
             got,

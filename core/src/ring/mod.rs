@@ -34,7 +34,7 @@ pub use maglev::{DEFAULT_TABLE_SIZE, MAX_TABLE_SIZE};
 pub use nodes::{validate_name, validate_weight};
 pub use tracker::LoadTracker;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use continuum::Continuum;
 use nodes::NodeSet;
 
@@ -507,12 +507,13 @@ impl PartialEq for Ring {
 impl Eq for Ring {}
 
 pub(crate) fn empty_ring() -> Error {
-    Error::new(ErrorKind::EmptyRing, "the ring has no nodes")
+    Error::empty_ring()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     fn ring(a: Algorithm, nodes: &[(&str, u32)]) -> Ring {
         Ring::with_nodes(a, 0, nodes.iter().copied()).unwrap()

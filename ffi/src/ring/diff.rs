@@ -13,9 +13,9 @@ use std::ffi::{c_char, c_void};
 /// One range of key positions whose owner changes: positions `first` to
 /// `last`, both included (a range that reaches the top of the 2^64 space has
 /// no exclusive end in a `uint64_t`). Positions are those of
-/// `rl_ring_position`. C++ names them `Move::first` and `Move::last` too;
-/// Rust's `Move` has `start` for `first`; Python's `Move(start, end)` is
-/// half-open, `start = first` and `end = last + 1`.
+/// `rl_ring_position`. Rust's and C++'s `Move` name them `first` and `last`
+/// too; Python's `Move(start, end)` is half-open, `start = first` and
+/// `end = last + 1`.
 #[repr(C)]
 pub struct rl_move {
     /// The first position of the range.
@@ -35,10 +35,12 @@ const ALIGN: usize = 16;
 
 /// Stores in `*position` the position of the key `key[0..key_len]` (any
 /// bytes) in the space whose ranges `rl_ring_diff` reports: ketama, the key's
-/// 32-bit MD5 hash (0 to 2^32 - 1); xxh3, its XXH3-64 hash (0 to 2^64 - 1);
-/// maglev, its table entry, XXH3-64 mod the table size. A key moves between
-/// two rings exactly when its position lies in one of their diff's ranges. `key` may be NULL only when `key_len` is 0. Works on
-/// an empty ring (the position does not depend on the nodes).
+/// 32-bit MD5 hash (0 to 2^32 - 1); a client profile, its 32-bit key hash;
+/// xxh3, its XXH3-64 hash (0 to 2^64 - 1); maglev, its table entry, XXH3-64
+/// mod the table size. A key moves between two rings exactly when its
+/// position lies in one of their diff's ranges. `key` may be NULL only when
+/// `key_len` is 0. Works on an empty ring (the position does not depend on
+/// the nodes).
 ///
 /// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`ring` or `position` NULL,
 /// `key` NULL with `key_len` > 0, or a jump ring: jump places keys by bucket
@@ -67,7 +69,7 @@ pub extern "C" fn rl_ring_position(
 /// (see `rl_ring_position`) whose owner differs between the two rings, with
 /// the old and the new owner. Exact: a key's owner differs if and only if its
 /// position lies in one of the ranges. The rings must use the same algorithm
-/// (ketama, xxh3 or maglev); their nodes, weights and vnodes may differ, but
+/// (any but jump); their nodes, weights and vnodes may differ, but
 /// two maglev tables must have the same size (the ranges are then runs of
 /// table entries).
 ///
@@ -84,9 +86,10 @@ pub extern "C" fn rl_ring_position(
 ///
 /// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`before`, `after`, `moves`,
 /// `count` or `fraction` NULL; the algorithms differ; maglev tables of
-/// different sizes; jump rings, which have no positions). Outputs are written only on success. Takes O(points of both
-/// rings) time and memory; safe concurrently with other `const rl_ring *`
-/// calls on either ring.
+/// different sizes; jump rings, which have no positions). Outputs are written
+/// only on success. Takes O(points of both rings) time and memory (maglev:
+/// O(table size)); safe concurrently with other `const rl_ring *` calls on
+/// either ring.
 #[no_mangle]
 pub extern "C" fn rl_ring_diff(
     before: *const rl_ring,
@@ -187,7 +190,7 @@ fn pack(diff: &Diff) -> Result<*mut rl_move> {
         };
         for (i, m) in diff.moves.iter().enumerate() {
             records.add(i).write(rl_move {
-                first: m.start,
+                first: m.first,
                 last: m.last,
                 old_node: ptr(&m.old),
                 new_node: ptr(&m.new),
@@ -233,7 +236,7 @@ mod tests {
         // SAFETY: `count` records from rl_ring_diff, not yet freed.
         let got = unsafe { std::slice::from_raw_parts(moves, count) };
         for (g, w) in got.iter().zip(&want.moves) {
-            assert_eq!((g.first, g.last), (w.start, w.last));
+            assert_eq!((g.first, g.last), (w.first, w.last));
             // SAFETY: names inside the live allocation, NUL-terminated.
             let old = unsafe { CStr::from_ptr(g.old_node) }.to_str().unwrap();
             // SAFETY: as above.

@@ -47,10 +47,11 @@ pub extern "C" fn rl_ring_get(
 
 /// Stores up to `n` distinct node names for the key `key[0..key_len]` in
 /// `nodes[0..n]`: the owner first, then the next distinct nodes in ring
-/// order (ketama and xxh3: the continuum's points clockwise; jump: the next
-/// buckets; maglev: the next table entries; wrapping); `*found` gets how
-/// many, `min(n, rl_ring_len)` (fewer only for a ketama node whose weight
-/// earns it no point). Entries past `*found` are left untouched.
+/// order (ketama, xxh3 and the client profiles: the continuum's points
+/// clockwise; jump: the next buckets; maglev: the next table entries;
+/// wrapping); `*found` gets how many, `min(n, rl_ring_len)` (fewer only for a
+/// node whose weight earns it no point, as a light ketama node). Entries past
+/// `*found` are left untouched.
 ///
 /// O(points + n) time. Up to 16 names it allocates nothing; above, it
 /// allocates `n` ids, and above 32 a bitset of the nodes seen (nodes / 8

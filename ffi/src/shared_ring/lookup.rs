@@ -5,14 +5,14 @@ use super::rl_shared_ring;
 use crate::args;
 use crate::boundary::{self, Result};
 use crate::error::rl_status;
-use ringlock_core::{Error, ErrorKind};
+use ringlock_core::Error;
 use std::ffi::{c_char, c_void};
 
 /// Takes up a newer generation if one was published; EmptyRing if the
 /// generation held has no node. The caller then answers from the snapshot.
 fn refresh_non_empty(r: &mut rl_shared_ring) -> Result<()> {
     if r.ring.node_count()? == 0 {
-        return Err(Error::new(ErrorKind::EmptyRing, "the ring has no nodes"));
+        return Err(Error::empty_ring());
     }
     Ok(())
 }
@@ -48,10 +48,7 @@ pub extern "C" fn rl_shared_ring_get(
         let key = unsafe { args::bytes(key, key_len, "key") }?;
         // SAFETY: `node` is NULL or writable (header contract).
         let node = unsafe { args::out(node, "node") }?;
-        let id = r
-            .ring
-            .get_id(key)?
-            .ok_or_else(|| Error::new(ErrorKind::EmptyRing, "the ring has no nodes"))?;
+        let id = r.ring.get_id(key)?.ok_or_else(Error::empty_ring)?;
         node.write(r.name_ptr(id)?);
         Ok(())
     })

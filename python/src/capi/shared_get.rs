@@ -1,12 +1,12 @@
-//! `SharedRing.get` as a plain CPython `METH_O` method, as fast_get.rs does
+//! `SharedRing.get` as a plain CPython `METH_O` method, as ring_get.rs does
 //! for `Ring.get`: the hot case (a `str` or `bytes` key, the generation held
 //! still the newest, a non-empty ring) reads the key in place, loads the
 //! generation word once, looks the key up in the mapping and returns a new
 //! reference to the cached name. Everything else — a new generation to take
 //! up, other key types, errors — runs the ordinary method body under PyO3.
 
-use crate::cfunc::{slow_call, MethodDef};
-use crate::keys;
+use super::bytes;
+use super::method::{install_method, slow_call, MethodDef};
 use crate::shared_ring::PySharedRing;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -30,17 +30,7 @@ static GET: MethodDef = MethodDef(ffi::PyMethodDef {
 
 /// Replaces the PyO3-generated `SharedRing.get` with the `METH_O` one.
 pub(crate) fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
-    let py = ty.py();
-    // SAFETY: `ty` is a live type object; `GET` is a static definition that
-    // outlives it. PyDescr_NewMethod returns a new reference or NULL with an
-    // exception set.
-    let descr = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyDescr_NewMethod(ty.as_ptr().cast::<ffi::PyTypeObject>(), GET.as_ptr()),
-        )
-    }?;
-    ty.setattr("get", descr)
+    install_method(ty, &GET, "get")
 }
 
 /// The C function behind `SharedRing.get`: called by CPython with the GIL
@@ -69,7 +59,7 @@ fn hot_path(
     let ring = slf.try_borrow().ok()?;
     // SAFETY: `key` is alive for this whole call and no Python code runs
     // while the bytes are in use (the lookup calls no Python API).
-    let bytes = match unsafe { keys::borrow_bytes(py, key) } {
+    let bytes = match unsafe { bytes::borrow_bytes(py, key) } {
         Ok(Some(b)) => b,
         Ok(None) | Err(_) => return None,
     };

@@ -19,8 +19,8 @@
 //! The result: the same answers and exceptions as the PyO3 method, minus the
 //! calling overhead (see docs/benchmarks.md).
 
-use crate::cfunc::{slow_call, MethodDef};
-use crate::keys;
+use super::bytes;
+use super::method::{install_method, slow_call, MethodDef};
 use crate::ring::PyRing;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -42,18 +42,8 @@ static GET: MethodDef = MethodDef(ffi::PyMethodDef {
 });
 
 /// Replaces the PyO3-generated `Ring.get` with the `METH_O` one.
-pub(crate) fn install(ring_type: &Bound<'_, PyType>) -> PyResult<()> {
-    let py = ring_type.py();
-    // SAFETY: `ring_type` is a live type object; `GET` is a static definition
-    // that outlives it. PyDescr_NewMethod returns a new reference or NULL
-    // with an exception set.
-    let descr = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyDescr_NewMethod(ring_type.as_ptr().cast::<ffi::PyTypeObject>(), GET.as_ptr()),
-        )
-    }?;
-    ring_type.setattr("get", descr)
+pub(crate) fn install(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    install_method(ty, &GET, "get")
 }
 
 /// The C function behind `Ring.get`.
@@ -86,7 +76,7 @@ fn hot_path(
     let ring = slf.try_borrow().ok()?;
     // SAFETY: `key` is alive for this whole call and no Python code runs
     // while the bytes are in use (the lookup calls no Python API).
-    let bytes = match unsafe { keys::borrow_bytes(py, key) } {
+    let bytes = match unsafe { bytes::borrow_bytes(py, key) } {
         Ok(Some(b)) => b,
         // other types, and errors (retried by the slow path, which raises
         // them properly: nothing here may drop a PyErr without a guard)

@@ -1,13 +1,13 @@
 //! `ringlock.jump_hash` as a plain CPython `METH_FASTCALL` function.
 //!
-//! Like `Ring.get` (fast_get.rs): the hot case — two `int` arguments in
+//! Like `Ring.get` (ring_get.rs): the hot case — two `int` arguments in
 //! range, given positionally — is read with two C-API calls and answered
 //! without PyO3's generic argument handling, which cost more than the hash
 //! itself. Every other call (keywords, `__index__` objects, values out of
 //! range, wrong types) is handed, unchanged, to the PyO3 function
 //! ([`crate::jump::jump_hash`]), so answers and exceptions are the same.
 
-use crate::cfunc::{slow_call, MethodDef};
+use super::method::{slow_call, MethodDef};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};

@@ -1,10 +1,11 @@
-//! What the hand-written CPython entry points (fast_get.rs, fast_jump.rs)
+//! What the hand-written CPython entry points (ring_get.rs, shared_get.rs, jump_hash.rs)
 //! share: a static method definition, and the way back into PyO3's full
 //! machinery for every case their hot paths leave.
 
 use pyo3::ffi;
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -22,6 +23,26 @@ impl MethodDef {
     pub(crate) fn as_ptr(&'static self) -> *mut ffi::PyMethodDef {
         ptr::addr_of!(self.0).cast_mut()
     }
+}
+
+/// Installs `def` (a `METH_O` or other method definition) on `ty` as the
+/// method `name`, in place of the PyO3-generated one.
+pub(crate) fn install_method(
+    ty: &Bound<'_, PyType>,
+    def: &'static MethodDef,
+    name: &str,
+) -> PyResult<()> {
+    let py = ty.py();
+    // SAFETY: `ty` is a live type object; `def` is a static definition that
+    // outlives it. PyDescr_NewMethod returns a new reference or NULL with an
+    // exception set (invariant 5).
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(ty.as_ptr().cast::<ffi::PyTypeObject>(), def.as_ptr()),
+        )
+    }?;
+    ty.setattr(name, descr)
 }
 
 /// Runs `body` attached through PyO3 (the attach guard, deferred reference
