@@ -469,6 +469,14 @@ typedef struct {
 #define RL_ALGORITHM_TWEMPROXY_CRC32A 12
 
 /**
+ * HAProxy 2.6's `hash-type consistent`: every key on the server HAProxy
+ * picks, the server lines written in the nodes' name order (server `i` is
+ * the `i`-th node by name; weights 1 to 256; vnodes must be 0;
+ * docs/placement.md).
+ */
+#define RL_ALGORITHM_HAPROXY 13
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

@@ -72,6 +72,8 @@ enum class Algorithm : rl_algorithm {
     twemproxy_murmur = RL_ALGORITHM_TWEMPROXY_MURMUR,
     twemproxy_crc32 = RL_ALGORITHM_TWEMPROXY_CRC32,
     twemproxy_crc32a = RL_ALGORITHM_TWEMPROXY_CRC32A,
+    /// Client profile: HAProxy's `hash-type consistent` (docs/placement.md).
+    haproxy = RL_ALGORITHM_HAPROXY,
 };
 
 /// A failed call: the rl_status and the detailed message.

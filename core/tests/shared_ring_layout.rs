@@ -115,6 +115,26 @@ fn read(b: &[u8]) -> Doc {
     }
 }
 
+/// HAProxy's key hash as docs/placement.md writes it: sdbm, then
+/// `full_hash`.
+fn haproxy_key(key: &[u8]) -> u32 {
+    let mut h = 0u32;
+    for &c in key {
+        h = u32::from(c)
+            .wrapping_add(h << 6)
+            .wrapping_add(h << 16)
+            .wrapping_sub(h);
+    }
+    let mut a = h;
+    a = a.wrapping_add(0x7ed55d16).wrapping_add(a << 12);
+    a = (a ^ 0xc761c23c) ^ (a >> 19);
+    a = a.wrapping_add(0x165667b1).wrapping_add(a << 5);
+    a = a.wrapping_add(0xd3a2646c) ^ (a << 9);
+    a = a.wrapping_add(0xfd7046c5).wrapping_add(a << 3);
+    a = (a ^ 0xb55a4f09) ^ (a >> 16);
+    a.wrapping_mul(3221225473)
+}
+
 impl Doc {
     /// Where the document's walk starts, and the owner.
     fn start(&self, key: &[u8]) -> (usize, u32) {
@@ -137,6 +157,8 @@ impl Doc {
                     }
                     // nginx, twemproxy-crc32a
                     6 | 12 => u64::from(crc32fast::hash(key)) << 32,
+                    // haproxy: full_hash(sdbm(key)), from docs/placement.md
+                    13 => u64::from(haproxy_key(key)) << 32,
                     a => unreachable!("the test does not read algorithm {a}"),
                 };
                 let mut j = self.index[(h >> (64 - self.bits)) as usize] as usize;

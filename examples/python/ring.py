@@ -40,6 +40,7 @@ def main() -> None:
         ("maglev-1009", "maglev", 1009),
         ("libmemcached", "libmemcached", None),
         ("nginx", "nginx", None),
+        ("haproxy", "haproxy", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)

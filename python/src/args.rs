@@ -95,7 +95,7 @@ pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 }
 
 /// An algorithm or profile name: "ketama", "xxh3", "jump", "maglev",
-/// "libmemcached", "nginx", "twemproxy", "twemproxy-<hash>".
+/// "libmemcached", "nginx", "twemproxy", "twemproxy-<hash>", "haproxy".
 pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
     name.parse::<Algorithm>().map_err(crate::errors::to_py)
 }

@@ -48,6 +48,9 @@ pub enum Algorithm {
     TwemproxyCrc32,
     /// twemproxy's ketama, `hash: crc32a`.
     TwemproxyCrc32a,
+    /// HAProxy's `hash-type consistent` tree (a client profile: every key
+    /// on the server HAProxy 2.6 picks).
+    Haproxy,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -114,7 +117,7 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
@@ -127,6 +130,7 @@ impl Algorithm {
         Algorithm::TwemproxyMurmur,
         Algorithm::TwemproxyCrc32,
         Algorithm::TwemproxyCrc32a,
+        Algorithm::Haproxy,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -144,6 +148,7 @@ impl Algorithm {
             Algorithm::TwemproxyMurmur => &super::twemproxy::MURMUR,
             Algorithm::TwemproxyCrc32 => &super::twemproxy::CRC32,
             Algorithm::TwemproxyCrc32a => &super::twemproxy::CRC32A,
+            Algorithm::Haproxy => &super::haproxy::SPEC,
         }
     }
 
@@ -262,7 +267,7 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
@@ -280,13 +285,14 @@ mod tests {
                 "twemproxy-one_at_a_time",
                 "twemproxy-murmur",
                 "twemproxy-crc32",
-                "twemproxy-crc32a"
+                "twemproxy-crc32a",
+                "haproxy"
             ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\""
             ),
             "{e}"
         );
