@@ -477,6 +477,19 @@ typedef struct {
 #define RL_ALGORITHM_HAPROXY 13
 
 /**
+ * libmemcached 1.1.4's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`, not
+ * weighted): 100 points per server whatever its weight, one per hash, with
+ * its default key hash, one-at-a-time; nodes named `host:port` (vnodes must
+ * be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT 14
+
+/**
+ * libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+ */
+#define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5 15
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

@@ -150,8 +150,9 @@ impl Doc {
             _ => {
                 let h = match self.algorithm {
                     2 => xxh3_64(key),
-                    // ketama, libmemcached, twemproxy-md5
-                    1 | 5 | 8 => {
+                    // ketama, libmemcached, twemproxy-md5,
+                    // libmemcached-consistent-md5
+                    1 | 5 | 8 | 15 => {
                         let d = Md5::digest(key);
                         u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) << 32
                     }
@@ -198,8 +199,9 @@ fn a_reader_written_from_the_document_answers_as_the_ring() {
     let dir = std::env::temp_dir().join(format!("ringlock-sr-layout-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     // every algorithm whose key hash this reader computes (the other
-    // twemproxy profiles differ from twemproxy-md5 in the key hash only)
-    let read_here = |a: &Algorithm| !matches!(a.code(), 7 | 9 | 10 | 11);
+    // twemproxy profiles differ from twemproxy-md5 in the key hash only, and
+    // libmemcached-consistent from libmemcached-consistent-md5)
+    let read_here = |a: &Algorithm| !matches!(a.code(), 7 | 9 | 10 | 11 | 14);
     for a in Algorithm::ALL.into_iter().filter(read_here) {
         for n in [1usize, 7, 60] {
             let nodes: Vec<(String, u32)> = (0..n)

@@ -41,6 +41,7 @@ def main() -> None:
         ("libmemcached", "libmemcached", None),
         ("nginx", "nginx", None),
         ("haproxy", "haproxy", None),
+        ("libmemcached-consistent", "libmemcached-consistent", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)

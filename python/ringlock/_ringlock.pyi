@@ -40,6 +40,8 @@ _Algorithm: TypeAlias = Literal[
     "twemproxy-crc32",
     "twemproxy-crc32a",
     "haproxy",
+    "libmemcached-consistent",
+    "libmemcached-consistent-md5",
 ]
 _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, SupportsIndex]
 
@@ -53,8 +55,9 @@ class Ring:
     from 1 to 2**32-1. ``algorithm`` is ``"xxh3"`` (the fast default),
     ``"ketama"`` (libketama's continuum), ``"jump"``, ``"maglev"``, or a client
     profile: ``"libmemcached"``, ``"nginx"``, ``"twemproxy"``,
-    ``"twemproxy-<hash>"``, ``"haproxy"`` (docs/placement.md; profiles take
-    no vnodes).
+    ``"twemproxy-<hash>"``, ``"haproxy"``, ``"libmemcached-consistent"``,
+    ``"libmemcached-consistent-md5"`` (docs/placement.md; profiles take no
+    vnodes).
     ``vnodes`` 0 means the default (160 for ketama and xxh3; jump and maglev
     take none). ``table_size`` is maglev's number of table entries: a prime
     up to 2**26, default 65537 (None); other algorithms take none.

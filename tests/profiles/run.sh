@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The client profiles against the real clients (make test-profiles):
-# libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per list)
+# libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per
+# list; weighted and plain ketama)
 # nginx 1.22 (a real nginx proxying to 24 backends, 2,000 keys per
 # upstream, tests/profiles/test_nginx.py), twemproxy 0.5 (a real
 # nutcracker in front of 8 memcached servers, a pool per key hash, 2,000 keys
@@ -23,7 +24,7 @@ mkdir -p "$out"
 # libmemcached's header is not -Wpedantic clean
 cflags=${CFLAGS/-Wpedantic/}
 $CC $cflags tests/profiles/test_libmemcached.c $LINK_SO -lmemcached -o "$out/test_libmemcached"
-$CC $cflags -DPROFILE=RL_ALGORITHM_KETAMA tests/profiles/test_libmemcached.c $LINK_SO -lmemcached \
+$CC $cflags -DCONTROL tests/profiles/test_libmemcached.c $LINK_SO -lmemcached \
     -o "$out/ketama_vs_libmemcached"
 "$out/test_libmemcached" | grep -v '^ok:'
 if "$out/ketama_vs_libmemcached" > "$out/control.log" 2>&1; then

@@ -51,6 +51,11 @@ pub enum Algorithm {
     /// HAProxy's `hash-type consistent` tree (a client profile: every key
     /// on the server HAProxy 2.6 picks).
     Haproxy,
+    /// libmemcached's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`: 100 points
+    /// per server, one per hash) with its default key hash, one-at-a-time.
+    LibmemcachedConsistent,
+    /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+    LibmemcachedConsistentMd5,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -117,7 +122,7 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 13] = [
+    pub const ALL: [Algorithm; 15] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
@@ -131,6 +136,8 @@ impl Algorithm {
         Algorithm::TwemproxyCrc32,
         Algorithm::TwemproxyCrc32a,
         Algorithm::Haproxy,
+        Algorithm::LibmemcachedConsistent,
+        Algorithm::LibmemcachedConsistentMd5,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -149,6 +156,8 @@ impl Algorithm {
             Algorithm::TwemproxyCrc32 => &super::twemproxy::CRC32,
             Algorithm::TwemproxyCrc32a => &super::twemproxy::CRC32A,
             Algorithm::Haproxy => &super::haproxy::SPEC,
+            Algorithm::LibmemcachedConsistent => &super::libmemcached_consistent::SPEC,
+            Algorithm::LibmemcachedConsistentMd5 => &super::libmemcached_consistent::MD5,
         }
     }
 
@@ -267,7 +276,7 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
@@ -286,13 +295,15 @@ mod tests {
                 "twemproxy-murmur",
                 "twemproxy-crc32",
                 "twemproxy-crc32a",
-                "haproxy"
+                "haproxy",
+                "libmemcached-consistent",
+                "libmemcached-consistent-md5"
             ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\""
             ),
             "{e}"
         );

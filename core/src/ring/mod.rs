@@ -16,6 +16,7 @@ mod haproxy;
 mod jump;
 mod ketama;
 mod libmemcached;
+mod libmemcached_consistent;
 mod limits;
 mod maglev;
 mod nginx;

@@ -67,6 +67,13 @@ pub const RL_ALGORITHM_TWEMPROXY_CRC32A: rl_algorithm = 12;
 /// the `i`-th node by name; weights 1 to 256; vnodes must be 0;
 /// docs/placement.md).
 pub const RL_ALGORITHM_HAPROXY: rl_algorithm = 13;
+/// libmemcached 1.1.4's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`, not
+/// weighted): 100 points per server whatever its weight, one per hash, with
+/// its default key hash, one-at-a-time; nodes named `host:port` (vnodes must
+/// be 0; docs/placement.md).
+pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT: rl_algorithm = 14;
+/// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5: rl_algorithm = 15;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -247,6 +254,14 @@ mod tests {
             (RL_ALGORITHM_TWEMPROXY_CRC32, Algorithm::TwemproxyCrc32),
             (RL_ALGORITHM_TWEMPROXY_CRC32A, Algorithm::TwemproxyCrc32a),
             (RL_ALGORITHM_HAPROXY, Algorithm::Haproxy),
+            (
+                RL_ALGORITHM_LIBMEMCACHED_CONSISTENT,
+                Algorithm::LibmemcachedConsistent,
+            ),
+            (
+                RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
+                Algorithm::LibmemcachedConsistentMd5,
+            ),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);

@@ -13,7 +13,8 @@ use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
 use crate::ring::Distinct;
 use crate::ring::{
-    empty_ring, haproxy, jump_hash, ketama, libmemcached, nginx, xxh3, Algorithm, MAX_POINTS,
+    empty_ring, haproxy, jump_hash, ketama, libmemcached, libmemcached_consistent, nginx, xxh3,
+    Algorithm, MAX_POINTS,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -272,7 +273,14 @@ impl<'a> Tables<'a> {
                     })
                     .sum(),
             ),
+            Algorithm::LibmemcachedConsistent | Algorithm::LibmemcachedConsistentMd5
+                if !libmemcached_consistent::weighted((0..n).map(|id| self.weight(id))) =>
+            {
+                Some(n as u64 * u64::from(libmemcached_consistent::POINTS_PER_SERVER))
+            }
             Algorithm::Libmemcached
+            | Algorithm::LibmemcachedConsistent
+            | Algorithm::LibmemcachedConsistentMd5
             | Algorithm::Twemproxy
             | Algorithm::TwemproxyMd5
             | Algorithm::TwemproxyOneAtATime
