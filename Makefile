@@ -70,8 +70,8 @@ test-cross: $(RELEASE)/examples/ring c-examples python
 
 # ---- client profiles against the real clients ----------------------------------
 
-# Installs what it lacks (Debian's libmemcached-dev; nginx unpacked from its
-# package) and places keys on many server lists with the real client or
+# Installs what it lacks (Debian's libmemcached-dev; nginx, nutcracker,
+# memcached and haproxy unpacked from their packages) and places keys on many server lists with the real client or
 # proxy and with ringlock's profile (tests/profiles/run.sh).
 test-profiles: lib python
 	CC="$(CC)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" VPY="$(VPY)" \

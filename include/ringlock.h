@@ -469,6 +469,27 @@ typedef struct {
 #define RL_ALGORITHM_TWEMPROXY_CRC32A 12
 
 /**
+ * HAProxy 2.6's `hash-type consistent`: every key on the server HAProxy
+ * picks, the server lines written in the nodes' name order (server `i` is
+ * the `i`-th node by name; weights 1 to 256; vnodes must be 0;
+ * docs/placement.md).
+ */
+#define RL_ALGORITHM_HAPROXY 13
+
+/**
+ * libmemcached 1.1.4's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`, not
+ * weighted): 100 points per server whatever its weight, one per hash, with
+ * its default key hash, one-at-a-time; nodes named `host:port` (vnodes must
+ * be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT 14
+
+/**
+ * libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+ */
+#define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5 15
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

@@ -72,6 +72,11 @@ enum class Algorithm : rl_algorithm {
     twemproxy_murmur = RL_ALGORITHM_TWEMPROXY_MURMUR,
     twemproxy_crc32 = RL_ALGORITHM_TWEMPROXY_CRC32,
     twemproxy_crc32a = RL_ALGORITHM_TWEMPROXY_CRC32A,
+    /// Client profile: HAProxy's `hash-type consistent` (docs/placement.md).
+    haproxy = RL_ALGORITHM_HAPROXY,
+    /// Client profiles: libmemcached's plain ketama, one-at-a-time or MD5 keys.
+    libmemcached_consistent = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT,
+    libmemcached_consistent_md5 = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
 };
 
 /// A failed call: the rl_status and the detailed message.

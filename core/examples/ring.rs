@@ -36,6 +36,12 @@ fn main() -> Result<(), ringlock::Error> {
         ("maglev-1009", Algorithm::Maglev, 1009),
         ("libmemcached", Algorithm::Libmemcached, 0),
         ("nginx", Algorithm::Nginx, 0),
+        ("haproxy", Algorithm::Haproxy, 0),
+        (
+            "libmemcached-consistent",
+            Algorithm::LibmemcachedConsistent,
+            0,
+        ),
     ] {
         let mut ring = Ring::with_config(algorithm, 0, table_size)?;
         for (node, weight) in NODES {

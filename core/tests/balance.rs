@@ -5,11 +5,13 @@ use ringlock::{Algorithm, Ring};
 
 /// Every algorithm but `twemproxy-crc32`, whose 15-bit key hash (twemproxy's,
 /// reproduced exactly) puts every key in the first 2^15 of 2^32 positions:
-/// one or two nodes own everything.
+/// one or two nodes own everything; and `haproxy`, whose 16 points per unit
+/// of weight (HAProxy's, reproduced exactly) balance less evenly (its own
+/// bounds below).
 fn balanced() -> impl Iterator<Item = Algorithm> {
     Algorithm::ALL
         .into_iter()
-        .filter(|&a| a != Algorithm::TwemproxyCrc32)
+        .filter(|&a| a != Algorithm::TwemproxyCrc32 && a != Algorithm::Haproxy)
 }
 
 fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
@@ -66,4 +68,20 @@ fn weights_one_to_two_give_loads_within_10_percent_of_one_to_two() {
             "{algorithm}: pair ratio is {ratio:.3}"
         );
     }
+}
+
+#[test]
+fn haproxy_sixteen_points_per_weight_balance_within_its_bounds() {
+    const KEYS: usize = 600_000;
+    let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1));
+    let ring = Ring::with_nodes(Algorithm::Haproxy, 0, nodes).unwrap();
+    let count = loads(&ring, KEYS);
+    let peak = *count.iter().max().unwrap() as f64 / (KEYS as f64 / 100.0);
+    assert!((1.1..=1.7).contains(&peak), "peak/mean {peak:.3}");
+    assert!(count.iter().all(|&c| c > 0), "a node owns nothing");
+    // weight w is 16 w points: 2:1 within 25%
+    let pair = Ring::with_nodes(Algorithm::Haproxy, 0, [("a", 1), ("b", 2)]).unwrap();
+    let c = loads(&pair, KEYS);
+    let ratio = c[1] as f64 / c[0] as f64;
+    assert!((1.5..=2.5).contains(&ratio), "pair ratio is {ratio:.3}");
 }

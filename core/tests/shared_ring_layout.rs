@@ -115,6 +115,26 @@ fn read(b: &[u8]) -> Doc {
     }
 }
 
+/// HAProxy's key hash as docs/placement.md writes it: sdbm, then
+/// `full_hash`.
+fn haproxy_key(key: &[u8]) -> u32 {
+    let mut h = 0u32;
+    for &c in key {
+        h = u32::from(c)
+            .wrapping_add(h << 6)
+            .wrapping_add(h << 16)
+            .wrapping_sub(h);
+    }
+    let mut a = h;
+    a = a.wrapping_add(0x7ed55d16).wrapping_add(a << 12);
+    a = (a ^ 0xc761c23c) ^ (a >> 19);
+    a = a.wrapping_add(0x165667b1).wrapping_add(a << 5);
+    a = a.wrapping_add(0xd3a2646c) ^ (a << 9);
+    a = a.wrapping_add(0xfd7046c5).wrapping_add(a << 3);
+    a = (a ^ 0xb55a4f09) ^ (a >> 16);
+    a.wrapping_mul(3221225473)
+}
+
 impl Doc {
     /// Where the document's walk starts, and the owner.
     fn start(&self, key: &[u8]) -> (usize, u32) {
@@ -130,13 +150,16 @@ impl Doc {
             _ => {
                 let h = match self.algorithm {
                     2 => xxh3_64(key),
-                    // ketama, libmemcached, twemproxy-md5
-                    1 | 5 | 8 => {
+                    // ketama, libmemcached, twemproxy-md5,
+                    // libmemcached-consistent-md5
+                    1 | 5 | 8 | 15 => {
                         let d = Md5::digest(key);
                         u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) << 32
                     }
                     // nginx, twemproxy-crc32a
                     6 | 12 => u64::from(crc32fast::hash(key)) << 32,
+                    // haproxy: full_hash(sdbm(key)), from docs/placement.md
+                    13 => u64::from(haproxy_key(key)) << 32,
                     a => unreachable!("the test does not read algorithm {a}"),
                 };
                 let mut j = self.index[(h >> (64 - self.bits)) as usize] as usize;
@@ -176,8 +199,9 @@ fn a_reader_written_from_the_document_answers_as_the_ring() {
     let dir = std::env::temp_dir().join(format!("ringlock-sr-layout-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     // every algorithm whose key hash this reader computes (the other
-    // twemproxy profiles differ from twemproxy-md5 in the key hash only)
-    let read_here = |a: &Algorithm| !matches!(a.code(), 7 | 9 | 10 | 11);
+    // twemproxy profiles differ from twemproxy-md5 in the key hash only, and
+    // libmemcached-consistent from libmemcached-consistent-md5)
+    let read_here = |a: &Algorithm| !matches!(a.code(), 7 | 9 | 10 | 11 | 14);
     for a in Algorithm::ALL.into_iter().filter(read_here) {
         for n in [1usize, 7, 60] {
             let nodes: Vec<(String, u32)> = (0..n)

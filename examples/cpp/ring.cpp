@@ -51,6 +51,9 @@ int main() {
         rings.emplace_back(ringlock::Ring(rl_ring_options{RL_ALGORITHM_MAGLEV, 0, 1009}), "maglev-1009");
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::libmemcached), "libmemcached");
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::nginx), "nginx");
+        rings.emplace_back(ringlock::Ring(ringlock::Algorithm::haproxy), "haproxy");
+        rings.emplace_back(ringlock::Ring(ringlock::Algorithm::libmemcached_consistent),
+                           "libmemcached-consistent");
         for (auto &[ring, name] : rings) {
             for (const auto &[node, weight] : NODES) {
                 ring.add(node, weight);

@@ -107,6 +107,8 @@ int main(int argc, char **argv) {
         {RL_ALGORITHM_MAGLEV, "maglev-1009", 1009},
         {RL_ALGORITHM_LIBMEMCACHED, "libmemcached", 0},
         {RL_ALGORITHM_NGINX, "nginx", 0},
+        {RL_ALGORITHM_HAPROXY, "haproxy", 0},
+        {RL_ALGORITHM_LIBMEMCACHED_CONSISTENT, "libmemcached-consistent", 0},
     };
     printf("# ringlock %s placement check\n", rl.version());
     for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {

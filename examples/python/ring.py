@@ -40,6 +40,8 @@ def main() -> None:
         ("maglev-1009", "maglev", 1009),
         ("libmemcached", "libmemcached", None),
         ("nginx", "nginx", None),
+        ("haproxy", "haproxy", None),
+        ("libmemcached-consistent", "libmemcached-consistent", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The client profiles against the real clients (make test-profiles):
-# libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per list)
+# libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per
+# list; weighted and plain ketama)
 # nginx 1.22 (a real nginx proxying to 24 backends, 2,000 keys per
-# upstream, tests/profiles/test_nginx.py) and twemproxy 0.5 (a real
+# upstream, tests/profiles/test_nginx.py), twemproxy 0.5 (a real
 # nutcracker in front of 8 memcached servers, a pool per key hash, 2,000 keys
-# per pool, tests/profiles/test_twemproxy.py). Each check places the keys with
+# per pool, tests/profiles/test_twemproxy.py) and HAProxy 2.6 (a real
+# haproxy with eleven backends of 1 to 200 servers, 100,000 keys each,
+# tests/profiles/test_haproxy.py). Each check places the keys with
 # the real software and with ringlock; a negative control (ringlock's ketama
 # against the same software) must disagree, so each comparison is known to
 # see differences.
@@ -21,7 +24,7 @@ mkdir -p "$out"
 # libmemcached's header is not -Wpedantic clean
 cflags=${CFLAGS/-Wpedantic/}
 $CC $cflags tests/profiles/test_libmemcached.c $LINK_SO -lmemcached -o "$out/test_libmemcached"
-$CC $cflags -DPROFILE=RL_ALGORITHM_KETAMA tests/profiles/test_libmemcached.c $LINK_SO -lmemcached \
+$CC $cflags -DCONTROL tests/profiles/test_libmemcached.c $LINK_SO -lmemcached \
     -o "$out/ketama_vs_libmemcached"
 "$out/test_libmemcached" | grep -v '^ok:'
 if "$out/ketama_vs_libmemcached" > "$out/control.log" 2>&1; then
@@ -31,16 +34,19 @@ fi
 echo "negative control: ketama disagrees with libmemcached as expected ($(grep -c '^FAIL:' "$out/control.log") of $(grep -c -E '^(ok|FAIL):' "$out/control.log") server lists differ)"
 
 # A program from Debian's package PACKAGE: the system's if installed, else
-# the package unpacked under $BUILD/tools (never installed: installing nginx
-# or memcached would start a system service).
-program() { # program PACKAGE PATH-IN-PACKAGE
+# the package unpacked under $BUILD/tools with the LIBRARY-PACKAGES it needs
+# beside it (never installed: installing nginx, memcached or haproxy would
+# start a system service; the test that runs an unpacked program points
+# LD_LIBRARY_PATH at the libraries beside it).
+program() { # program PACKAGE PATH-IN-PACKAGE [LIBRARY-PACKAGE...]
     local pkg=$1 path=$2 tools=$BUILD/tools/$1
+    shift 2
     if [[ -x /$path ]]; then echo "/$path"; return; fi
     if [[ ! -x $tools/$path ]]; then
         mkdir -p "$tools"
-        ( cd "$tools" && { apt-get download "$pkg" > /dev/null 2>&1 \
-            || { apt-get update -qq > /dev/null 2>&1; apt-get download "$pkg" > /dev/null; }; } \
-          && dpkg-deb -x "$pkg"_*.deb . && rm -f "$pkg"_*.deb ) >&2
+        ( cd "$tools" && { apt-get download "$pkg" "$@" > /dev/null 2>&1 \
+            || { apt-get update -qq > /dev/null 2>&1; apt-get download "$pkg" "$@" > /dev/null; }; } \
+          && for deb in ./*.deb; do dpkg-deb -x "$deb" .; done && rm -f ./*.deb ) >&2
     fi
     echo "$tools/$path"
 }
@@ -48,3 +54,6 @@ vpy=${VPY:-.venv/bin/python}
 "$vpy" tests/profiles/test_nginx.py "$(program nginx usr/sbin/nginx)" "${NGINX_KEYS:-2000}"
 "$vpy" tests/profiles/test_twemproxy.py "$(program nutcracker usr/sbin/nutcracker)" \
     "$(program memcached usr/bin/memcached)" "${TWEMPROXY_KEYS:-2000}"
+"$vpy" tests/profiles/test_haproxy.py \
+    "$(program haproxy usr/sbin/haproxy liblua5.3-0 libopentracing-c-wrapper0 libopentracing1)" \
+    "${HAPROXY_KEYS:-100000}"

@@ -48,6 +48,14 @@ pub enum Algorithm {
     TwemproxyCrc32,
     /// twemproxy's ketama, `hash: crc32a`.
     TwemproxyCrc32a,
+    /// HAProxy's `hash-type consistent` tree (a client profile: every key
+    /// on the server HAProxy 2.6 picks).
+    Haproxy,
+    /// libmemcached's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`: 100 points
+    /// per server, one per hash) with its default key hash, one-at-a-time.
+    LibmemcachedConsistent,
+    /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+    LibmemcachedConsistentMd5,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -114,7 +122,7 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 15] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
@@ -127,6 +135,9 @@ impl Algorithm {
         Algorithm::TwemproxyMurmur,
         Algorithm::TwemproxyCrc32,
         Algorithm::TwemproxyCrc32a,
+        Algorithm::Haproxy,
+        Algorithm::LibmemcachedConsistent,
+        Algorithm::LibmemcachedConsistentMd5,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -144,6 +155,9 @@ impl Algorithm {
             Algorithm::TwemproxyMurmur => &super::twemproxy::MURMUR,
             Algorithm::TwemproxyCrc32 => &super::twemproxy::CRC32,
             Algorithm::TwemproxyCrc32a => &super::twemproxy::CRC32A,
+            Algorithm::Haproxy => &super::haproxy::SPEC,
+            Algorithm::LibmemcachedConsistent => &super::libmemcached_consistent::SPEC,
+            Algorithm::LibmemcachedConsistentMd5 => &super::libmemcached_consistent::MD5,
         }
     }
 
@@ -262,7 +276,7 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
@@ -280,13 +294,16 @@ mod tests {
                 "twemproxy-one_at_a_time",
                 "twemproxy-murmur",
                 "twemproxy-crc32",
-                "twemproxy-crc32a"
+                "twemproxy-crc32a",
+                "haproxy",
+                "libmemcached-consistent",
+                "libmemcached-consistent-md5"
             ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\""
             ),
             "{e}"
         );

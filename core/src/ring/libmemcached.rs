@@ -55,7 +55,7 @@ pub(super) const fn spec(name: &'static str, code: u8, key_hash: fn(&[u8]) -> u6
 pub const POINTS_PER_SERVER: u32 = 160;
 
 /// `MEMCACHED_DEFAULT_PORT`: the port whose point names omit it.
-const DEFAULT_PORT: u16 = 11211;
+pub(super) const DEFAULT_PORT: u16 = 11211;
 
 /// How many MD5 hashes (4 points each) a server gets: libmemcached's
 /// 32-bit float arithmetic, step for step.

@@ -62,6 +62,18 @@ pub const RL_ALGORITHM_TWEMPROXY_MURMUR: rl_algorithm = 10;
 pub const RL_ALGORITHM_TWEMPROXY_CRC32: rl_algorithm = 11;
 /// twemproxy's ketama with `hash: crc32a`.
 pub const RL_ALGORITHM_TWEMPROXY_CRC32A: rl_algorithm = 12;
+/// HAProxy 2.6's `hash-type consistent`: every key on the server HAProxy
+/// picks, the server lines written in the nodes' name order (server `i` is
+/// the `i`-th node by name; weights 1 to 256; vnodes must be 0;
+/// docs/placement.md).
+pub const RL_ALGORITHM_HAPROXY: rl_algorithm = 13;
+/// libmemcached 1.1.4's plain ketama (`MEMCACHED_BEHAVIOR_KETAMA`, not
+/// weighted): 100 points per server whatever its weight, one per hash, with
+/// its default key hash, one-at-a-time; nodes named `host:port` (vnodes must
+/// be 0; docs/placement.md).
+pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT: rl_algorithm = 14;
+/// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
+pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5: rl_algorithm = 15;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -241,12 +253,21 @@ mod tests {
             (RL_ALGORITHM_TWEMPROXY_MURMUR, Algorithm::TwemproxyMurmur),
             (RL_ALGORITHM_TWEMPROXY_CRC32, Algorithm::TwemproxyCrc32),
             (RL_ALGORITHM_TWEMPROXY_CRC32A, Algorithm::TwemproxyCrc32a),
+            (RL_ALGORITHM_HAPROXY, Algorithm::Haproxy),
+            (
+                RL_ALGORITHM_LIBMEMCACHED_CONSISTENT,
+                Algorithm::LibmemcachedConsistent,
+            ),
+            (
+                RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
+                Algorithm::LibmemcachedConsistentMd5,
+            ),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
         }
         assert!(algorithm_of(0).is_err());
-        assert!(algorithm_of(13).is_err());
+        assert!(algorithm_of(99).is_err());
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
 use crate::ring::Distinct;
 use crate::ring::{
-    empty_ring, jump_hash, ketama, libmemcached, nginx, xxh3, Algorithm, MAX_POINTS,
+    empty_ring, haproxy, jump_hash, ketama, libmemcached, libmemcached_consistent, nginx, xxh3,
+    Algorithm, MAX_POINTS,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -273,7 +274,14 @@ impl<'a> Tables<'a> {
                     })
                     .sum(),
             ),
+            Algorithm::LibmemcachedConsistent | Algorithm::LibmemcachedConsistentMd5
+                if !libmemcached_consistent::weighted((0..n).map(|id| self.weight(id))) =>
+            {
+                Some(n as u64 * u64::from(libmemcached_consistent::POINTS_PER_SERVER))
+            }
             Algorithm::Libmemcached
+            | Algorithm::LibmemcachedConsistent
+            | Algorithm::LibmemcachedConsistentMd5
             | Algorithm::Twemproxy
             | Algorithm::TwemproxyMd5
             | Algorithm::TwemproxyOneAtATime
@@ -285,6 +293,7 @@ impl<'a> Tables<'a> {
                     .sum(),
             ),
             Algorithm::Nginx => total.checked_mul(u64::from(nginx::POINTS_PER_WEIGHT)),
+            Algorithm::Haproxy => total.checked_mul(u64::from(haproxy::POINTS_PER_WEIGHT)),
             Algorithm::Jump => Some(total),
             Algorithm::Maglev if n == 0 => Some(0),
             Algorithm::Maglev => Some(u64::from(h.table_size)),
