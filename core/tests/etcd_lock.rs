@@ -273,9 +273,8 @@ fn fork_and_drop(client: &Client, lock: &Lock, guard: &Guard) -> String {
     // one byte to the pipe and leaves with _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        let refused = |r: ringlock::Result<()>| {
-            r.is_err_and(|e| e.kind() == ErrorKind::InvalidArgument)
-        };
+        let refused =
+            |r: ringlock::Result<()>| r.is_err_and(|e| e.kind() == ErrorKind::InvalidArgument);
         let ok = refused(lock.try_acquire().map(drop))
             && refused(guard.check())
             && refused(lock.status().map(drop));
@@ -321,7 +320,14 @@ fn counter_is_exact_across_processes() {
     let (procs, n) = (8, 500);
     let t = Instant::now();
     let mut children: Vec<Child> = (0..procs)
-        .map(|_| spawn("counter", &dir, &etcd.endpoint_list(), &[("RINGLOCK_N", "500")]))
+        .map(|_| {
+            spawn(
+                "counter",
+                &dir,
+                &etcd.endpoint_list(),
+                &[("RINGLOCK_N", "500")],
+            )
+        })
         .collect();
     for c in &mut children {
         let done = answer(c, "done");
@@ -366,13 +372,19 @@ fn killed_holder_is_replaced_within_ttl() {
         let (next, died) = acquired(&answer(&mut waiter, "acquire"));
         let took = killed.elapsed();
         worst = worst.max(took);
-        assert!(took <= TTL + Duration::from_millis(500), "round {round}: {took:?}");
+        assert!(
+            took <= TTL + Duration::from_millis(500),
+            "round {round}: {took:?}"
+        );
         assert!(died, "round {round}: previous_owner_died not reported");
         assert!(next > token, "round {round}: token {next} after {token}");
         token = next;
         holder = waiter;
     }
-    eprintln!("etcd kill -9: worst hand-off {:.3} s after the kill (TTL 2 s)", worst.as_secs_f64());
+    eprintln!(
+        "etcd kill -9: worst hand-off {:.3} s after the kill (TTL 2 s)",
+        worst.as_secs_f64()
+    );
     assert_eq!(ask(&mut holder, "release"), "ok");
     kill(holder);
     let _ = std::fs::remove_dir_all(&dir);
@@ -451,10 +463,16 @@ fn waiter_whose_lease_expired_does_not_hold() {
     assert_eq!(ask(&mut a, "release"), "ok");
     signal(&b, libc::SIGCONT);
     let told = answer(&mut b, "acquire");
-    assert!(told.starts_with("Lost "), "the expired waiter was told: {told}");
+    assert!(
+        told.starts_with("Lost "),
+        "the expired waiter was told: {told}"
+    );
     // nothing of it is left, and it can wait again with a new lease
     let status = lock.status().unwrap();
-    assert!(status.holder.is_none() && status.waiters.is_empty(), "{status:?}");
+    assert!(
+        status.holder.is_none() && status.waiters.is_empty(),
+        "{status:?}"
+    );
     let (tb, died) = acquired(&ask(&mut b, "acquire 5000"));
     assert!(tb > ta && !died, "{tb} after {ta}, died {died}");
     assert_eq!(ask(&mut b, "check"), "ok");
@@ -491,20 +509,31 @@ fn unavailable_and_wrong_endpoints_fail_cleanly() {
     let t = Instant::now();
     let e = other.acquire(Some(Duration::from_millis(300))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(t.elapsed() < Duration::from_millis(800), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
     // through the same handle: Deadlock, not a hang
     assert_eq!(lock.try_acquire().unwrap_err().kind(), ErrorKind::Deadlock);
     let status = lock.status().unwrap();
     assert_eq!(status.holder.as_ref().unwrap().token, guard.token());
     assert_eq!(status.holder.as_ref().unwrap().pid, std::process::id());
-    assert!(status.waiters.is_empty(), "the timed-out waiter's key stayed: {status:?}");
+    assert!(
+        status.waiters.is_empty(),
+        "the timed-out waiter's key stayed: {status:?}"
+    );
     let left = status.holder.unwrap().lease_left.unwrap();
     assert!(left <= TTL && left >= Duration::from_secs(1), "{left:?}");
 
     etcd.kill(0);
     let t = Instant::now();
     assert_eq!(guard.check().unwrap_err().kind(), ErrorKind::Unavailable);
-    assert!(t.elapsed() < Duration::from_millis(1300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1300),
+        "{:?}",
+        t.elapsed()
+    );
     for (what, timeout) in [("acquire", Some(Duration::from_millis(700))), ("try", None)] {
         let t = Instant::now();
         let e = match timeout {
@@ -520,7 +549,11 @@ fn unavailable_and_wrong_endpoints_fail_cleanly() {
     // by now the lease's deadline has passed without a renewal: lost
     let t = Instant::now();
     assert_eq!(guard.release().unwrap_err().kind(), ErrorKind::Lost);
-    assert!(t.elapsed() < Duration::from_millis(1300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1300),
+        "{:?}",
+        t.elapsed()
+    );
 
     // a dead endpoint
     let t = Instant::now();
@@ -529,12 +562,17 @@ fn unavailable_and_wrong_endpoints_fail_cleanly() {
     assert!(e.message().contains(&etcd.endpoint(0)), "{e}");
     assert!(t.elapsed() < Duration::from_millis(1500));
     // something that is not etcd: refused at once, and said so
-    let not_etcd = serve(|_| b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nNot Found".to_vec());
+    let not_etcd =
+        serve(|_| b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nNot Found".to_vec());
     let t = Instant::now();
     let e = Client::connect(&[&not_etcd], &quick).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.message().contains("not etcd"), "{e}");
-    assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
     let html = serve(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n<html>".to_vec());
     let e = Client::connect(&[&html], &quick).err().unwrap();
     assert!(e.message().contains("not JSON"), "{e}");
@@ -545,7 +583,10 @@ fn unavailable_and_wrong_endpoints_fail_cleanly() {
     let e = Client::connect(&[&silent_ep], &quick).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
     // a TTL below etcd's minimum
     let short = ClientOptions {
         ttl: Duration::from_millis(1500),

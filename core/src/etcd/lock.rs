@@ -188,7 +188,8 @@ impl Lock {
         let lease = s.lease(s.call_deadline(wait.until()))?;
         let attempt = self.h.attempts.fetch_add(1, Relaxed);
         let key = self.h.key(lease.id, attempt);
-        let value = json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
+        let value =
+            json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
         // Put the own key unless a first try of this very request did already.
         let txn = codec::txn(
             vec![codec::created_at(&key, 0)],
@@ -302,7 +303,11 @@ impl Lock {
         let owner = json!({"token": token, "pid": std::process::id(), "host": h.client.host});
         let txn = codec::txn(
             vec![codec::created_at(key, token)],
-            vec![codec::put(&h.meta("owner"), owner.to_string().as_bytes(), 0)],
+            vec![codec::put(
+                &h.meta("owner"),
+                owner.to_string().as_bytes(),
+                0,
+            )],
             Vec::new(),
         );
         let answer = self.txn(&txn, s.call_deadline(None))?;
@@ -463,9 +468,11 @@ impl Guard {
             self.lost.store(true, Relaxed);
             return Err(self.lost_error("its lease's deadline passed"));
         }
-        let answer = s
-            .transport
-            .call("/v3/kv/range", &codec::range(&self.key, b""), s.call_deadline(None))?;
+        let answer = s.transport.call(
+            "/v3/kv/range",
+            &codec::range(&self.key, b""),
+            s.call_deadline(None),
+        )?;
         let intact = codec::kvs(&answer)?
             .first()
             .is_some_and(|kv| kv.create_revision == self.token && kv.lease == self.lease);

@@ -236,9 +236,13 @@ mod tests {
         };
         let e = Client::connect(&["127.0.0.1:1"], &o).err().unwrap();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let e = Client::connect::<&str>(&[], &ClientOptions::default()).err().unwrap();
+        let e = Client::connect::<&str>(&[], &ClientOptions::default())
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let e = Client::connect(&["https://h:1"], &ClientOptions::default()).err().unwrap();
+        let e = Client::connect(&["https://h:1"], &ClientOptions::default())
+            .err()
+            .unwrap();
         assert!(e.message().contains("TLS"), "{e}");
     }
 

@@ -160,9 +160,11 @@ impl Session {
 
     fn grant(&self, deadline: Instant) -> Result<Lease> {
         let sent = Instant::now();
-        let answer = self
-            .transport
-            .call("/v3/lease/grant", &json!({"TTL": self.ttl_secs.to_string()}), deadline)?;
+        let answer = self.transport.call(
+            "/v3/lease/grant",
+            &json!({"TTL": self.ttl_secs.to_string()}),
+            deadline,
+        )?;
         if answer.get("header").is_none() {
             return Err(Error::new(
                 ErrorKind::Unavailable,
@@ -171,7 +173,10 @@ impl Session {
         }
         if let Some(e) = answer.get("error").and_then(|e| e.as_str()) {
             if !e.is_empty() {
-                return Err(Error::new(ErrorKind::Io, format!("etcd refused a lease: {e}")));
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("etcd refused a lease: {e}"),
+                ));
             }
         }
         let id = int(&answer, "ID")?;

@@ -257,9 +257,9 @@ fn endpoint(given: &str) -> Result<String> {
     };
     let valid = !rest.is_empty()
         && !rest.contains(['/', '?', '#', '@', ' '])
-        && rest
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        && rest.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
     if !valid {
         return Err(Error::invalid(format!(
             "etcd endpoint {given:?} is not http://host:port"
@@ -271,7 +271,10 @@ fn endpoint(given: &str) -> Result<String> {
 /// What a non-200 answer means: etcd's error JSON, or not etcd at all.
 fn refusal(endpoint: &str, path: &str, status: u16, text: &str) -> Failure {
     let etcd: Option<Value> = serde_json::from_str(text).ok();
-    let code = etcd.as_ref().and_then(|v| v.get("code")).and_then(Value::as_i64);
+    let code = etcd
+        .as_ref()
+        .and_then(|v| v.get("code"))
+        .and_then(Value::as_i64);
     let message = etcd
         .as_ref()
         .and_then(|v| v.get("error").or_else(|| v.get("message")))
@@ -299,7 +302,10 @@ mod tests {
 
     #[test]
     fn endpoints_are_http_host_port() {
-        assert_eq!(endpoint("http://127.0.0.1:2379/").unwrap(), "http://127.0.0.1:2379");
+        assert_eq!(
+            endpoint("http://127.0.0.1:2379/").unwrap(),
+            "http://127.0.0.1:2379"
+        );
         assert_eq!(endpoint("localhost:2379").unwrap(), "http://localhost:2379");
         assert_eq!(endpoint("http://[::1]:2379").unwrap(), "http://[::1]:2379");
         for bad in [
@@ -322,14 +328,23 @@ mod tests {
     #[test]
     fn refusals_are_classified() {
         let no_leader = r#"{"error":"etcdserver: no leader","code":14}"#;
-        assert!(matches!(refusal("e", "/p", 503, no_leader), Failure::Retry(_)));
+        assert!(matches!(
+            refusal("e", "/p", 503, no_leader),
+            Failure::Retry(_)
+        ));
         let lease = r#"{"error":"etcdserver: requested lease not found","code":5}"#;
         match refusal("e", "/p", 404, lease) {
             Failure::Final(e) => assert_eq!(e.kind(), ErrorKind::NotFound),
             _ => panic!("lease not found is final"),
         }
-        assert!(matches!(refusal("e", "/p", 404, "Not Found"), Failure::NotEtcd(_)));
-        assert!(matches!(refusal("e", "/p", 500, "<html>"), Failure::NotEtcd(_)));
+        assert!(matches!(
+            refusal("e", "/p", 404, "Not Found"),
+            Failure::NotEtcd(_)
+        ));
+        assert!(matches!(
+            refusal("e", "/p", 500, "<html>"),
+            Failure::NotEtcd(_)
+        ));
     }
 
     #[test]
@@ -343,7 +358,11 @@ mod tests {
         let http = Http::new(&[format!("127.0.0.1:{port}")]).unwrap();
         let t = Instant::now();
         let e = http
-            .call("/v3/kv/range", &serde_json::json!({}), t + Duration::from_millis(300))
+            .call(
+                "/v3/kv/range",
+                &serde_json::json!({}),
+                t + Duration::from_millis(300),
+            )
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());

@@ -34,9 +34,8 @@ pub struct Etcd {
 /// Whether etcd is on PATH. When it is not: panics if RINGLOCK_REQUIRE_ETCD
 /// is set, else says on stderr that `test` is skipped and returns false.
 pub fn available(test: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|d| d.join("etcd").is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("etcd").is_file()));
     if found {
         return true;
     }
