@@ -21,6 +21,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const TTL: Duration = Duration::from_secs(2);
+/// How long after TTL a dead holder's lock may take to pass on: etcd
+/// expires a lease at most TTL after its last renewal, on a 500 ms tick;
+/// 100 ms more for the hand-off itself (watch event, two transactions, the
+/// child's answer) on a loaded 2-core machine.
+const HAND_OFF: Duration = Duration::from_millis(600);
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -372,10 +377,7 @@ fn killed_holder_is_replaced_within_ttl() {
         let (next, died) = acquired(&answer(&mut waiter, "acquire"));
         let took = killed.elapsed();
         worst = worst.max(took);
-        assert!(
-            took <= TTL + Duration::from_millis(500),
-            "round {round}: {took:?}"
-        );
+        assert!(took <= TTL + HAND_OFF, "round {round}: {took:?}");
         assert!(died, "round {round}: previous_owner_died not reported");
         assert!(next > token, "round {round}: token {next} after {token}");
         token = next;
@@ -415,7 +417,7 @@ fn stopped_holder_learns_it_lost_the_lock() {
     let stopped = Instant::now();
     let (tb, died) = acquired(&answer(&mut b, "acquire"));
     let took = stopped.elapsed();
-    assert!(took <= TTL + Duration::from_millis(500), "{took:?}");
+    assert!(took <= TTL + HAND_OFF, "{took:?}");
     assert!(died && tb > ta, "{tb} after {ta}, died {died}");
     assert_eq!(ask(&mut b, "write"), "accepted");
     signal(&a, libc::SIGCONT);

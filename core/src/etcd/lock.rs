@@ -190,10 +190,20 @@ impl Lock {
         let key = self.h.key(lease.id, attempt);
         let value =
             json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
-        // Put the own key unless a first try of this very request did already.
+        // Put the own key unless a first try of this very request did
+        // already; read, as of that put, the oldest key and the persistent
+        // keys: an uncontended acquisition needs no second read.
+        let h = &self.h;
+        let mut oldest = codec::by_creation(&h.prefix, &h.end());
+        oldest["limit"] = json!("1");
         let txn = codec::txn(
             vec![codec::created_at(&key, 0)],
-            vec![codec::put(&key, value.to_string().as_bytes(), lease.id)],
+            vec![
+                codec::put(&key, value.to_string().as_bytes(), lease.id),
+                codec::op_range(oldest),
+                codec::op_range(codec::range(&h.meta("owner"), b"")),
+                codec::op_range(codec::range(&h.meta("clean"), b"")),
+            ],
             vec![codec::op_range(codec::range(&key, b""))],
         );
         let answer = match self.txn(&txn, s.call_deadline(wait.until())) {
@@ -215,7 +225,20 @@ impl Lock {
                 }
             }
         };
-        match self.wait_turn(&key, token, lease, wait) {
+        let mut first = false;
+        if flag(&answer, "succeeded") {
+            first = codec::txn_range(&answer, 1)?
+                .first()
+                .is_some_and(|kv| kv.key == key);
+        }
+        let result = if first {
+            let owner = codec::txn_range(&answer, 2)?;
+            let clean = codec::txn_range(&answer, 3)?;
+            self.confirm(&key, token, lease, died(&owner, &clean))
+        } else {
+            self.wait_turn(&key, token, lease, wait)
+        };
+        match result {
             Ok(guard) => Ok(guard),
             Err(e) => {
                 self.h.delete_own(key, token);
