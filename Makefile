@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
+.PHONY: help demo test test-rust test-etcd lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -38,6 +38,13 @@ help:
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The etcd lock against real etcd servers on 127.0.0.1 (core/tests/etcd_lock.rs);
+# installs Debian's etcd-server when etcd is missing. Without etcd the tests
+# would skip; RINGLOCK_REQUIRE_ETCD makes them fail instead.
+test-etcd:
+	bash tests/lib/need-etcd.sh
+	RINGLOCK_REQUIRE_ETCD=1 $(CARGO) test -p ringlock --test etcd_lock
 
 lint:
 	$(CARGO) fmt --all --check
@@ -158,7 +165,7 @@ demo: test-cross
 	@echo
 	@$(MAKE) --no-print-directory demo-shared
 
-test: lint test-rust test-c test-profiles test-cross test-python test-install
+test: lint test-rust test-etcd test-c test-profiles test-cross test-python test-install
 	@echo
 	@echo "make test: all suites passed"
 

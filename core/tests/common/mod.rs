@@ -76,3 +76,5 @@ pub fn wait_ready(child: &mut Child) -> u64 {
     let line = read_until(child, "ready").expect("child ended before it was ready");
     line["ready".len()..].trim().parse().unwrap_or(0)
 }
+
+pub mod etcd;

@@ -1,0 +1,651 @@
+//! The exclusive lock over etcd: the mutex recipe run in the client.
+//!
+//! Keys of lock `<name>` (under the client's namespace `<ns>`):
+//!
+//! - `<ns>/<name>/<lease>-<handle>-<attempt>` (lease id in 16 hex digits,
+//!   handle and attempt numbers in hex): one per acquisition, attached to the
+//!   lease, its value who put it (pid, host, since). The holder is the key
+//!   with the smallest create revision; its create revision is the token.
+//! - `<ns>/<name>/~owner`: the last exclusive holder (token, pid, host),
+//!   written when a hold is confirmed; persistent.
+//! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
+//!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
+//!
+//! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
+//! persistent keys sort after. Every write is a transaction guarded by
+//! `create_revision(own key) == token`: a waiter whose lease expired (its key
+//! gone) can never be told it holds the lock, and a release sent twice can
+//! never delete a newer holder's key.
+
+use super::codec::{self, flag, int, Kv};
+use super::session::{Lease, Session};
+use super::{Client, Inner};
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::validate_lock_name;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::AcqRel, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A watch that ends at once is not re-opened sooner than this.
+const WATCH_PAUSE: Duration = Duration::from_millis(50);
+/// The time allowed to delete the key of a failed acquisition (then the
+/// keep-alive thread tries again).
+const CLEANUP_TIMEOUT: Duration = Duration::from_millis(500);
+
+static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+
+/// A handle on a named lock in etcd.
+///
+/// A handle holds or waits for at most one acquisition at a time: acquiring
+/// through a handle that is already holding or acquiring is `Deadlock`. Two
+/// handles — in one process or in many, on one host or many — contend with
+/// each other.
+pub struct Lock {
+    h: Arc<Handle>,
+}
+
+struct Handle {
+    client: Arc<Inner>,
+    name: String,
+    /// `<ns>/<name>/`
+    prefix: Vec<u8>,
+    id: u64,
+    attempts: AtomicU64,
+    busy: AtomicBool,
+}
+
+/// When an acquisition stops waiting.
+#[derive(Clone, Copy)]
+enum Wait {
+    Try,
+    Until(Instant),
+    Forever,
+}
+
+impl Wait {
+    fn until(self) -> Option<Instant> {
+        match self {
+            Wait::Try => None,
+            Wait::Until(t) => Some(t),
+            Wait::Forever => None,
+        }
+    }
+}
+
+/// An exclusive hold. Released by [`Guard::release`] or when dropped.
+#[must_use = "dropping the guard releases the lock at once"]
+pub struct Guard {
+    h: Arc<Handle>,
+    key: Vec<u8>,
+    token: i64,
+    lease: i64,
+    died: bool,
+    lost: AtomicBool,
+    done: bool,
+}
+
+/// One acquisition in a lock's queue, as [`Lock::status`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its process id.
+    pub pid: u32,
+    /// Its host name.
+    pub host: String,
+    /// Its key's create revision: the token it holds, or will hold.
+    pub token: u64,
+    /// When it began to wait, in milliseconds since the Unix epoch.
+    pub since_ms: u64,
+    /// Its lease id.
+    pub lease: i64,
+    /// The time its lease has left (`None`: the lease is gone).
+    pub lease_left: Option<Duration>,
+}
+
+/// Who holds a lock and who waits, read without taking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockStatus {
+    /// The token of the last confirmed exclusive hold (0: never held).
+    pub token: u64,
+    /// The holder (the oldest key).
+    pub holder: Option<Entry>,
+    /// The waiters, in the order they will hold.
+    pub waiters: Vec<Entry>,
+}
+
+impl Lock {
+    /// A handle on the lock `name` (`[A-Za-z0-9._-]{1,200}`, as the local
+    /// locks; anything else is `InvalidArgument`). Talks to etcd only when
+    /// used.
+    pub fn new(client: &Client, name: &str) -> Result<Lock> {
+        validate_lock_name(name)?;
+        let inner = Arc::clone(client.inner());
+        let prefix = format!("{}/{name}/", inner.namespace).into_bytes();
+        Ok(Lock {
+            h: Arc::new(Handle {
+                client: inner,
+                name: name.to_owned(),
+                prefix,
+                id: NEXT_HANDLE.fetch_add(1, Relaxed),
+                attempts: AtomicU64::new(0),
+                busy: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.h.name
+    }
+
+    /// Waits for the lock: until it is held, or `timeout` passes (`None`:
+    /// no limit). Errors: `Timeout` (held by another all along), `Deadlock`
+    /// (this handle holds or is acquiring already), `Unavailable` (etcd did
+    /// not answer within the timeout, or within the client's
+    /// `request_timeout` for one step), `Lost` (this process's lease expired
+    /// while waiting: its key is gone and it does not hold the lock; the next
+    /// acquisition gets a new lease), `InvalidArgument` in a forked child.
+    /// A failed acquisition leaves no key behind.
+    pub fn acquire(&self, timeout: Option<Duration>) -> Result<Guard> {
+        let wait = match timeout {
+            None => Wait::Forever,
+            Some(t) if t.is_zero() => Wait::Try,
+            Some(t) => Wait::Until(Instant::now() + t),
+        };
+        self.acquire_with(wait)
+    }
+
+    /// Takes the lock only if nobody holds it or waits for it before this
+    /// call; `WouldBlock` otherwise. Other errors as [`Lock::acquire`].
+    pub fn try_acquire(&self) -> Result<Guard> {
+        self.acquire_with(Wait::Try)
+    }
+
+    fn acquire_with(&self, wait: Wait) -> Result<Guard> {
+        self.session().check_process()?;
+        if self.h.busy.swap(true, AcqRel) {
+            return Err(Error::new(
+                ErrorKind::Deadlock,
+                format!(
+                    "this handle on lock {:?} already holds it or is acquiring it",
+                    self.h.name
+                ),
+            ));
+        }
+        let result = self.attempt(wait);
+        if result.is_err() {
+            self.h.busy.store(false, Relaxed);
+        }
+        result
+    }
+
+    fn session(&self) -> &Session {
+        &self.h.client.session
+    }
+
+    fn attempt(&self, wait: Wait) -> Result<Guard> {
+        let s = self.session();
+        let lease = s.lease(s.call_deadline(wait.until()))?;
+        let attempt = self.h.attempts.fetch_add(1, Relaxed);
+        let key = self.h.key(lease.id, attempt);
+        let value =
+            json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
+        // Put the own key unless a first try of this very request did
+        // already; read, as of that put, the oldest key and the persistent
+        // keys: an uncontended acquisition needs no second read.
+        let h = &self.h;
+        let mut oldest = codec::by_creation(&h.prefix, &h.end());
+        oldest["limit"] = json!("1");
+        let txn = codec::txn(
+            vec![codec::created_at(&key, 0)],
+            vec![
+                codec::put(&key, value.to_string().as_bytes(), lease.id),
+                codec::op_range(oldest),
+                codec::op_range(codec::range(&h.meta("owner"), b"")),
+                codec::op_range(codec::range(&h.meta("clean"), b"")),
+            ],
+            vec![codec::op_range(codec::range(&key, b""))],
+        );
+        let answer = match self.txn(&txn, s.call_deadline(wait.until())) {
+            Ok(a) => a,
+            Err(e) => {
+                s.orphan(key, None);
+                return Err(e);
+            }
+        };
+        let token = if flag(&answer, "succeeded") {
+            codec::revision(&answer)?
+        } else {
+            match codec::txn_range(&answer, 0)?.first() {
+                Some(kv) => kv.create_revision,
+                None => {
+                    return Err(Error::corrupt(
+                        "etcd said the new key exists and returned no key",
+                    ))
+                }
+            }
+        };
+        let mut first = false;
+        if flag(&answer, "succeeded") {
+            first = codec::txn_range(&answer, 1)?
+                .first()
+                .is_some_and(|kv| kv.key == key);
+        }
+        let result = if first {
+            let owner = codec::txn_range(&answer, 2)?;
+            let clean = codec::txn_range(&answer, 3)?;
+            self.confirm(&key, token, lease, died(&owner, &clean))
+        } else {
+            self.wait_turn(&key, token, lease, wait)
+        };
+        match result {
+            Ok(guard) => Ok(guard),
+            Err(e) => {
+                self.h.delete_own(key, token);
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits until the own key is the oldest, then confirms the hold.
+    fn wait_turn(&self, key: &[u8], token: i64, lease: Lease, wait: Wait) -> Result<Guard> {
+        let s = self.session();
+        let h = &self.h;
+        let mut watched = false;
+        loop {
+            if !s.alive(lease.id) {
+                return Err(h.lost_waiting(lease.id));
+            }
+            if let Wait::Until(t) = wait {
+                if watched && Instant::now() >= t {
+                    return Err(h.timed_out());
+                }
+            }
+            let txn = codec::txn(
+                vec![codec::created_at(key, token)],
+                vec![
+                    codec::op_range(codec::last_created_before(&h.prefix, &h.end(), token)),
+                    codec::op_range(codec::range(&h.meta("owner"), b"")),
+                    codec::op_range(codec::range(&h.meta("clean"), b"")),
+                ],
+                Vec::new(),
+            );
+            let answer = self.txn(&txn, s.call_deadline(wait.until()))?;
+            if !flag(&answer, "succeeded") {
+                return Err(h.lost_waiting(lease.id));
+            }
+            let before = codec::txn_range(&answer, 0)?;
+            let Some(predecessor) = before.first() else {
+                let owner = codec::txn_range(&answer, 1)?;
+                let clean = codec::txn_range(&answer, 2)?;
+                return self.confirm(key, token, lease, died(&owner, &clean));
+            };
+            let watch_until = match wait {
+                Wait::Try => {
+                    return Err(Error::new(
+                        ErrorKind::WouldBlock,
+                        format!("lock {:?} is held", h.name),
+                    ))
+                }
+                Wait::Until(t) if Instant::now() >= t => return Err(h.timed_out()),
+                Wait::Until(t) => t.min(Instant::now() + lease.ttl),
+                Wait::Forever => Instant::now() + lease.ttl,
+            };
+            let from = codec::revision(&answer)? + 1;
+            self.wait_for_delete(&predecessor.key, key, from, watch_until);
+            watched = true;
+        }
+    }
+
+    /// Watches the predecessor's key and the own key from revision `from`
+    /// until one of them is deleted, the stream ends, or `until`.
+    fn wait_for_delete(&self, predecessor: &[u8], own: &[u8], from: i64, until: Instant) {
+        let started = Instant::now();
+        let requests = [
+            codec::watch_deletes(predecessor, from),
+            codec::watch_deletes(own, from),
+        ];
+        if let Ok(mut stream) = self.session().transport.watch(&requests, until) {
+            while let Some(msg) = stream.next() {
+                let compacted = int(&msg, "compact_revision").unwrap_or(1) != 0;
+                if codec::has_events(&msg) || flag(&msg, "canceled") || compacted {
+                    return;
+                }
+            }
+        }
+        if started.elapsed() < WATCH_PAUSE {
+            let left = until.saturating_duration_since(Instant::now());
+            std::thread::sleep(WATCH_PAUSE.min(left));
+        }
+    }
+
+    /// Records the hold in `~owner` (guarded by the own key) and returns it.
+    fn confirm(&self, key: &[u8], token: i64, lease: Lease, died: bool) -> Result<Guard> {
+        let s = self.session();
+        let h = &self.h;
+        let owner = json!({"token": token, "pid": std::process::id(), "host": h.client.host});
+        let txn = codec::txn(
+            vec![codec::created_at(key, token)],
+            vec![codec::put(
+                &h.meta("owner"),
+                owner.to_string().as_bytes(),
+                0,
+            )],
+            Vec::new(),
+        );
+        let answer = self.txn(&txn, s.call_deadline(None))?;
+        if !flag(&answer, "succeeded") || !s.alive(lease.id) {
+            return Err(h.lost_waiting(lease.id));
+        }
+        Ok(Guard {
+            h: Arc::clone(h),
+            key: key.to_vec(),
+            token,
+            lease: lease.id,
+            died,
+            lost: AtomicBool::new(false),
+            done: false,
+        })
+    }
+
+    fn txn(&self, txn: &Value, deadline: Instant) -> Result<Value> {
+        self.session().transport.call("/v3/kv/txn", txn, deadline)
+    }
+
+    /// The holder and the waiters, in order, with their leases' time left.
+    pub fn status(&self) -> Result<LockStatus> {
+        let s = self.session();
+        s.check_process()?;
+        let h = &self.h;
+        let deadline = s.call_deadline(None);
+        let txn = codec::txn(
+            Vec::new(),
+            vec![
+                codec::op_range(codec::by_creation(&h.prefix, &h.end())),
+                codec::op_range(codec::range(&h.meta("owner"), b"")),
+            ],
+            Vec::new(),
+        );
+        let answer = self.txn(&txn, deadline)?;
+        let token = codec::txn_range(&answer, 1)?
+            .first()
+            .and_then(|kv| token_in(&kv.value))
+            .unwrap_or(0);
+        let mut entries = Vec::new();
+        let mut leases: Vec<(i64, Option<Duration>)> = Vec::new();
+        for kv in codec::txn_range(&answer, 0)? {
+            let left = match leases.iter().find(|(id, _)| *id == kv.lease) {
+                Some(&(_, left)) => left,
+                None => {
+                    let left = self.lease_left(kv.lease, deadline)?;
+                    leases.push((kv.lease, left));
+                    left
+                }
+            };
+            entries.push(entry(&kv, left));
+        }
+        let mut entries = entries.into_iter();
+        Ok(LockStatus {
+            token,
+            holder: entries.next(),
+            waiters: entries.collect(),
+        })
+    }
+
+    fn lease_left(&self, lease: i64, deadline: Instant) -> Result<Option<Duration>> {
+        let answer = self.session().transport.call(
+            "/v3/lease/timetolive",
+            &json!({"ID": lease.to_string()}),
+            deadline,
+        )?;
+        let ttl = int(&answer, "TTL")?;
+        Ok((ttl >= 0).then(|| Duration::from_secs(ttl.unsigned_abs())))
+    }
+}
+
+impl Handle {
+    fn key(&self, lease: i64, attempt: u64) -> Vec<u8> {
+        let mut key = self.prefix.clone();
+        key.extend_from_slice(format!("{lease:016x}-{:x}-{attempt:x}", self.id).as_bytes());
+        key
+    }
+
+    /// The end of the waiters' range: `<ns>/<name>/~`.
+    fn end(&self) -> Vec<u8> {
+        let mut end = self.prefix.clone();
+        end.push(b'~');
+        end
+    }
+
+    /// A persistent key, `<ns>/<name>/~<what>`.
+    fn meta(&self, what: &str) -> Vec<u8> {
+        let mut key = self.end();
+        key.extend_from_slice(what.as_bytes());
+        key
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("lock {:?} is still held by another", self.name),
+        )
+    }
+
+    fn lost_waiting(&self, lease: i64) -> Error {
+        Error::new(
+            ErrorKind::Lost,
+            format!(
+                "the lease {lease:x} of this process expired while it waited for lock {:?} \
+                 (keep-alive failed, or the process was paused past its TTL): it does not \
+                 hold the lock",
+                self.name
+            ),
+        )
+    }
+
+    /// Deletes the own key of a failed acquisition (or leaves it to the
+    /// keep-alive thread when etcd does not answer).
+    fn delete_own(&self, key: Vec<u8>, token: i64) {
+        let s = &self.client.session;
+        let txn = codec::txn(
+            vec![codec::created_at(&key, token)],
+            vec![codec::delete(&key)],
+            Vec::new(),
+        );
+        let deadline = Instant::now() + CLEANUP_TIMEOUT.min(s.request_timeout);
+        if s.transport.call("/v3/kv/txn", &txn, deadline).is_err() {
+            s.orphan(key, Some(token));
+        }
+    }
+}
+
+impl Guard {
+    /// The fencing token: the create revision of this hold's key, greater
+    /// than every token before it for this lock.
+    pub fn token(&self) -> u64 {
+        self.token.unsigned_abs()
+    }
+
+    /// The previous exclusive holder's lease expired (it died, hung, or lost
+    /// etcd) instead of releasing.
+    pub fn previous_owner_died(&self) -> bool {
+        self.died
+    }
+
+    /// The lease this hold is attached to.
+    pub fn lease_id(&self) -> i64 {
+        self.lease
+    }
+
+    /// `Ok` while the hold is intact: the lease's local deadline has not
+    /// passed and the hold's key still exists in etcd. `Lost` otherwise (for
+    /// good: another holder may have taken the lock), `Unavailable` when etcd
+    /// does not answer within the client's `request_timeout`.
+    pub fn check(&self) -> Result<()> {
+        let s = &self.h.client.session;
+        s.check_process()?;
+        if self.lost.load(Relaxed) {
+            return Err(self.lost_error("was lost before"));
+        }
+        if !s.alive(self.lease) {
+            self.lost.store(true, Relaxed);
+            return Err(self.lost_error("its lease's deadline passed"));
+        }
+        let answer = s.transport.call(
+            "/v3/kv/range",
+            &codec::range(&self.key, b""),
+            s.call_deadline(None),
+        )?;
+        let intact = codec::kvs(&answer)?
+            .first()
+            .is_some_and(|kv| kv.create_revision == self.token && kv.lease == self.lease);
+        if !intact {
+            self.lost.store(true, Relaxed);
+            return Err(self.lost_error("its key is gone from etcd"));
+        }
+        if !s.alive(self.lease) {
+            self.lost.store(true, Relaxed);
+            return Err(self.lost_error("its lease's deadline passed"));
+        }
+        Ok(())
+    }
+
+    /// Releases the hold. `Lost` if the hold was lost before (its lease
+    /// expired, its key is gone: another may have held the lock meanwhile);
+    /// `Unavailable` if etcd did not answer (the key is deleted later, or
+    /// expires with the lease); `InvalidArgument` in a forked child.
+    pub fn release(mut self) -> Result<()> {
+        self.h.client.session.check_process()?;
+        self.release_now()
+    }
+
+    fn release_now(&mut self) -> Result<()> {
+        self.done = true;
+        let s = &self.h.client.session;
+        let expired = self.lost.load(Relaxed) || !s.alive(self.lease);
+        let clean = json!({"token": self.token});
+        let txn = codec::txn(
+            vec![codec::created_at(&self.key, self.token)],
+            vec![
+                codec::put(&self.h.meta("clean"), clean.to_string().as_bytes(), 0),
+                codec::delete(&self.key),
+            ],
+            vec![codec::op_range(codec::range(&self.h.meta("clean"), b""))],
+        );
+        let answer = s.transport.call("/v3/kv/txn", &txn, s.call_deadline(None));
+        self.h.busy.store(false, Relaxed);
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                s.orphan(self.key.clone(), Some(self.token));
+                if expired {
+                    return Err(self.lost_error("its lease's deadline passed"));
+                }
+                return Err(e);
+            }
+        };
+        let released = flag(&answer, "succeeded")
+            || codec::txn_range(&answer, 0)?
+                .first()
+                .and_then(|kv| token_in(&kv.value))
+                == Some(self.token.unsigned_abs());
+        if !released {
+            return Err(self.lost_error("its key was gone from etcd"));
+        }
+        if expired {
+            return Err(self.lost_error("its lease's deadline passed"));
+        }
+        Ok(())
+    }
+
+    fn lost_error(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Lost,
+            format!(
+                "the hold of lock {:?} with token {} was lost: {why} (another may have held \
+                 the lock since)",
+                self.h.name, self.token
+            ),
+        )
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.done && self.h.client.session.in_own_process() {
+            let _ = self.release_now();
+        }
+    }
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("lock", &self.h.name)
+            .field("token", &self.token)
+            .field("previous_owner_died", &self.died)
+            .finish()
+    }
+}
+
+/// Whether the last confirmed holder (`~owner`) did not release cleanly.
+fn died(owner: &[Kv], clean: &[Kv]) -> bool {
+    let Some(owner) = owner.first() else {
+        return false;
+    };
+    let clean = clean.first().and_then(|kv| token_in(&kv.value));
+    // An owner record that does not parse counts as a holder that died.
+    token_in(&owner.value).is_none_or(|t| Some(t) != clean)
+}
+
+/// The `token` of a persistent key's JSON value.
+fn token_in(value: &[u8]) -> Option<u64> {
+    let v: Value = serde_json::from_slice(value).ok()?;
+    v.get("token")?.as_u64()
+}
+
+fn entry(kv: &Kv, lease_left: Option<Duration>) -> Entry {
+    let v: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+    let num = |f: &str| v.get(f).and_then(Value::as_u64).unwrap_or(0);
+    Entry {
+        pid: u32::try_from(num("pid")).unwrap_or(0),
+        host: v
+            .get("host")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        token: kv.create_revision.unsigned_abs(),
+        since_ms: num("since_ms"),
+        lease: kv.lease,
+        lease_left,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(value: &str) -> Kv {
+        Kv {
+            key: Vec::new(),
+            value: value.as_bytes().to_vec(),
+            create_revision: 1,
+            lease: 0,
+        }
+    }
+
+    #[test]
+    fn previous_owner_died_when_the_last_owner_did_not_release() {
+        assert!(!died(&[], &[]));
+        assert!(!died(&[kv(r#"{"token":5}"#)], &[kv(r#"{"token":5}"#)]));
+        assert!(died(&[kv(r#"{"token":7}"#)], &[kv(r#"{"token":5}"#)]));
+        assert!(died(&[kv(r#"{"token":7}"#)], &[]));
+        assert!(died(&[kv("garbage")], &[kv(r#"{"token":5}"#)]));
+    }
+}
