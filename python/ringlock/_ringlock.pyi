@@ -57,8 +57,10 @@ class Ring:
     nodes ``"host:port"``), ``"nginx"`` (``hash $key consistent``, nodes named
     by their ``server`` address), ``"twemproxy"`` (its ketama with fnv1a_64
     keys) or ``"twemproxy-md5"``, ``"twemproxy-one_at_a_time"``,
-    ``"twemproxy-murmur"``, ``"twemproxy-crc32"``, ``"twemproxy-crc32a"``
-    (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
+    ``"twemproxy-murmur"``, ``"twemproxy-crc32"``, ``"twemproxy-crc32a"``,
+    ``"haproxy"`` (``hash-type consistent``, server ``i`` the ``i``-th node by
+    name), ``"libmemcached-consistent"`` and ``"libmemcached-consistent-md5"``
+    (plain ketama, 100 points per server) (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
     number of virtual points per unit of weight (xxh3) or per server of
     average weight (ketama, a multiple of 4); 0 means the default, 160. Jump
     and maglev take no vnodes. ``table_size`` is maglev's number of table
