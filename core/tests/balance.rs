@@ -25,12 +25,22 @@ fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
 #[test]
 fn default_vnodes_keep_peak_over_mean_at_most_1_30() {
     const KEYS: usize = 1_000_000;
+    // libmemcached's plain ketama has 100 points per server, not 160
+    let fewer_points = [
+        Algorithm::LibmemcachedConsistent,
+        Algorithm::LibmemcachedConsistentMd5,
+    ];
     for algorithm in balanced() {
+        let bound = if fewer_points.contains(&algorithm) {
+            1.40
+        } else {
+            1.30
+        };
         let nodes = (0..100).map(|i| (format!("node-{i:03}"), 1));
         let ring = Ring::with_nodes(algorithm, 0, nodes).unwrap();
         let count = loads(&ring, KEYS);
         let peak = *count.iter().max().unwrap() as f64 / (KEYS as f64 / 100.0);
-        assert!(peak <= 1.30, "{algorithm}: peak/mean {peak:.3}");
+        assert!(peak <= bound, "{algorithm}: peak/mean {peak:.3}");
         assert!(
             count.iter().all(|&c| c > 0),
             "{algorithm}: a node owns nothing"
