@@ -283,7 +283,7 @@ pub fn encode(ring: &Ring, generation: u64) -> Vec<u8> {
 }
 
 fn empty_ring() -> Error {
-    Error::new(crate::ErrorKind::EmptyRing, "the ring has no nodes")
+    Error::empty_ring()
 }
 
 fn stale(paths: &Paths, file: u64, announced: u64) -> Error {
