@@ -11,4 +11,4 @@ if ! command -v etcd > /dev/null; then
     echo "need-etcd: etcd-server is installed but no etcd is on PATH" >&2
     exit 1
 fi
-etcd --version | head -n1
+etcd --version | sed -n 1p  # not head: etcd would die of SIGPIPE under pipefail
