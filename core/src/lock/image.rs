@@ -79,6 +79,7 @@ pub struct Mark {
     tag: u16,
     fd: i32,
     path: CString,
+    adopted: bool,
 }
 
 impl Mark {
@@ -88,7 +89,7 @@ impl Mark {
     }
 
     /// Makes this the image's mark, for as long as the image lives.
-    pub fn adopt(self) {
+    pub fn adopt(mut self) {
         TAG.store(self.tag, Ordering::SeqCst);
         let old = FD.swap(self.fd, Ordering::SeqCst);
         if old >= 0 {
@@ -96,13 +97,16 @@ impl Mark {
             // (not reachable here: the caller adopts once per image).
             unsafe { libc::close(old) };
         }
-        std::mem::forget(self);
+        self.adopted = true;
     }
 }
 
 impl Drop for Mark {
     /// A mark not adopted (another thread's won): removed.
     fn drop(&mut self) {
+        if self.adopted {
+            return; // the image keeps its descriptor; only the path is freed
+        }
         // SAFETY: our own descriptor and a NUL-terminated path.
         unsafe {
             libc::unlink(self.path.as_ptr());
@@ -147,6 +151,7 @@ pub fn make(pid: u32, start: u64) -> Option<Mark> {
                 tag,
                 fd,
                 path: cfinal,
+                adopted: false,
             });
         }
         // SAFETY: our own descriptor, used by nothing else.
