@@ -29,7 +29,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The default lock directory of the calling user.
 pub fn default_dir() -> PathBuf {
-    PathBuf::from(format!("/dev/shm/ringlock-{}", euid()))
+    default_dir_of(euid())
+}
+
+/// The default lock directory of user `uid`.
+pub fn default_dir_of(uid: u32) -> PathBuf {
+    PathBuf::from(format!("/dev/shm/ringlock-{uid}"))
 }
 
 fn euid() -> u32 {

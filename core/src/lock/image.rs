@@ -92,11 +92,7 @@ impl Mark {
     pub fn adopt(mut self) {
         TAG.store(self.tag, Ordering::SeqCst);
         let old = FD.swap(self.fd, Ordering::SeqCst);
-        if old >= 0 {
-            // SAFETY: the descriptor of a mark this image adopted before
-            // (not reachable here: the caller adopts once per image).
-            unsafe { libc::close(old) };
-        }
+        debug_assert!(old < 0, "an image adopts one mark");
         self.adopted = true;
     }
 }
@@ -122,8 +118,11 @@ pub fn make(pid: u32, start: u64) -> Option<Mark> {
     super::dir::prepare(&dir, true).ok()?;
     sweep(&dir);
     for _ in 0..8 {
-        let tag = (random() as u16).max(1);
-        let tmp = dir.join(format!(".image-tmp-{pid}-{:016x}", random()));
+        let tag = (super::page::random_identity() as u16).max(1);
+        let tmp = dir.join(format!(
+            ".image-tmp-{pid}-{:016x}",
+            super::page::random_identity()
+        ));
         let ctmp = c_path(&tmp)?;
         let cfinal = c_path(&mark_path(&dir, pid, start, tag))?;
         // SAFETY: `ctmp` is a NUL-terminated path that outlives the call;
@@ -171,7 +170,7 @@ pub fn released(pid: u32, start: u64, tag: u16) -> bool {
         return false;
     };
     use std::os::unix::fs::MetadataExt;
-    let dir = PathBuf::from(format!("/dev/shm/ringlock-{}", md.uid()));
+    let dir = super::dir::default_dir_of(md.uid());
     let path = mark_path(&dir, pid, start, tag);
     let Some(c) = c_path(&path) else {
         return false;
@@ -228,19 +227,6 @@ fn sweep(dir: &Path) {
             let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-fn random() -> u64 {
-    let mut v = 0u64;
-    // SAFETY: writes at most 8 bytes into `v`, which is 8 bytes long.
-    let n = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, 0) };
-    if n != 8 {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        v = xxhash_rust::xxh3::xxh3_64(&(t ^ u64::from(std::process::id())).to_le_bytes());
-    }
-    v
 }
 
 #[cfg(test)]

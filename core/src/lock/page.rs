@@ -105,7 +105,7 @@ pub fn initial(backend: u32, inode: u64) -> Vec<u8> {
 
 /// 64 random bits, never 0: getrandom(2), else a mix of the clock, the pid
 /// and a counter.
-fn random_identity() -> u64 {
+pub(super) fn random_identity() -> u64 {
     let mut v = 0u64;
     // SAFETY: writes at most 8 bytes into `v`, which is 8 bytes long.
     let n = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, 0) };
