@@ -14,7 +14,7 @@
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
-#                       their table, C get, Python get and publish, publish -> reader
+#                       their table, Rust get interleaved (the 1.2x target), C get, Python get and publish, publish -> reader
 #                       notice latency with reader processes (docs/shared-ring.md)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
@@ -90,6 +90,8 @@ bench-shared: python lib $(BENCH_SHARED_C)
 	@$(MAKE) --no-print-directory bench-shared-rust
 	@echo
 	$(PYTHON) bench/report_shared.py $(BENCH_CRITERION)
+	@echo
+	$(BENCH_CARGO) --bench shared_pair
 	@echo
 	$(BENCH_SHARED_C)
 	@echo

@@ -2,9 +2,11 @@
 """The Rust SharedRing table from criterion's JSON (benches/shared.rs):
 `get` from the mapping beside `Ring::get` on the same nodes and keys (the
 ratio shared / ring), per algorithm and size, and one publish at 1,000
-nodes. Standard library only; prints PASS/MISS beside the target (Rust
-`SharedRing::get` within 1.2x of `Ring::get`, xxh3 and maglev) and always
-exits 0 when there are results: benchmarks are not timed tests.
+nodes. Standard library only; always exits 0 when there are results:
+benchmarks are not timed tests. The rows are measured one after the other,
+so their ratio carries the machine's noise; the 1.2x target (Rust
+`SharedRing::get` within 1.2x of `Ring::get`) is printed PASS/MISS by the
+interleaved bench benches/shared_pair.rs instead.
 
 usage: report_shared.py [CRITERION_DIR]   (default: bench/target/criterion)
 """
@@ -15,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "python"))
 sys.path.insert(0, HERE)
-from benchfmt import fmt_x, ratio, table, verdict  # noqa: E402
+from benchfmt import fmt_x, ratio, table  # noqa: E402
 from report import DEFAULT_DIR, fmt_ns, load  # noqa: E402
 
 ALGORITHMS = ("xxh3", "ketama", "jump", "maglev")
@@ -31,21 +33,16 @@ def main():
         print(f"no shared-ring results under {root}: run `make bench-shared`")
         return 1
     rows = []
-    worst = {}
     for a in ALGORITHMS:
         for n in SIZES:
             r = get.get(f"ring-{a}", {}).get(n)
             s = get.get(f"shared-{a}", {}).get(n)
             x = ratio(s, r)
-            if x is not None:
-                worst[a] = max(worst.get(a, 0.0), x)
             rows.append([f"{a} {n}", fmt_ns(r), fmt_ns(s), fmt_x(x, 2)])
     print("== Rust: ns per get, median (criterion), same 4,096 keys ==")
     table(["algorithm nodes", "Ring::get", "SharedRing::get", "shared/ring"], rows)
-    for a in ("xxh3", "maglev"):
-        w = worst.get(a)
-        print(f"target SharedRing::get within 1.2x of Ring::get ({a}, worst size): "
-              f"{fmt_x(w, 2)} {verdict(w, lambda v: v <= 1.2)}")
+    print("(each row measured on its own, one after the other: absolute times; the 1.2x")
+    print(" target is judged on the interleaved shared_pair bench that follows)")
     print()
     print("== Rust: SharedRing::publish of a 1,000-node ring, median (criterion) ==")
     table(["algorithm", "ms"],

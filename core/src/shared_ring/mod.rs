@@ -259,13 +259,7 @@ impl SharedRing {
     #[doc(hidden)]
     #[inline]
     pub fn name_ptr(&self, id: usize) -> Option<*const u8> {
-        let t = self.current.tables();
-        if id >= t.len() {
-            return None;
-        }
-        // validated: the offset lies inside the names section
-        let off = t.records[4 * id] as usize;
-        Some(t.names[off..].as_ptr())
+        self.current.try_name(id).map(str::as_ptr)
     }
 }
 

@@ -35,7 +35,7 @@ impl<'a> Snapshot<'a> {
 
     /// Node `id`'s name, if there is such a node.
     pub fn name(&self, id: usize) -> Option<&'a str> {
-        (id < self.len()).then(|| self.g.name(id))
+        self.g.try_name(id)
     }
 
     /// As [`Ring::get_id`](crate::Ring::get_id).
