@@ -12,6 +12,7 @@
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
 #   make bench-python   only the Python benches, ring and lock
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
+#   make bench-etcd    the etcd lock beside two raw etcd transactions (docs/distributed.md)
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
 #                       their table, Rust get interleaved (the 1.2x target), C get, Python get and publish, publish -> reader
@@ -111,3 +112,10 @@ bench: python bench-deps
 	$(VPY) bench/python/bench_lock.py
 	@echo
 	@$(MAKE) --no-print-directory bench-shared
+
+# the etcd lock beside the raw floor of two transactions, on one local etcd
+# (installs Debian's etcd-server when etcd is missing; docs/distributed.md)
+.PHONY: bench-etcd
+bench-etcd:
+	bash tests/lib/need-etcd.sh
+	$(BENCH_CARGO) --bench etcd

@@ -54,6 +54,7 @@ pub(crate) struct Kv {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
     pub create_revision: i64,
+    pub mod_revision: i64,
     pub lease: i64,
 }
 
@@ -69,6 +70,7 @@ fn kv(v: &Value) -> Result<Kv> {
         key: text("key")?,
         value: text("value")?,
         create_revision: int(v, "create_revision")?,
+        mod_revision: int(v, "mod_revision")?,
         lease: int(v, "lease")?,
     })
 }
@@ -105,6 +107,14 @@ pub(crate) fn has_events(msg: &Value) -> bool {
 /// The compare `create_revision(key) == rev` (0: the key does not exist).
 pub(crate) fn created_at(key: &[u8], rev: i64) -> Value {
     json!({"target": "CREATE", "result": "EQUAL", "key": b64(key), "create_revision": rev.to_string()})
+}
+
+/// The compare "no key in `[key, end)`" (etcd compares every key of a
+/// range, and an empty range as one key that does not exist).
+pub(crate) fn none_in(key: &[u8], end: &[u8]) -> Value {
+    let mut c = created_at(key, 0);
+    c["range_end"] = json!(b64(end));
+    c
 }
 
 /// A put of `key` = `value`, attached to `lease` (0: none).
@@ -154,6 +164,24 @@ pub(crate) fn op_range(range: Value) -> Value {
     json!({ "request_range": range })
 }
 
+/// A transaction as an operation of another (etcd 3.3 and later).
+pub(crate) fn op_txn(txn: Value) -> Value {
+    json!({ "request_txn": txn })
+}
+
+/// The answer of the transaction at position `i` of a transaction's
+/// responses.
+pub(crate) fn txn_txn(txn: &Value, i: usize) -> Result<&Value> {
+    txn.get("responses")
+        .and_then(|r| r.get(i))
+        .and_then(|r| r.get("response_txn"))
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "etcd's transaction answer has no transaction at {i}"
+            ))
+        })
+}
+
 /// A transaction.
 pub(crate) fn txn(compare: Vec<Value>, success: Vec<Value>, failure: Vec<Value>) -> Value {
     json!({"compare": compare, "success": success, "failure": failure})
@@ -187,6 +215,7 @@ mod tests {
                 key: b"a".to_vec(),
                 value: b"v".to_vec(),
                 create_revision: 5,
+                mod_revision: 6,
                 lease: 12
             }]
         );

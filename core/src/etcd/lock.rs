@@ -7,15 +7,20 @@
 //!   lease, its value who put it (pid, host, since). The holder is the key
 //!   with the smallest create revision; its create revision is the token.
 //! - `<ns>/<name>/~owner`: the last exclusive holder (token, pid, host),
-//!   written when a hold is confirmed; persistent.
+//!   written when a hold is confirmed; persistent. An uncontended
+//!   acquisition writes it in the transaction that puts its key, before the
+//!   token is known: that value has no `token`, and its token is the
+//!   revision that wrote it (the key's create revision).
 //! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
 //!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
 //!
 //! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
-//! persistent keys sort after. Every write is a transaction guarded by
-//! `create_revision(own key) == token`: a waiter whose lease expired (its key
-//! gone) can never be told it holds the lock, and a release sent twice can
-//! never delete a newer holder's key.
+//! persistent keys sort after. An acquisition's first write is guarded by
+//! its key not existing yet (and, to take the lock in that one round trip, by
+//! no key in that range); every later write by `create_revision(own key) ==
+//! token`: a waiter whose lease expired (its key gone) can never be told it
+//! holds the lock, and a release sent twice can never delete a newer
+//! holder's key.
 
 use super::codec::{self, flag, int, Kv};
 use super::session::{Lease, Session};
@@ -190,13 +195,17 @@ impl Lock {
         let key = self.h.key(lease.id, attempt);
         let value =
             json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
-        // Put the own key unless a first try of this very request did
-        // already; read, as of that put, the oldest key and the persistent
-        // keys: an uncontended acquisition needs no second read.
+        // One round trip when nobody holds or waits: put the own key and
+        // record the hold in `~owner` at once (its token is then the
+        // revision of that write: see `owner_token`), reading the persistent
+        // keys as they were. Otherwise (the nested transaction): put the own
+        // key unless a first try of this very request did already; read, as
+        // of that put, the oldest key and the persistent keys.
         let h = &self.h;
+        let owner = json!({"pid": std::process::id(), "host": h.client.host});
         let mut oldest = codec::by_creation(&h.prefix, &h.end());
         oldest["limit"] = json!("1");
-        let txn = codec::txn(
+        let queued = codec::txn(
             vec![codec::created_at(&key, 0)],
             vec![
                 codec::put(&key, value.to_string().as_bytes(), lease.id),
@@ -206,17 +215,41 @@ impl Lock {
             ],
             vec![codec::op_range(codec::range(&key, b""))],
         );
-        let answer = match self.txn(&txn, s.call_deadline(wait.until())) {
+        let txn = codec::txn(
+            vec![
+                codec::created_at(&key, 0),
+                codec::none_in(&h.prefix, &h.end()),
+            ],
+            vec![
+                codec::op_range(codec::range(&h.meta("owner"), b"")),
+                codec::op_range(codec::range(&h.meta("clean"), b"")),
+                codec::put(&key, value.to_string().as_bytes(), lease.id),
+                codec::put(&h.meta("owner"), owner.to_string().as_bytes(), 0),
+            ],
+            vec![codec::op_txn(queued)],
+        );
+        let outer = match self.txn(&txn, s.call_deadline(wait.until())) {
             Ok(a) => a,
             Err(e) => {
                 s.orphan(key, None);
                 return Err(e);
             }
         };
-        let token = if flag(&answer, "succeeded") {
-            codec::revision(&answer)?
+        if flag(&outer, "succeeded") {
+            let token = codec::revision(&outer)?;
+            let owner = codec::txn_range(&outer, 0)?;
+            let clean = codec::txn_range(&outer, 1)?;
+            if !s.alive(lease.id) {
+                self.h.delete_own(key, token);
+                return Err(h.lost_waiting(lease.id));
+            }
+            return Ok(self.guard(key, token, lease, died(&owner, &clean)));
+        }
+        let answer = codec::txn_txn(&outer, 0)?;
+        let token = if flag(answer, "succeeded") {
+            codec::revision(&outer)?
         } else {
-            match codec::txn_range(&answer, 0)?.first() {
+            match codec::txn_range(answer, 0)?.first() {
                 Some(kv) => kv.create_revision,
                 None => {
                     return Err(Error::corrupt(
@@ -226,14 +259,14 @@ impl Lock {
             }
         };
         let mut first = false;
-        if flag(&answer, "succeeded") {
-            first = codec::txn_range(&answer, 1)?
+        if flag(answer, "succeeded") {
+            first = codec::txn_range(answer, 1)?
                 .first()
                 .is_some_and(|kv| kv.key == key);
         }
         let result = if first {
-            let owner = codec::txn_range(&answer, 2)?;
-            let clean = codec::txn_range(&answer, 3)?;
+            let owner = codec::txn_range(answer, 2)?;
+            let clean = codec::txn_range(answer, 3)?;
             self.confirm(&key, token, lease, died(&owner, &clean))
         } else {
             self.wait_turn(&key, token, lease, wait)
@@ -337,15 +370,19 @@ impl Lock {
         if !flag(&answer, "succeeded") || !s.alive(lease.id) {
             return Err(h.lost_waiting(lease.id));
         }
-        Ok(Guard {
-            h: Arc::clone(h),
-            key: key.to_vec(),
+        Ok(self.guard(key.to_vec(), token, lease, died))
+    }
+
+    fn guard(&self, key: Vec<u8>, token: i64, lease: Lease, died: bool) -> Guard {
+        Guard {
+            h: Arc::clone(&self.h),
+            key,
             token,
             lease: lease.id,
             died,
             lost: AtomicBool::new(false),
             done: false,
-        })
+        }
     }
 
     fn txn(&self, txn: &Value, deadline: Instant) -> Result<Value> {
@@ -369,7 +406,7 @@ impl Lock {
         let answer = self.txn(&txn, deadline)?;
         let token = codec::txn_range(&answer, 1)?
             .first()
-            .and_then(|kv| token_in(&kv.value))
+            .and_then(owner_token)
             .unwrap_or(0);
         let mut entries = Vec::new();
         let mut leases: Vec<(i64, Option<Duration>)> = Vec::new();
@@ -595,7 +632,19 @@ fn died(owner: &[Kv], clean: &[Kv]) -> bool {
     };
     let clean = clean.first().and_then(|kv| token_in(&kv.value));
     // An owner record that does not parse counts as a holder that died.
-    token_in(&owner.value).is_none_or(|t| Some(t) != clean)
+    owner_token(owner).is_none_or(|t| Some(t) != clean)
+}
+
+/// The token of the hold `~owner` records: its `token`, or, when it has
+/// none (written in the same transaction as the holder's key, whose create
+/// revision was not known yet), the revision of that write. `None` when the
+/// value is not a JSON object.
+fn owner_token(owner: &Kv) -> Option<u64> {
+    let v: Value = serde_json::from_slice(&owner.value).ok()?;
+    match v.get("token") {
+        Some(t) => t.as_u64(),
+        None => v.is_object().then_some(owner.mod_revision.unsigned_abs()),
+    }
 }
 
 /// The `token` of a persistent key's JSON value.
@@ -636,6 +685,7 @@ mod tests {
             key: Vec::new(),
             value: value.as_bytes().to_vec(),
             create_revision: 1,
+            mod_revision: 7,
             lease: 0,
         }
     }
@@ -647,5 +697,8 @@ mod tests {
         assert!(died(&[kv(r#"{"token":7}"#)], &[kv(r#"{"token":5}"#)]));
         assert!(died(&[kv(r#"{"token":7}"#)], &[]));
         assert!(died(&[kv("garbage")], &[kv(r#"{"token":5}"#)]));
+        // an owner written with the holder's key: its token is its revision (7)
+        assert!(!died(&[kv(r#"{"pid":1}"#)], &[kv(r#"{"token":7}"#)]));
+        assert!(died(&[kv(r#"{"pid":1}"#)], &[kv(r#"{"token":5}"#)]));
     }
 }
