@@ -490,6 +490,15 @@ typedef struct {
 #define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5 15
 
 /**
+ * spymemcached 2.12.3's `KetamaNodeLocator` with `KETAMA_HASH`: every key on
+ * the server spymemcached picks, for nodes named by the string spymemcached
+ * hashes for their socket address (`10.0.0.1:11211`,
+ * `host/10.0.0.1:11211`); weighted as with a weight map when a weight is
+ * not 1 (vnodes must be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_SPYMEMCACHED 16
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

@@ -77,6 +77,8 @@ enum class Algorithm : rl_algorithm {
     /// Client profiles: libmemcached's plain ketama, one-at-a-time or MD5 keys.
     libmemcached_consistent = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT,
     libmemcached_consistent_md5 = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
+    /// Client profile: spymemcached's `KetamaNodeLocator` (docs/placement.md).
+    spymemcached = RL_ALGORITHM_SPYMEMCACHED,
 };
 
 /// A failed call: the rl_status and the detailed message.

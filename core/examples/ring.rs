@@ -42,6 +42,7 @@ fn main() -> Result<(), ringlock::Error> {
             Algorithm::LibmemcachedConsistent,
             0,
         ),
+        ("spymemcached", Algorithm::Spymemcached, 0),
     ] {
         let mut ring = Ring::with_config(algorithm, 0, table_size)?;
         for (node, weight) in NODES {

@@ -151,8 +151,8 @@ impl Doc {
                 let h = match self.algorithm {
                     2 => xxh3_64(key),
                     // ketama, libmemcached, twemproxy-md5,
-                    // libmemcached-consistent-md5
-                    1 | 5 | 8 | 15 => {
+                    // libmemcached-consistent-md5, spymemcached
+                    1 | 5 | 8 | 15 | 16 => {
                         let d = Md5::digest(key);
                         u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) << 32
                     }

@@ -54,6 +54,7 @@ int main() {
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::haproxy), "haproxy");
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::libmemcached_consistent),
                            "libmemcached-consistent");
+        rings.emplace_back(ringlock::Ring(ringlock::Algorithm::spymemcached), "spymemcached");
         for (auto &[ring, name] : rings) {
             for (const auto &[node, weight] : NODES) {
                 ring.add(node, weight);

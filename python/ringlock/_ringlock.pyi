@@ -39,6 +39,10 @@ _Algorithm: TypeAlias = Literal[
     "twemproxy-murmur",
     "twemproxy-crc32",
     "twemproxy-crc32a",
+    "haproxy",
+    "libmemcached-consistent",
+    "libmemcached-consistent-md5",
+    "spymemcached",
 ]
 _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, SupportsIndex]
 

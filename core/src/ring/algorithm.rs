@@ -56,6 +56,9 @@ pub enum Algorithm {
     LibmemcachedConsistent,
     /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
     LibmemcachedConsistentMd5,
+    /// spymemcached's `KetamaNodeLocator` with `KETAMA_HASH` (a client
+    /// profile: every key on the server spymemcached 2.12.3 picks).
+    Spymemcached,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -122,7 +125,7 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 15] = [
+    pub const ALL: [Algorithm; 16] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
@@ -138,6 +141,7 @@ impl Algorithm {
         Algorithm::Haproxy,
         Algorithm::LibmemcachedConsistent,
         Algorithm::LibmemcachedConsistentMd5,
+        Algorithm::Spymemcached,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -158,6 +162,7 @@ impl Algorithm {
             Algorithm::Haproxy => &super::haproxy::SPEC,
             Algorithm::LibmemcachedConsistent => &super::libmemcached_consistent::SPEC,
             Algorithm::LibmemcachedConsistentMd5 => &super::libmemcached_consistent::MD5,
+            Algorithm::Spymemcached => &super::spymemcached::SPEC,
         }
     }
 
@@ -276,7 +281,7 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
@@ -297,13 +302,14 @@ mod tests {
                 "twemproxy-crc32a",
                 "haproxy",
                 "libmemcached-consistent",
-                "libmemcached-consistent-md5"
+                "libmemcached-consistent-md5",
+                "spymemcached"
             ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\", \"spymemcached\""
             ),
             "{e}"
         );

@@ -23,6 +23,7 @@ mod nginx;
 mod nodes;
 mod serial;
 pub(crate) mod shared;
+mod spymemcached;
 mod tracker;
 mod twemproxy;
 mod xxh3;

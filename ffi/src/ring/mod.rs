@@ -74,6 +74,12 @@ pub const RL_ALGORITHM_HAPROXY: rl_algorithm = 13;
 pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT: rl_algorithm = 14;
 /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
 pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5: rl_algorithm = 15;
+/// spymemcached 2.12.3's `KetamaNodeLocator` with `KETAMA_HASH`: every key on
+/// the server spymemcached picks, for nodes named by the string spymemcached
+/// hashes for their socket address (`10.0.0.1:11211`,
+/// `host/10.0.0.1:11211`); weighted as with a weight map when a weight is
+/// not 1 (vnodes must be 0; docs/placement.md).
+pub const RL_ALGORITHM_SPYMEMCACHED: rl_algorithm = 16;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -262,6 +268,7 @@ mod tests {
                 RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
                 Algorithm::LibmemcachedConsistentMd5,
             ),
+            (RL_ALGORITHM_SPYMEMCACHED, Algorithm::Spymemcached),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);
