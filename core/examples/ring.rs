@@ -43,6 +43,7 @@ fn main() -> Result<(), ringlock::Error> {
             0,
         ),
         ("spymemcached", Algorithm::Spymemcached, 0),
+        ("envoy-ring-hash", Algorithm::EnvoyRingHash, 0),
     ] {
         let mut ring = Ring::with_config(algorithm, 0, table_size)?;
         for (node, weight) in NODES {

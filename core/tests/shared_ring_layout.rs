@@ -150,6 +150,8 @@ impl Doc {
             _ => {
                 let h = match self.algorithm {
                     2 => xxh3_64(key),
+                    // envoy-ring-hash: XXH64, seed 0
+                    17 => xxhash_rust::xxh64::xxh64(key, 0),
                     // ketama, libmemcached, twemproxy-md5,
                     // libmemcached-consistent-md5, spymemcached
                     1 | 5 | 8 | 15 | 16 => {

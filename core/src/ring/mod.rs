@@ -12,6 +12,7 @@ mod algorithm;
 mod bounded;
 mod continuum;
 mod diff;
+mod envoy_ring_hash;
 mod haproxy;
 mod jump;
 mod ketama;
