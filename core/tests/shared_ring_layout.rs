@@ -243,7 +243,8 @@ fn a_reader_written_from_the_document_answers_as_the_ring() {
                         .count();
                     assert_eq!(ix as usize, below);
                 }
-                if a != Algorithm::Xxh3 {
+                // 32-bit positions in the top half, but for the 64-bit rings
+                if a != Algorithm::Xxh3 && a != Algorithm::EnvoyRingHash {
                     assert!(d.pos[..e].iter().all(|p| p & 0xffff_ffff == 0));
                 }
             }
