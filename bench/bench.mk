@@ -6,7 +6,8 @@
 #
 #   make bench          everything, in one go: Rust ring + lock benches, their
 #                       report, the C hand-off bench, the Python ring + lock
-#                       benches, then bench-shared (a few minutes on 2 cores)
+#                       benches, bench-shared, then bench-profiles (a few
+#                       minutes on 2 cores)
 #   make bench-rust     only the criterion benches: ring, bounded loads, lock (BENCH_FILTER=regex)
 #   make bench-report   only the Rust tables, from the last criterion run
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
@@ -17,6 +18,9 @@
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
 #                       their table, Rust get interleaved (the 1.2x target), C get, Python get and publish, publish -> reader
 #                       notice latency with reader processes (docs/shared-ring.md)
+#   make bench-profiles each client profile's get beside libmemcached's
+#                       memcached_generate_hash (C) and pylibmc's Client.hash
+#                       (Python)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
 # dir bench/target): the peer crates never enter the main workspace's build.
@@ -31,11 +35,12 @@ BENCH_CARGO      = cd bench && CRITERION_HOME=$(BENCH_CRITERION) $(CARGO) bench 
                    --target-dir $(BENCH_TARGET)
 BENCH_HANDOFF   := $(BUILD)/bench/handoff
 BENCH_SHARED_C  := $(BUILD)/bench/shared_get
+BENCH_PROFILES  := $(BUILD)/bench/profiles
 # arguments of the C hand-off bench (see bench/c/handoff.c), e.g. "-n 100000 -r 5"
 BENCH_HANDOFF_ARGS ?=
 
 .PHONY: bench bench-rust bench-report bench-python bench-deps bench-probe bench-c \
-        bench-lock bench-lock-rust bench-shared bench-shared-rust
+        bench-lock bench-lock-rust bench-shared bench-shared-rust bench-profiles
 
 $(VENV)/.bench-stamp: bench/requirements.txt $(VENV)/.stamp
 	$(VPY) -m pip install --quiet -r bench/requirements.txt
@@ -98,6 +103,19 @@ bench-shared: python lib $(BENCH_SHARED_C)
 	@echo
 	$(VPY) bench/python/bench_shared.py
 
+# libmemcached's header is not -Wpedantic clean; Debian's libmemcached-dev
+# and pylibmc are installed when missing (as make test-profiles does)
+$(BENCH_PROFILES): bench/c/profiles.c include/ringlock.h
+	@mkdir -p $(dir $@)
+	bash tests/lib/need-deb.sh libmemcached-dev
+	$(CC) $(subst -Wpedantic,,$(FFI_CFLAGS)) -Iinclude bench/c/profiles.c $(FFI_LINK_SO) -lmemcached -o $@
+
+bench-profiles: python lib $(BENCH_PROFILES)
+	$(BENCH_PROFILES)
+	@echo
+	$(VPY) -c "import pylibmc" 2> /dev/null || $(VPY) -m pip install --quiet pylibmc
+	$(VPY) bench/python/bench_profiles.py
+
 # one invocation, in this order: Rust benches (ring, lock), their report, the
 # C hand-off bench, Python benches (ring, lock), the shared-ring benches
 bench: python bench-deps
@@ -112,6 +130,10 @@ bench: python bench-deps
 	$(VPY) bench/python/bench_lock.py
 	@echo
 	@$(MAKE) --no-print-directory bench-shared
+	@echo
+	@$(MAKE) --no-print-directory bench-profiles
+	@echo
+	@$(MAKE) --no-print-directory bench-etcd
 
 # the etcd lock beside the raw floor of two transactions, on one local etcd
 # (installs Debian's etcd-server when etcd is missing; docs/distributed.md)

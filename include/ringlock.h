@@ -490,6 +490,25 @@ typedef struct {
 #define RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5 15
 
 /**
+ * spymemcached 2.12.3's `KetamaNodeLocator` with `KETAMA_HASH`: every key on
+ * the server spymemcached picks, for nodes named by the string spymemcached
+ * hashes for their socket address (`10.0.0.1:11211`,
+ * `host/10.0.0.1:11211`); weighted as with a weight map when a weight is
+ * not 1 (vnodes must be 0; docs/placement.md).
+ */
+#define RL_ALGORITHM_SPYMEMCACHED 16
+
+/**
+ * Envoy's `ring_hash` load balancer (XXH64 of `"<host>_<i>"`, its running
+ * weight shares): every key on the host Envoy's ring picks for the hash
+ * XXH64(key), for nodes named by the text Envoy hashes (the host's address
+ * `10.0.0.1:80`, or its hostname or `hash_key`). The table size of
+ * `rl_ring_new_with_options` is Envoy's `minimum_ring_size` (0: 1024);
+ * vnodes must be 0 (docs/placement.md).
+ */
+#define RL_ALGORITHM_ENVOY_RING_HASH 17
+
+/**
  * Exclusive (write): one holder at a time; every acquisition gets a new
  * fencing token.
  */

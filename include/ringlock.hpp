@@ -77,6 +77,10 @@ enum class Algorithm : rl_algorithm {
     /// Client profiles: libmemcached's plain ketama, one-at-a-time or MD5 keys.
     libmemcached_consistent = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT,
     libmemcached_consistent_md5 = RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
+    /// Client profile: spymemcached's `KetamaNodeLocator` (docs/placement.md).
+    spymemcached = RL_ALGORITHM_SPYMEMCACHED,
+    /// Client profile: Envoy's `ring_hash` (docs/placement.md).
+    envoy_ring_hash = RL_ALGORITHM_ENVOY_RING_HASH,
 };
 
 /// A failed call: the rl_status and the detailed message.

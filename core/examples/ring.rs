@@ -42,6 +42,8 @@ fn main() -> Result<(), ringlock::Error> {
             Algorithm::LibmemcachedConsistent,
             0,
         ),
+        ("spymemcached", Algorithm::Spymemcached, 0),
+        ("envoy-ring-hash", Algorithm::EnvoyRingHash, 0),
     ] {
         let mut ring = Ring::with_config(algorithm, 0, table_size)?;
         for (node, weight) in NODES {

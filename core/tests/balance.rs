@@ -7,11 +7,13 @@ use ringlock::{Algorithm, Ring};
 /// reproduced exactly) puts every key in the first 2^15 of 2^32 positions:
 /// one or two nodes own everything; and `haproxy`, whose 16 points per unit
 /// of weight (HAProxy's, reproduced exactly) balance less evenly (its own
-/// bounds below).
+/// bounds below); and `envoy-ring-hash`, whose default ring of 1,024
+/// entries gives 100 nodes about 11 each (Envoy's default; with a larger
+/// minimum ring size below).
 fn balanced() -> impl Iterator<Item = Algorithm> {
-    Algorithm::ALL
-        .into_iter()
-        .filter(|&a| a != Algorithm::TwemproxyCrc32 && a != Algorithm::Haproxy)
+    Algorithm::ALL.into_iter().filter(|&a| {
+        a != Algorithm::TwemproxyCrc32 && a != Algorithm::Haproxy && a != Algorithm::EnvoyRingHash
+    })
 }
 
 fn loads(ring: &Ring, keys: usize) -> Vec<usize> {
@@ -94,4 +96,22 @@ fn haproxy_sixteen_points_per_weight_balance_within_its_bounds() {
     let c = loads(&pair, KEYS);
     let ratio = c[1] as f64 / c[0] as f64;
     assert!((1.5..=2.5).contains(&ratio), "pair ratio is {ratio:.3}");
+}
+
+#[test]
+fn envoy_ring_hash_balances_as_its_ring_size_allows() {
+    const KEYS: usize = 600_000;
+    let peak = |min_ring: u32| {
+        let mut ring = Ring::with_config(Algorithm::EnvoyRingHash, 0, min_ring).unwrap();
+        ring.add_many((0..100).map(|i| (format!("10.0.0.{i}:80"), 1)))
+            .unwrap();
+        let count = loads(&ring, KEYS);
+        *count.iter().max().unwrap() as f64 / (KEYS as f64 / 100.0)
+    };
+    // the default, 1,024 entries: about 11 per node
+    let small = peak(0);
+    assert!((1.3..=3.0).contains(&small), "peak/mean {small:.3}");
+    // 160 entries per node, as ketama has
+    let large = peak(16_000);
+    assert!(large <= 1.30, "peak/mean {large:.3}");
 }

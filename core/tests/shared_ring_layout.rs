@@ -150,9 +150,11 @@ impl Doc {
             _ => {
                 let h = match self.algorithm {
                     2 => xxh3_64(key),
+                    // envoy-ring-hash: XXH64, seed 0
+                    17 => xxhash_rust::xxh64::xxh64(key, 0),
                     // ketama, libmemcached, twemproxy-md5,
-                    // libmemcached-consistent-md5
-                    1 | 5 | 8 | 15 => {
+                    // libmemcached-consistent-md5, spymemcached
+                    1 | 5 | 8 | 15 | 16 => {
                         let d = Md5::digest(key);
                         u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) << 32
                     }
@@ -241,7 +243,8 @@ fn a_reader_written_from_the_document_answers_as_the_ring() {
                         .count();
                     assert_eq!(ix as usize, below);
                 }
-                if a != Algorithm::Xxh3 {
+                // 32-bit positions in the top half, but for the 64-bit rings
+                if a != Algorithm::Xxh3 && a != Algorithm::EnvoyRingHash {
                     assert!(d.pos[..e].iter().all(|p| p & 0xffff_ffff == 0));
                 }
             }

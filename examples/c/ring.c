@@ -25,6 +25,8 @@ static const struct {
     {RL_ALGORITHM_MAGLEV, "maglev-1009", 1009}, {RL_ALGORITHM_LIBMEMCACHED, "libmemcached", 0},
     {RL_ALGORITHM_NGINX, "nginx", 0},         {RL_ALGORITHM_HAPROXY, "haproxy", 0},
     {RL_ALGORITHM_LIBMEMCACHED_CONSISTENT, "libmemcached-consistent", 0},
+    {RL_ALGORITHM_SPYMEMCACHED, "spymemcached", 0},
+    {RL_ALGORITHM_ENVOY_RING_HASH, "envoy-ring-hash", 0},
 };
 
 /* Exits with a message unless `status` is RL_OK. */

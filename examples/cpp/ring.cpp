@@ -54,6 +54,8 @@ int main() {
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::haproxy), "haproxy");
         rings.emplace_back(ringlock::Ring(ringlock::Algorithm::libmemcached_consistent),
                            "libmemcached-consistent");
+        rings.emplace_back(ringlock::Ring(ringlock::Algorithm::spymemcached), "spymemcached");
+        rings.emplace_back(ringlock::Ring(ringlock::Algorithm::envoy_ring_hash), "envoy-ring-hash");
         for (auto &[ring, name] : rings) {
             for (const auto &[node, weight] : NODES) {
                 ring.add(node, weight);

@@ -109,6 +109,8 @@ int main(int argc, char **argv) {
         {RL_ALGORITHM_NGINX, "nginx", 0},
         {RL_ALGORITHM_HAPROXY, "haproxy", 0},
         {RL_ALGORITHM_LIBMEMCACHED_CONSISTENT, "libmemcached-consistent", 0},
+        {RL_ALGORITHM_SPYMEMCACHED, "spymemcached", 0},
+        {RL_ALGORITHM_ENVOY_RING_HASH, "envoy-ring-hash", 0},
     };
     printf("# ringlock %s placement check\n", rl.version());
     for (size_t a = 0; a < sizeof algorithms / sizeof algorithms[0]; a++) {

@@ -42,6 +42,8 @@ def main() -> None:
         ("nginx", "nginx", None),
         ("haproxy", "haproxy", None),
         ("libmemcached-consistent", "libmemcached-consistent", None),
+        ("spymemcached", "spymemcached", None),
+        ("envoy-ring-hash", "envoy-ring-hash", None),
     ]:
         if table_size is None:
             ring = ringlock.Ring(algorithm=algorithm)

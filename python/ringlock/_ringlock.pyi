@@ -39,6 +39,11 @@ _Algorithm: TypeAlias = Literal[
     "twemproxy-murmur",
     "twemproxy-crc32",
     "twemproxy-crc32a",
+    "haproxy",
+    "libmemcached-consistent",
+    "libmemcached-consistent-md5",
+    "spymemcached",
+    "envoy-ring-hash",
 ]
 _Nodes: TypeAlias = Iterable[str | tuple[str, SupportsIndex]] | Mapping[str, SupportsIndex]
 
@@ -60,7 +65,11 @@ class Ring:
     ``"twemproxy-murmur"``, ``"twemproxy-crc32"``, ``"twemproxy-crc32a"``,
     ``"haproxy"`` (``hash-type consistent``, server ``i`` the ``i``-th node by
     name), ``"libmemcached-consistent"`` and ``"libmemcached-consistent-md5"``
-    (plain ketama, 100 points per server) (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
+    (plain ketama, 100 points per server), ``"spymemcached"``
+    (``KetamaNodeLocator``, nodes named as spymemcached prints their socket
+    address), ``"envoy-ring-hash"`` (Envoy's ``ring_hash``, nodes named by the
+    host address Envoy hashes; ``table_size`` is its ``minimum_ring_size``,
+    default 1024) (docs/placement.md); the profiles take no vnodes. ``vnodes`` is the
     number of virtual points per unit of weight (xxh3) or per server of
     average weight (ketama, a multiple of 4); 0 means the default, 160. Jump
     and maglev take no vnodes. ``table_size`` is maglev's number of table

@@ -87,7 +87,8 @@ pub(crate) fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// An algorithm or profile name: "ketama", "xxh3", "jump", "maglev",
 /// "libmemcached", "nginx", "twemproxy", "twemproxy-<hash>", "haproxy",
-/// "libmemcached-consistent", "libmemcached-consistent-md5".
+/// "libmemcached-consistent", "libmemcached-consistent-md5", "spymemcached",
+/// "envoy-ring-hash".
 pub(crate) fn algorithm(name: &str) -> PyResult<Algorithm> {
     name.parse::<Algorithm>().map_err(crate::errors::to_py)
 }

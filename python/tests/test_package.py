@@ -143,8 +143,8 @@ def test_example_prints_the_rust_lines() -> None:
     lines = out.stdout.splitlines()
     assert lines[0] == f"# ringlock {ringlock.__version__} placement check"
     # ketama, xxh3, jump, maglev, maglev-1009, libmemcached, nginx, haproxy,
-    # libmemcached-consistent
-    assert len(lines) == 1 + 9 * 10 + 2
+    # libmemcached-consistent, spymemcached, envoy-ring-hash
+    assert len(lines) == 1 + 11 * 10 + 2
     assert lines[-2:] == ["jump_hash 42 57 43", "jump_hash 3735883980 666 361"]
     rust = REPO / "target" / "release" / "examples" / "ring"
     if not rust.exists():

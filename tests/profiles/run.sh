@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The client profiles against the real clients (make test-profiles):
 # libmemcached 1.1.4 from Debian's libmemcached-dev (C, 100,000 keys per
-# list; weighted and plain ketama)
+# list; weighted and plain ketama) and through pylibmc (Client.hash, the
+# server index, tests/profiles/test_pylibmc.py)
 # nginx 1.22 (a real nginx proxying to 24 backends, 2,000 keys per
 # upstream, tests/profiles/test_nginx.py), twemproxy 0.5 (a real
 # nutcracker in front of 8 memcached servers, a pool per key hash, 2,000 keys
@@ -51,6 +52,15 @@ program() { # program PACKAGE PATH-IN-PACKAGE [LIBRARY-PACKAGE...]
     echo "$tools/$path"
 }
 vpy=${VPY:-.venv/bin/python}
+# pylibmc from PyPI (its wheel bundles libmemcached 1.0.16; where no wheel
+# fits, pip builds it against Debian's libmemcached-dev)
+if ! "$vpy" -c "import pylibmc" 2> /dev/null; then
+    "$vpy" -m pip install --quiet pylibmc 2> /dev/null || {
+        bash tests/lib/need-deb.sh gcc python3-dev zlib1g-dev
+        "$vpy" -m pip install --quiet pylibmc
+    }
+fi
+"$vpy" tests/profiles/test_pylibmc.py "${PYLIBMC_KEYS:-2500}"
 "$vpy" tests/profiles/test_nginx.py "$(program nginx usr/sbin/nginx)" "${NGINX_KEYS:-2000}"
 "$vpy" tests/profiles/test_twemproxy.py "$(program nutcracker usr/sbin/nutcracker)" \
     "$(program memcached usr/bin/memcached)" "${TWEMPROXY_KEYS:-2000}"

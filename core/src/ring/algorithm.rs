@@ -56,6 +56,13 @@ pub enum Algorithm {
     LibmemcachedConsistent,
     /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
     LibmemcachedConsistentMd5,
+    /// spymemcached's `KetamaNodeLocator` with `KETAMA_HASH` (a client
+    /// profile: every key on the server spymemcached 2.12.3 picks).
+    Spymemcached,
+    /// Envoy's `ring_hash` load balancer (a client profile: every hash on
+    /// the host Envoy's ring picks; the table size is its
+    /// `minimum_ring_size`).
+    EnvoyRingHash,
 }
 
 /// What one algorithm is, declared in its own file (`ketama.rs`, `xxh3.rs`,
@@ -122,7 +129,7 @@ pub(super) enum Parameter {
 
 impl Algorithm {
     /// Every algorithm, in code order.
-    pub const ALL: [Algorithm; 15] = [
+    pub const ALL: [Algorithm; 17] = [
         Algorithm::Ketama,
         Algorithm::Xxh3,
         Algorithm::Jump,
@@ -138,6 +145,8 @@ impl Algorithm {
         Algorithm::Haproxy,
         Algorithm::LibmemcachedConsistent,
         Algorithm::LibmemcachedConsistentMd5,
+        Algorithm::Spymemcached,
+        Algorithm::EnvoyRingHash,
     ];
 
     /// The registry: each algorithm's [`Spec`], from its own file.
@@ -158,6 +167,8 @@ impl Algorithm {
             Algorithm::Haproxy => &super::haproxy::SPEC,
             Algorithm::LibmemcachedConsistent => &super::libmemcached_consistent::SPEC,
             Algorithm::LibmemcachedConsistentMd5 => &super::libmemcached_consistent::MD5,
+            Algorithm::Spymemcached => &super::spymemcached::SPEC,
+            Algorithm::EnvoyRingHash => &super::envoy_ring_hash::SPEC,
         }
     }
 
@@ -187,8 +198,9 @@ impl Algorithm {
         }
     }
 
-    /// The table size used when the caller passes 0: 65,537 for maglev, 0
-    /// (no table size) for the others.
+    /// The table size used when the caller passes 0: 65,537 for maglev,
+    /// 1,024 (Envoy's minimum ring size) for envoy-ring-hash, 0 (no table
+    /// size) for the others.
     pub fn default_table_size(self) -> u32 {
         match self.spec().parameter {
             Parameter::TableSize { default, .. } => default,
@@ -197,14 +209,15 @@ impl Algorithm {
     }
 
     /// Resolves `table_size` (0 = default) or says why it does not fit:
-    /// maglev takes a prime up to 2^26; the others take only 0.
+    /// maglev takes a prime up to 2^26, envoy-ring-hash a minimum ring size
+    /// up to 2^23; the others take only 0.
     pub(crate) fn resolve_table_size(self, table_size: u32) -> Result<u32> {
         match (&self.spec().parameter, table_size) {
             (Parameter::TableSize { default, .. }, 0) => Ok(*default),
             (Parameter::TableSize { validate, .. }, t) => validate(t).map(|()| t),
             (_, 0) => Ok(0),
             (_, t) => Err(Error::invalid(format!(
-                "{self} has no table size (only {} has); it must be 0, not {t}",
+                "{self} has no table size (only {} take one); it must be 0, not {t}",
                 Algorithm::with_table_size()
             ))),
         }
@@ -276,7 +289,7 @@ mod tests {
         let codes: Vec<u8> = Algorithm::ALL.into_iter().map(Algorithm::code).collect();
         assert_eq!(
             codes,
-            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17],
             "ALL is in code order, codes are stable"
         );
         let names: Vec<&str> = Algorithm::ALL.into_iter().map(Algorithm::name).collect();
@@ -297,18 +310,24 @@ mod tests {
                 "twemproxy-crc32a",
                 "haproxy",
                 "libmemcached-consistent",
-                "libmemcached-consistent-md5"
+                "libmemcached-consistent-md5",
+                "spymemcached",
+                "envoy-ring-hash"
             ]
         );
         let e = "md5".parse::<Algorithm>().unwrap_err();
         assert!(
             e.message().ends_with(
-                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\""
+                "expected one of \"ketama\", \"xxh3\", \"jump\", \"maglev\", \"libmemcached\", \"nginx\", \"twemproxy\", \"twemproxy-md5\", \"twemproxy-one_at_a_time\", \"twemproxy-murmur\", \"twemproxy-crc32\", \"twemproxy-crc32a\", \"haproxy\", \"libmemcached-consistent\", \"libmemcached-consistent-md5\", \"spymemcached\", \"envoy-ring-hash\""
             ),
             "{e}"
         );
         let e = Algorithm::Xxh3.resolve_table_size(101).unwrap_err();
-        assert!(e.message().contains("(only maglev has)"), "{e}");
+        assert!(
+            e.message()
+                .contains("(only maglev, envoy-ring-hash take one)"),
+            "{e}"
+        );
         let e = Algorithm::Ketama.resolve_vnodes(161).unwrap_err();
         assert!(
             e.message()

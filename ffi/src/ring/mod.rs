@@ -74,6 +74,19 @@ pub const RL_ALGORITHM_HAPROXY: rl_algorithm = 13;
 pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT: rl_algorithm = 14;
 /// libmemcached's plain ketama with `MEMCACHED_HASH_MD5`.
 pub const RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5: rl_algorithm = 15;
+/// spymemcached 2.12.3's `KetamaNodeLocator` with `KETAMA_HASH`: every key on
+/// the server spymemcached picks, for nodes named by the string spymemcached
+/// hashes for their socket address (`10.0.0.1:11211`,
+/// `host/10.0.0.1:11211`); weighted as with a weight map when a weight is
+/// not 1 (vnodes must be 0; docs/placement.md).
+pub const RL_ALGORITHM_SPYMEMCACHED: rl_algorithm = 16;
+/// Envoy's `ring_hash` load balancer (XXH64 of `"<host>_<i>"`, its running
+/// weight shares): every key on the host Envoy's ring picks for the hash
+/// XXH64(key), for nodes named by the text Envoy hashes (the host's address
+/// `10.0.0.1:80`, or its hostname or `hash_key`). The table size of
+/// `rl_ring_new_with_options` is Envoy's `minimum_ring_size` (0: 1024);
+/// vnodes must be 0 (docs/placement.md).
+pub const RL_ALGORITHM_ENVOY_RING_HASH: rl_algorithm = 17;
 
 /// A consistent-hashing ring (opaque). Created by `rl_ring_new`,
 /// `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
@@ -262,6 +275,8 @@ mod tests {
                 RL_ALGORITHM_LIBMEMCACHED_CONSISTENT_MD5,
                 Algorithm::LibmemcachedConsistentMd5,
             ),
+            (RL_ALGORITHM_SPYMEMCACHED, Algorithm::Spymemcached),
+            (RL_ALGORITHM_ENVOY_RING_HASH, Algorithm::EnvoyRingHash),
         ] {
             assert_eq!(c, u32::from(a.code()));
             assert_eq!(algorithm_of(c).unwrap(), a);

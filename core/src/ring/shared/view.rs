@@ -13,8 +13,8 @@ use crate::ring::bounded::{cap_exact, check_factor};
 use crate::ring::maglev::{self, FastMod};
 use crate::ring::Distinct;
 use crate::ring::{
-    empty_ring, haproxy, jump_hash, ketama, libmemcached, libmemcached_consistent, nginx, xxh3,
-    Algorithm, MAX_POINTS,
+    empty_ring, envoy_ring_hash, haproxy, jump_hash, ketama, libmemcached, libmemcached_consistent,
+    nginx, spymemcached, xxh3, Algorithm, MAX_POINTS,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -294,6 +294,24 @@ impl<'a> Tables<'a> {
             ),
             Algorithm::Nginx => total.checked_mul(u64::from(nginx::POINTS_PER_WEIGHT)),
             Algorithm::Haproxy => total.checked_mul(u64::from(haproxy::POINTS_PER_WEIGHT)),
+            Algorithm::EnvoyRingHash => {
+                let weights: Vec<u32> = (0..n).map(|id| self.weight(id)).collect();
+                let min_ring = u64::from(h.table_size);
+                let max_ring = envoy_ring_hash::MAX_RING_SIZE;
+                Some(
+                    envoy_ring_hash::entries(&weights, min_ring, max_ring)
+                        .iter()
+                        .sum(),
+                )
+            }
+            Algorithm::Spymemcached => {
+                let weights: Vec<u32> = (0..n).map(|id| self.weight(id)).collect();
+                Some(
+                    spymemcached::hashes(&weights)
+                        .map(|k| 4 * u64::from(k))
+                        .sum(),
+                )
+            }
             Algorithm::Jump => Some(total),
             Algorithm::Maglev if n == 0 => Some(0),
             Algorithm::Maglev => Some(u64::from(h.table_size)),
