@@ -34,9 +34,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
         }
-        let value = argv
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = |v: &str| {
             v.parse::<u32>()
                 .map_err(|_| format!("{flag} {v:?} is not a number"))

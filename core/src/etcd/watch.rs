@@ -11,8 +11,8 @@
 //!   its members): the members are exactly those in etcd at that revision,
 //!   so two watchers that report the same revision hold the same ring.
 //! - **Bursts coalesce.** After an event the watcher takes the events that
-//!   follow within 10 ms of each other (up to 100 ms in all) before it
-//!   builds one new ring.
+//!   follow within [`WatchOptions::coalesce`] (10 ms) of each other, for at
+//!   most 10 such windows, before it builds one new ring.
 //! - **Nothing is missed.** A watch stream is re-opened (every 10 s, and
 //!   whenever it breaks) from the revision after the last one applied; when
 //!   etcd has compacted that history away it says so (`compact_revision`),
@@ -38,10 +38,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Events closer together than this build one ring.
-const COALESCE_QUIET: Duration = Duration::from_millis(10);
-/// ... for at most this long after the first.
-const COALESCE_MAX: Duration = Duration::from_millis(100);
+/// A burst coalesces for at most this many quiet windows.
+const COALESCE_ROUNDS: u32 = 10;
+/// ... and for at most this many watch messages.
+const MAX_BATCH: usize = 1000;
 /// A watch stream is re-opened at least this often.
 const WINDOW: Duration = Duration::from_secs(10);
 /// How often the watcher's thread looks at its stop flag.
@@ -63,6 +63,10 @@ pub struct WatchOptions {
     pub namespace: String,
     /// The bound of each list request. Default 5 s.
     pub request_timeout: Duration,
+    /// Watch events that follow each other within this build one ring
+    /// (for at most 10 times this after the first). Default 10 ms; 0 takes
+    /// only the events that have arrived already.
+    pub coalesce: Duration,
 }
 
 impl Default for WatchOptions {
@@ -73,6 +77,7 @@ impl Default for WatchOptions {
             table_size: 0,
             namespace: "ringlock".to_owned(),
             request_timeout: Duration::from_secs(5),
+            coalesce: Duration::from_millis(10),
         }
     }
 }
@@ -415,15 +420,20 @@ impl Follower {
         }
     }
 
-    /// Takes the messages that follow closely, then returns.
+    /// Takes the messages that follow closely (those already queued, then
+    /// those that come within the quiet window), then returns.
     fn coalesce(&mut self, rx: &Receiver<Msg>) -> Next {
-        let first = Instant::now();
-        loop {
-            let left = (first + COALESCE_MAX).saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Next::Read;
-            }
-            match rx.recv_timeout(COALESCE_QUIET.min(left)) {
+        let quiet = self.options.coalesce;
+        let until = Instant::now() + quiet * COALESCE_ROUNDS;
+        for _ in 0..MAX_BATCH {
+            let left = until.saturating_duration_since(Instant::now());
+            let msg = match rx.try_recv() {
+                Ok(msg) => Ok(msg),
+                Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                Err(mpsc::TryRecvError::Empty) if left.is_zero() => return Next::Read,
+                Err(mpsc::TryRecvError::Empty) => rx.recv_timeout(quiet.min(left)),
+            };
+            match msg {
                 Err(RecvTimeoutError::Timeout) => return Next::Read,
                 Err(RecvTimeoutError::Disconnected) | Ok(Msg::Failed(_)) => return Next::Reopen,
                 Ok(Msg::Data(msg)) => {
@@ -434,6 +444,7 @@ impl Follower {
                 }
             }
         }
+        Next::Read
     }
 
     /// Applies one watch message to the members.
@@ -592,8 +603,9 @@ impl Follower {
             relisted,
         };
         if catch_unwind(AssertUnwindSafe(|| callback(&change))).is_err() {
-            self.shared.stats.lock().last_error =
-                Some(format!("the change callback panicked at revision {revision}"));
+            self.shared.stats.lock().last_error = Some(format!(
+                "the change callback panicked at revision {revision}"
+            ));
         }
     }
 }
