@@ -127,6 +127,27 @@ fn watch_with(endpoints: &[String], options: &WatchOptions) -> (Watcher, Arc<Mut
     (watcher, history)
 }
 
+/// Waits until the callback has recorded the change to `revision` (the
+/// watcher swaps the placement in before it calls the callback).
+fn recorded(history: &Mutex<History>, revision: u64) -> MutexGuard<'_, History> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let h = history.lock().unwrap();
+        if h.changes
+            .last()
+            .is_some_and(|c| c.after.revision() == revision)
+        {
+            return h;
+        }
+        drop(h);
+        assert!(
+            Instant::now() < until,
+            "no change to revision {revision} recorded"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Waits until `watcher`'s ring holds exactly `nodes`; the time it took.
 fn wait_nodes(watcher: &Watcher, nodes: &[&str], within: Duration) -> Duration {
     let t = Instant::now();
@@ -251,6 +272,7 @@ fn a_killed_member_leaves_every_ring() {
     let alg = Algorithm::Xxh3;
     let endpoints = etcd.endpoints();
     let watchers: Vec<_> = (0..3).map(|_| watch(&endpoints, alg)).collect();
+    let (jump, jump_history) = watch(&endpoints, Algorithm::Jump);
     let out = common::scratch("membership-host").join("ring");
     let mut host = HostWatcher::start(&etcd.endpoint_list(), &out, alg);
     host.until_nodes(0);
@@ -309,7 +331,7 @@ fn a_killed_member_leaves_every_ring() {
     let revision = watchers[0].0.current().revision();
     for (w, h) in &watchers {
         assert_eq!(w.current().revision(), revision);
-        let h = h.lock().unwrap();
+        let h = recorded(h, revision);
         let last = h.changes.last().unwrap();
         assert_eq!(last.before.ring().to_bytes(), five.to_bytes());
         assert_eq!(last.after.ring().to_bytes(), four.to_bytes());
@@ -336,6 +358,22 @@ fn a_killed_member_leaves_every_ring() {
             .map(|(_, h)| Arc::clone(h))
             .collect::<Vec<_>>(),
     );
+
+    // a jump watcher builds its own ring from the same members, with no plan
+    wait_nodes(&jump, &left, Duration::from_secs(1));
+    assert_eq!(jump.current().revision(), revision);
+    assert_eq!(
+        jump.current().ring().to_bytes(),
+        ring_of(Algorithm::Jump, &four_nodes).to_bytes()
+    );
+    assert!(jump_history
+        .lock()
+        .unwrap()
+        .changes
+        .last()
+        .unwrap()
+        .plan
+        .is_none());
 
     // the host watcher published the new ring; an open handle follows it
     let (host_revision, _) = host.until_nodes(4);
@@ -481,9 +519,17 @@ fn a_compaction_forces_a_relist() {
         p.ring().to_bytes(),
         ring_of(alg, &[("b", 1), ("c", 2)]).to_bytes()
     );
-    let h = history.lock().unwrap();
+    let h = recorded(&history, p.revision());
     let last = h.changes.last().unwrap();
-    assert!(last.relisted);
+    let seen: Vec<(u64, bool, usize)> = h
+        .changes
+        .iter()
+        .map(|c| (c.after.revision(), c.relisted, c.after.ring().len()))
+        .collect();
+    assert!(
+        last.relisted,
+        "{seen:?} {stats:?} compacted at {compact_at}"
+    );
     assert_eq!(
         last.plan,
         Some(last.before.ring().diff(last.after.ring()).unwrap())

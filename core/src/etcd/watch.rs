@@ -174,10 +174,14 @@ struct Shared {
 
 /// Follows one ring's members in etcd (see the module docs). Dropping it
 /// stops its thread (within 100 ms, or the list request under way); the
-/// callback is never called after the drop returns.
+/// callback is never called after the drop returns. Safe to share between
+/// threads. A forked child's copy does not follow (the thread is the
+/// parent's): it keeps the placement it had at the fork.
 pub struct Watcher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// The process that started it (a forked child has no such thread).
+    pid: u32,
 }
 
 impl Watcher {
@@ -197,7 +201,9 @@ impl Watcher {
     }
 
     /// [`Watcher::start`], calling `on_change` on the watcher's thread after
-    /// each swap (not for the first ring). A callback that panics is
+    /// each swap (not for the first ring): when it runs, [`Watcher::current`]
+    /// returns the new placement already. The watcher waits for it, so a
+    /// slow callback delays the next ring (the events meanwhile coalesce). A callback that panics is
     /// recorded in [`WatchStats::last_error`]; the watcher goes on.
     pub fn with_callback<S, F>(
         endpoints: &[S],
@@ -255,6 +261,7 @@ impl Watcher {
         Ok(Watcher {
             shared,
             thread: Some(thread),
+            pid: std::process::id(),
         })
     }
 
@@ -293,6 +300,11 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
+        if std::process::id() != self.pid {
+            // A forked child: the thread is the parent's; leave it be.
+            std::mem::forget(self.thread.take());
+            return;
+        }
         self.shared.stop.store(true, Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
