@@ -424,7 +424,9 @@ impl Follower {
             let mut next = self.take(&msg);
             if next == Next::Read && codec::has_events(&msg) {
                 next = self.coalesce(rx);
-                self.swap(self.seen, false);
+                // a ring that cannot be built is recorded; the next event
+                // tries again
+                let _ = self.swap(self.seen, false);
             }
             if next != Next::Read {
                 return next;
@@ -558,17 +560,18 @@ impl Follower {
         }
         self.members = members;
         self.seen = revision;
-        self.swap(revision, true);
-        Ok(())
+        self.swap(revision, true)
     }
 
     /// Builds the ring of the members and swaps it in, stamped `revision`,
-    /// unless the members are those of the current placement.
-    fn swap(&mut self, revision: i64, relisted: bool) {
+    /// unless the members are those of the current placement. A ring that
+    /// cannot be built (past the ring's limits) is an error, also recorded
+    /// in the stats; the current placement stays.
+    fn swap(&mut self, revision: i64, relisted: bool) -> Result<()> {
         let members: Vec<MemberInfo> = self.members.values().cloned().collect();
         let before = Arc::clone(&self.shared.current.lock());
         if before.revision > 0 && before.members == members {
-            return;
+            return Ok(());
         }
         let built = Ring::with_config(
             self.options.algorithm,
@@ -587,7 +590,7 @@ impl Follower {
                     format!("the ring of revision {revision} cannot be built: {e}"),
                 );
                 self.failed(&e);
-                return;
+                return Err(e);
             }
         };
         let after = Arc::new(Placement {
@@ -595,18 +598,19 @@ impl Follower {
             ring,
             members,
         });
-        let first = before.revision == 0 && self.callback.is_none();
+        // revision 0: the empty placeholder before the first list
+        let first = before.revision == 0;
         *self.shared.current.lock() = Arc::clone(&after);
         self.shared.changed.notify_all();
         if first {
-            return;
+            return Ok(());
         }
         self.shared.stats.lock().changes += 1;
         let Some(callback) = self.callback.as_mut() else {
-            return;
+            return Ok(());
         };
         if self.shared.stop.load(Relaxed) {
-            return;
+            return Ok(());
         }
         let change = Change {
             plan: before.ring.diff(&after.ring).ok(),
@@ -619,6 +623,7 @@ impl Follower {
                 "the change callback panicked at revision {revision}"
             ));
         }
+        Ok(())
     }
 }
 
@@ -638,5 +643,184 @@ fn read_stream(transport: &dyn Transport, request: &Value, tx: &Sender<Msg>, got
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::transport::WatchStream;
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// Scripted answers: ranges in order, and watch streams in order (each
+    /// a list of messages, then its end); no stream left is `Unavailable`.
+    #[derive(Default)]
+    struct Script {
+        ranges: Mutex<VecDeque<Value>>,
+        streams: Mutex<VecDeque<Vec<Value>>>,
+        watched_from: Mutex<Vec<String>>,
+    }
+
+    struct Scripted(VecDeque<Value>);
+
+    impl WatchStream for Scripted {
+        fn next(&mut self) -> Option<Value> {
+            self.0.pop_front()
+        }
+    }
+
+    impl Transport for Script {
+        fn call(&self, path: &str, _: &Value, _: Instant) -> Result<Value> {
+            assert_eq!(path, "/v3/kv/range");
+            self.ranges
+                .lock()
+                .pop_front()
+                .ok_or_else(|| Error::new(crate::ErrorKind::Unavailable, "no range left"))
+        }
+
+        fn watch(&self, requests: &[Value], _: Instant) -> Result<Box<dyn WatchStream>> {
+            let from = requests[0]["create_request"]["start_revision"]
+                .as_str()
+                .unwrap();
+            self.watched_from.lock().push(from.to_owned());
+            match self.streams.lock().pop_front() {
+                Some(msgs) => Ok(Box::new(Scripted(msgs.into()))),
+                None => Err(Error::new(crate::ErrorKind::Unavailable, "no stream left")),
+            }
+        }
+    }
+
+    fn kv(node: &str, weight: u32, rev: i64) -> Value {
+        let value = json!({ "weight": weight, "addr": format!("{node}:1") }).to_string();
+        json!({
+            "key": codec::b64(format!("ns/~ring/r/{node}").as_bytes()),
+            "value": codec::b64(value.as_bytes()),
+            "create_revision": rev.to_string(),
+            "mod_revision": rev.to_string(),
+        })
+    }
+
+    fn range(rev: i64, kvs: Vec<Value>) -> Value {
+        json!({"header": {"revision": rev.to_string()}, "kvs": kvs})
+    }
+
+    fn put(node: &str, weight: u32, rev: i64) -> Value {
+        json!({"header": {"revision": rev.to_string()}, "events": [{"kv": kv(node, weight, rev)}]})
+    }
+
+    fn delete(node: &str, rev: i64) -> Value {
+        let key = codec::b64(format!("ns/~ring/r/{node}").as_bytes());
+        json!({"header": {"revision": rev.to_string()},
+               "events": [{"type": "DELETE", "kv": {"key": key, "mod_revision": rev.to_string()}}]})
+    }
+
+    fn follower(script: Arc<Script>, options: WatchOptions) -> (Follower, Arc<Shared>) {
+        let shared = Arc::new(Shared {
+            current: Mutex::new(Arc::new(Placement {
+                revision: 0,
+                ring: Ring::new(options.algorithm),
+                members: Vec::new(),
+            })),
+            changed: Condvar::new(),
+            stats: Mutex::new(WatchStats::default()),
+            stop: AtomicBool::new(false),
+        });
+        let prefix = ring_prefix("ns", "r");
+        let f = Follower {
+            transport: script,
+            end: ring_end(&prefix),
+            prefix,
+            options,
+            members: BTreeMap::new(),
+            seen: 0,
+            shared: Arc::clone(&shared),
+            callback: None,
+        };
+        (f, shared)
+    }
+
+    fn nodes(p: &Placement) -> Vec<(String, u32)> {
+        p.ring().nodes().map(|(n, w)| (n.to_owned(), w)).collect()
+    }
+
+    #[test]
+    fn follows_events_coalesces_and_relists_after_a_compaction() {
+        let script = Arc::new(Script::default());
+        let stray = json!({"key": codec::b64(b"ns/~ring/r/bad"), "value": codec::b64(b"x"),
+                           "create_revision": "4", "mod_revision": "4"});
+        script.ranges.lock().extend([
+            range(5, vec![kv("a", 1, 3), kv("b", 2, 4), stray]),
+            range(20, vec![kv("b", 2, 4), kv("c", 1, 6), kv("d", 3, 15)]),
+        ]);
+        script.streams.lock().extend([
+            vec![
+                json!({"header": {"revision": "5"}, "created": true}),
+                put("c", 1, 6),
+                delete("a", 7),
+            ],
+            vec![json!({"canceled": true, "compact_revision": "12"})],
+        ]);
+        let (mut f, shared) = follower(Arc::clone(&script), WatchOptions::default());
+        f.list().unwrap();
+        let first = Arc::clone(&shared.current.lock());
+        assert_eq!(first.revision(), 5);
+        assert_eq!(nodes(&first), [("a".into(), 1), ("b".into(), 2)]);
+        assert_eq!(first.addr("b"), Some("b:1"));
+
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let c = Arc::clone(&changes);
+        f.callback = Some(Box::new(move |ch: &Change| {
+            c.lock()
+                .push((ch.after.revision(), ch.relisted, ch.plan.clone()));
+        }));
+        let waiter = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let until = Instant::now() + Duration::from_secs(10);
+                while shared.current.lock().revision != 20 && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                shared.stop.store(true, Relaxed);
+            })
+        };
+        f.run();
+        waiter.join().unwrap();
+
+        let changes = changes.lock();
+        // the put and the delete came together: one ring, at the delete's revision
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!((changes[0].0, changes[0].1), (7, false));
+        let ab = Ring::with_nodes(Algorithm::Xxh3, 0, [("a", 1), ("b", 2)]).unwrap();
+        let bc = Ring::with_nodes(Algorithm::Xxh3, 0, [("b", 2), ("c", 1)]).unwrap();
+        assert_eq!(changes[0].2, Some(ab.diff(&bc).unwrap()));
+        assert_eq!((changes[1].0, changes[1].1), (20, true));
+        let now = Arc::clone(&shared.current.lock());
+        assert_eq!(
+            nodes(&now),
+            [("b".into(), 2), ("c".into(), 1), ("d".into(), 3)]
+        );
+        // the second stream resumed after the last event; the third after
+        // the list
+        let from = script.watched_from.lock();
+        assert_eq!(from[..3], ["6", "8", "21"]);
+        let stats = shared.stats.lock();
+        assert_eq!((stats.lists, stats.compactions, stats.skipped), (2, 1, 1));
+    }
+
+    #[test]
+    fn an_unbuildable_ring_keeps_the_last_one() {
+        // maglev's table of 7 entries cannot hold 8 nodes
+        let script = Arc::new(Script::default());
+        let many: Vec<Value> = (0..8).map(|i| kv(&format!("n{i}"), 1, 3 + i)).collect();
+        script.ranges.lock().push_back(range(11, many));
+        let options = WatchOptions {
+            algorithm: Algorithm::Maglev,
+            table_size: 7,
+            ..WatchOptions::default()
+        };
+        let (mut f, shared) = follower(script, options);
+        assert!(f.list().is_err());
+        assert_eq!(shared.current.lock().revision(), 0);
+        assert!(shared.stats.lock().last_error.is_some());
     }
 }
