@@ -71,13 +71,30 @@ fn child() {
     writeln!(out, "joined {}", member.revision()).unwrap();
     out.flush().unwrap();
     for line in std::io::stdin().lock().lines() {
-        if line.unwrap() == "leave" {
-            member.leave().unwrap();
-            writeln!(out, "left").unwrap();
-            out.flush().unwrap();
-            return;
+        match line.unwrap().as_str() {
+            "leave" => {
+                member.leave().unwrap();
+                writeln!(out, "left").unwrap();
+                out.flush().unwrap();
+                return;
+            }
+            "check" => match member.check() {
+                Ok(()) => writeln!(out, "check ok {}", member.rejoins()).unwrap(),
+                Err(e) => writeln!(out, "check {:?} {}", e.kind(), member.rejoins()).unwrap(),
+            },
+            other => panic!("unknown command {other:?}"),
         }
+        out.flush().unwrap();
     }
+}
+
+/// Sends `command` to a member child and returns the rest of its answer.
+fn ask(child: &mut Child, command: &str) -> String {
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{command}").unwrap();
+    stdin.flush().unwrap();
+    let line = common::read_until(child, command).expect("member ended");
+    line[command.len()..].trim().to_owned()
 }
 
 fn spawn_member(etcd: &Etcd, node: &str, weight: u32) -> Child {
@@ -455,6 +472,44 @@ impl Proxy {
 
     fn unblock(&self) {
         self.blocked.store(false, Relaxed);
+    }
+}
+
+/// A member stopped (SIGSTOP) past its TTL drops out of every ring; resumed,
+/// it joins again by itself under a new lease and is back in the ring.
+#[test]
+fn a_stopped_member_drops_out_and_rejoins() {
+    let _serial = serial();
+    let Some(etcd) = Etcd::start("a_stopped_member_drops_out_and_rejoins") else {
+        return;
+    };
+    let endpoints = etcd.endpoints();
+    let (watcher, _) = watch(&endpoints, Algorithm::Xxh3);
+    let mut a = spawn_member(&etcd, "a", 1);
+    let b = spawn_member(&etcd, "b", 1);
+    wait_nodes(&watcher, &["a", "b"], Duration::from_secs(5));
+    assert_eq!(ask(&mut a, "check"), "ok 0");
+    let joined = watcher.current().members()[0].lease;
+
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(a.id() as i32, libc::SIGSTOP) }, 0);
+    wait_nodes(&watcher, &["b"], TTL + Duration::from_secs(3));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(a.id() as i32, libc::SIGCONT) }, 0);
+    // back within TTL/3 (its thread's round) and a join
+    let back = wait_nodes(&watcher, &["a", "b"], Duration::from_secs(3));
+    eprintln!("a resumed member is back in the ring after {back:?}");
+    assert_eq!(ask(&mut a, "check"), "ok 1");
+    let p = watcher.current();
+    assert_ne!(p.members()[0].lease, joined, "rejoined under a new lease");
+    let stdin = a.stdin.as_mut().unwrap();
+    writeln!(stdin, "leave").unwrap();
+    stdin.flush().unwrap();
+    common::read_until(&mut a, "left").expect("member ended before leaving");
+    wait_nodes(&watcher, &["b"], Duration::from_secs(2));
+    for mut c in [a, b] {
+        let _ = c.kill();
+        let _ = c.wait();
     }
 }
 

@@ -16,25 +16,49 @@ use super::codec::{self, flag};
 use super::{Client, ClientOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ring::validate_name;
+use parking_lot::{Condvar, Mutex};
 use serde_json::{json, Value};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The longest node id and address, in bytes.
 pub const MAX_MEMBER_FIELD: usize = 1024;
 
 /// One node registered in a ring. It stays registered while this process
 /// keeps its lease alive: [`Member::leave`] deletes its key and revokes the
-/// lease, dropping it revokes the lease (which deletes the key; a forked
-/// child's drop does nothing); a process that dies, hangs or loses etcd drops out
-/// of the ring when the lease expires (TTL later at most, plus etcd's 500 ms
-/// tick).
+/// lease; dropping it revokes the lease (which deletes the key; a forked
+/// child's drop does nothing). A process that dies, hangs or loses etcd
+/// drops out of the ring when the lease expires (TTL later at most, plus
+/// etcd's 500 ms tick). A member whose lease was lost while its process
+/// lives (stopped, cut off past TTL) joins again by itself, under a new
+/// lease, once etcd answers ([`Member::rejoins`]).
 pub struct Member {
+    reg: Arc<Registration>,
+    keeper: Option<JoinHandle<()>>,
+}
+
+/// What the member's thread shares with the handle.
+struct Registration {
     client: Client,
     ring: String,
     node: String,
     key: Vec<u8>,
+    value: Vec<u8>,
+    /// How often the thread looks at the lease.
+    period: Duration,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+struct State {
+    /// The key's create revision.
     revision: i64,
     lease: i64,
+    rejoins: u64,
+    stop: bool,
+    /// Another member took the node id while this one was out.
+    taken: Option<String>,
 }
 
 impl Member {
@@ -58,10 +82,6 @@ impl Member {
         validate_member(node, weight, addr)?;
         let client = Client::connect(endpoints, options)?;
         let inner = client.inner();
-        let s = &inner.session;
-        let deadline = s.call_deadline(None);
-        let lease = s.lease(deadline)?;
-        let key = member_key(&inner.namespace, ring, node);
         let value = json!({
             "weight": weight,
             "addr": addr,
@@ -69,107 +89,245 @@ impl Member {
             "host": inner.host,
             "since_ms": now_ms(),
         });
-        // Put unless the key exists; if it does, read it: a first try of
-        // this very request (same lease) counts as joined.
-        let txn = codec::txn(
-            vec![codec::created_at(&key, 0)],
-            vec![codec::put(&key, value.to_string().as_bytes(), lease.id)],
-            vec![codec::op_range(codec::range(&key, b""))],
-        );
-        let answer = s.transport.call("/v3/kv/txn", &txn, deadline)?;
-        let revision = if flag(&answer, "succeeded") {
-            codec::revision(&answer)?
-        } else {
-            let existing = codec::txn_range(&answer, 0)?;
-            match existing.first() {
-                Some(kv) if kv.lease == lease.id => kv.create_revision,
-                Some(kv) => {
-                    return Err(Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!(
-                            "node {node:?} is already a member of ring {ring:?} (since revision \
-                             {}, lease {:x})",
-                            kv.create_revision, kv.lease
-                        ),
-                    ))
-                }
-                None => return Err(Error::corrupt("etcd said the key exists and returned none")),
-            }
-        };
-        Ok(Member {
-            client,
+        let reg = Registration {
+            key: member_key(&inner.namespace, ring, node),
+            value: value.to_string().into_bytes(),
+            client: client.clone(),
             ring: ring.to_owned(),
             node: node.to_owned(),
-            key,
-            revision,
-            lease: lease.id,
+            period: (options.ttl / 3).max(Duration::from_millis(100)),
+            state: Mutex::new(State {
+                revision: 0,
+                lease: 0,
+                rejoins: 0,
+                stop: false,
+                taken: None,
+            }),
+            wake: Condvar::new(),
+        };
+        drop(client);
+        let (revision, lease) = reg.register(0)?;
+        {
+            let mut state = reg.state.lock();
+            state.revision = revision;
+            state.lease = lease;
+        }
+        let reg = Arc::new(reg);
+        let keeper = {
+            let reg = Arc::clone(&reg);
+            std::thread::Builder::new()
+                .name("ringlock-etcd-member".into())
+                .spawn(move || reg.keep())
+                .map_err(|e| Error::io("cannot start the member's thread", &e))?
+        };
+        Ok(Member {
+            reg,
+            keeper: Some(keeper),
         })
     }
 
     /// The ring's name.
     pub fn ring(&self) -> &str {
-        &self.ring
+        &self.reg.ring
     }
 
     /// The node id.
     pub fn node(&self) -> &str {
-        &self.node
+        &self.reg.node
     }
 
-    /// The etcd revision at which the member joined (its key's create
-    /// revision): the placement version of the first ring that holds it.
+    /// The etcd revision at which the member (last) joined: its key's
+    /// create revision, the placement version of the first ring that holds
+    /// it.
     pub fn revision(&self) -> u64 {
-        self.revision.unsigned_abs()
+        self.reg.state.lock().revision.unsigned_abs()
     }
 
-    /// The member's lease.
+    /// The member's lease (a new one after each rejoin).
     pub fn lease_id(&self) -> i64 {
-        self.lease
+        self.reg.state.lock().lease
+    }
+
+    /// How many times the member joined again by itself after its lease
+    /// was lost.
+    pub fn rejoins(&self) -> u64 {
+        self.reg.state.lock().rejoins
     }
 
     /// `Ok` while the member is registered: its lease's local deadline has
-    /// not passed and its key still exists. `Lost` otherwise (the other
-    /// watchers have dropped it, or will), `Unavailable` when etcd does not
-    /// answer.
+    /// not passed and its key still exists. `Lost` otherwise (the watchers
+    /// have dropped it, or will; the member joins again by itself once etcd
+    /// answers, unless another member took its node id meanwhile),
+    /// `Unavailable` when etcd does not answer.
     pub fn check(&self) -> Result<()> {
-        let s = &self.client.inner().session;
+        let reg = &self.reg;
+        let s = &reg.client.inner().session;
         s.check_process()?;
-        if !s.alive(self.lease) {
-            return Err(self.lost("its lease's deadline passed"));
+        let (revision, lease, taken) = {
+            let state = reg.state.lock();
+            (state.revision, state.lease, state.taken.clone())
+        };
+        if let Some(why) = taken {
+            return Err(reg.lost(&why));
+        }
+        if !s.alive(lease) {
+            return Err(reg.lost("its lease's deadline passed"));
         }
         let answer = s.transport.call(
             "/v3/kv/range",
-            &codec::range(&self.key, b""),
+            &codec::range(&reg.key, b""),
             s.call_deadline(None),
         )?;
         let intact = codec::kvs(&answer)?
             .first()
-            .is_some_and(|kv| kv.create_revision == self.revision && kv.lease == self.lease);
+            .is_some_and(|kv| kv.create_revision == revision && kv.lease == lease);
         if !intact {
-            return Err(self.lost("its key is gone from etcd"));
+            return Err(reg.lost("its key is gone from etcd"));
         }
         Ok(())
     }
 
-    /// Leaves the ring: deletes the member's key (guarded by its create
-    /// revision, so a newer member of the same id is never deleted) and
-    /// revokes its lease. `Lost` if the key was gone already (the lease had
-    /// expired); `Unavailable` if etcd did not answer (the key then expires
-    /// with the lease); `InvalidArgument` in a forked child.
-    pub fn leave(self) -> Result<()> {
-        self.client.inner().session.check_process()?;
-        let s = &self.client.inner().session;
+    /// Leaves the ring: stops rejoining, deletes the member's key (guarded
+    /// by its create revision, so a newer member of the same id is never
+    /// deleted) and revokes its lease. `Lost` if the key was gone already
+    /// (the lease had expired); `Unavailable` if etcd did not answer (the
+    /// key then expires with the lease); `InvalidArgument` in a forked
+    /// child.
+    pub fn leave(mut self) -> Result<()> {
+        let reg = Arc::clone(&self.reg);
+        let s = &reg.client.inner().session;
+        s.check_process()?;
+        self.stop();
+        let revision = reg.state.lock().revision;
         let txn = codec::txn(
-            vec![codec::created_at(&self.key, self.revision)],
-            vec![codec::delete(&self.key)],
+            vec![codec::created_at(&reg.key, revision)],
+            vec![codec::delete(&reg.key)],
             Vec::new(),
         );
         let answer = s.transport.call("/v3/kv/txn", &txn, s.call_deadline(None));
         s.revoke(Instant::now() + s.request_timeout);
         if !flag(&answer?, "succeeded") {
-            return Err(self.lost("its key was gone from etcd"));
+            return Err(reg.lost("its key was gone from etcd"));
         }
         Ok(())
+    }
+
+    /// Stops the member's thread (in the process that joined).
+    fn stop(&mut self) {
+        self.reg.state.lock().stop = true;
+        self.reg.wake.notify_all();
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if self.reg.client.inner().session.in_own_process() {
+            self.stop();
+        } else {
+            // A forked child: the thread is the parent's; leave it be.
+            std::mem::forget(self.keeper.take());
+        }
+        // The client's own drop revokes the lease (which deletes the key)
+        // in the process that joined, and leaves it alone in a child.
+    }
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("ring", &self.reg.ring)
+            .field("node", &self.reg.node)
+            .field("revision", &self.revision())
+            .finish()
+    }
+}
+
+impl Registration {
+    /// Puts the member's key under the session's live lease (a new one if
+    /// the last is dead): (create revision, lease). `previous` is the lease
+    /// of an earlier registration: a key still attached to it is this
+    /// member's and moves to the new lease.
+    fn register(&self, previous: i64) -> Result<(i64, i64)> {
+        let s = &self.client.inner().session;
+        let deadline = s.call_deadline(None);
+        let lease = s.lease(deadline)?.id;
+        let key = &self.key;
+        // Put unless the key exists; if it does, read it: a first try of
+        // this very request (same lease) counts as joined.
+        let txn = codec::txn(
+            vec![codec::created_at(key, 0)],
+            vec![codec::put(key, &self.value, lease)],
+            vec![codec::op_range(codec::range(key, b""))],
+        );
+        let answer = s.transport.call("/v3/kv/txn", &txn, deadline)?;
+        if flag(&answer, "succeeded") {
+            return Ok((codec::revision(&answer)?, lease));
+        }
+        let existing = codec::txn_range(&answer, 0)?;
+        let Some(kv) = existing.first() else {
+            return Err(Error::corrupt("etcd said the key exists and returned none"));
+        };
+        if kv.lease == lease {
+            return Ok((kv.create_revision, lease));
+        }
+        if previous != 0 && kv.lease == previous {
+            // still ours, on the lease this process gave up: move it
+            let txn = codec::txn(
+                vec![codec::created_at(key, kv.create_revision)],
+                vec![codec::put(key, &self.value, lease)],
+                Vec::new(),
+            );
+            if flag(
+                &s.transport.call("/v3/kv/txn", &txn, deadline)?,
+                "succeeded",
+            ) {
+                return Ok((kv.create_revision, lease));
+            }
+        }
+        Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "node {:?} is already a member of ring {:?} (since revision {}, lease {:x})",
+                self.node, self.ring, kv.create_revision, kv.lease
+            ),
+        ))
+    }
+
+    /// The member's thread: every TTL/3, if the lease is no longer alive,
+    /// joins again under a new one.
+    fn keep(self: Arc<Self>) {
+        let s = &self.client.inner().session;
+        let mut state = self.state.lock();
+        loop {
+            if state.stop || state.taken.is_some() {
+                return;
+            }
+            self.wake.wait_for(&mut state, self.period);
+            if state.stop {
+                return;
+            }
+            let lease = state.lease;
+            if s.alive(lease) {
+                continue;
+            }
+            drop(state);
+            let registered = self.register(lease);
+            state = self.state.lock();
+            match registered {
+                Ok((revision, lease)) => {
+                    state.revision = revision;
+                    state.lease = lease;
+                    state.rejoins += 1;
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    state.taken = Some(format!("another member took its node id ({e})"));
+                }
+                Err(_) => {} // etcd unreachable: the next round tries again
+            }
+        }
     }
 
     fn lost(&self, why: &str) -> Error {
@@ -180,16 +338,6 @@ impl Member {
                 self.node, self.ring
             ),
         )
-    }
-}
-
-impl std::fmt::Debug for Member {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Member")
-            .field("ring", &self.ring)
-            .field("node", &self.node)
-            .field("revision", &self.revision)
-            .finish()
     }
 }
 
