@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust test-etcd lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
+.PHONY: help demo test test-rust test-etcd watch-bin lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -33,6 +33,7 @@ help:
 	@echo "make header   regenerate include/ringlock.h with cbindgen"
 	@echo "make fuzz     the shared-ring reader fuzz, FUZZ_CASES=N cases"
 	@echo "make stress   kill -9 lock stress, STRESS_ROUNDS=N rounds per backend"
+	@echo "make watch-bin  the host watcher target/release/ringlock-watch (membership ring -> SharedRing)"
 
 # ---- Rust -------------------------------------------------------------------
 
@@ -40,12 +41,19 @@ help:
 test-rust:
 	RINGLOCK_SKIP_ETCD=1 $(CARGO) test --workspace
 
-# The etcd lock against real etcd servers on 127.0.0.1 (core/tests/etcd_lock.rs);
-# installs Debian's etcd-server when etcd is missing. Without etcd the tests
-# would skip; RINGLOCK_REQUIRE_ETCD makes them fail instead.
+# The etcd lock and membership against real etcd servers on 127.0.0.1
+# (core/tests/etcd_lock.rs, etcd_membership.rs); installs Debian's etcd-server
+# when etcd is missing. Without etcd the tests would skip;
+# RINGLOCK_REQUIRE_ETCD makes them fail instead.
 test-etcd:
 	bash tests/lib/need-etcd.sh
-	RINGLOCK_REQUIRE_ETCD=1 $(CARGO) test -p ringlock --test etcd_lock
+	RINGLOCK_REQUIRE_ETCD=1 $(CARGO) test -p ringlock --test etcd_lock --test etcd_membership
+
+# The host watcher: follows a membership ring in etcd into a SharedRing file
+# (docs/distributed.md, "Membership").
+watch-bin:
+	$(CARGO) build --release -p ringlock --bin ringlock-watch
+	@echo "built $(RELEASE)/ringlock-watch"
 
 lint:
 	$(CARGO) fmt --all --check

@@ -27,6 +27,11 @@ fencing tokens; see ``ringlock.Lock`` and ``ringlock.RWLock``::
 One ring for every process of a host: ``ringlock.SharedRing.publish(ring,
 path)`` writes it into a file; ``ringlock.SharedRing(path)`` maps it and
 looks keys up in place, taking up each new generation at its next lookup.
+
+Rings that follow membership in etcd: ``ringlock.Member(endpoints, ring,
+node, weight, addr)`` registers a node under a lease; ``ringlock.RingWatcher(
+endpoints, ring, algorithm)`` follows the members into rings stamped with
+their etcd revision, with a ``RingChange`` (and its migration plan) per change.
 """
 
 from ringlock._errors import (
@@ -50,7 +55,10 @@ from ringlock._ringlock import (
     LoadSlot,
     LoadTracker,
     Lock,
+    Member,
     Ring,
+    RingChange,
+    RingWatcher,
     RWLock,
     RWLockGuard,
     SharedRing,
@@ -74,6 +82,7 @@ __all__ = [
     "Lock",
     "LockStatus",
     "LockTimeout",
+    "Member",
     "Move",
     "NodeExistsError",
     "NodeNotFoundError",
@@ -81,6 +90,8 @@ __all__ = [
     "RWLock",
     "RWLockGuard",
     "Ring",
+    "RingChange",
+    "RingWatcher",
     "SharedRing",
     "WouldBlockError",
     "__version__",

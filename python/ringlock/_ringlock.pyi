@@ -14,9 +14,12 @@ __all__ = [
     "LoadSlot",
     "LoadTracker",
     "Lock",
+    "Member",
     "RWLock",
     "RWLockGuard",
     "Ring",
+    "RingChange",
+    "RingWatcher",
     "SharedRing",
     "_Ticket",
     "jump_hash",
@@ -655,3 +658,147 @@ class _Ticket:
     def cancel(self) -> None: ...
     def release(self) -> None: ...
     def timeout_error(self, timeout: float | None) -> LockTimeout: ...
+
+@final
+class Member:
+    """A node registered in a membership ring in etcd, under a lease of its
+    own (``ttl`` seconds, at least 2) kept alive by a background thread.
+
+    ``endpoints`` is a list of ``"http://host:port"`` (or one str, commas
+    between them). ``ring`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``;
+    ``node`` the ring's node name (non-empty, no NUL, at most 1024 bytes);
+    ``weight`` an integer >= 1; ``addr`` free text for the ring's users.
+    ``timeout`` (seconds) bounds each request to etcd.
+
+    The member stays in the ring while this process keeps its lease alive:
+    ``leave()`` (or leaving ``with``) deletes its key and revokes the lease;
+    a process that dies drops out when the lease expires. A member whose
+    lease was lost while it lives (stopped, cut off past its TTL) joins again
+    by itself once etcd answers (``rejoins`` counts it). Errors:
+    NodeExistsError (a live member has this node id), ringlock.Error for etcd
+    out of reach. docs/distributed.md, "Membership".
+    """
+
+    def __new__(
+        cls,
+        endpoints: str | Iterable[str],
+        ring: str,
+        node: str,
+        weight: SupportsIndex | None = None,
+        addr: str = "",
+        *,
+        ttl: float = 10.0,
+        namespace: str = "ringlock",
+        timeout: float = 5.0,
+    ) -> Member: ...
+    def check(self) -> None:
+        """Raises unless the member is registered now: ringlock.Error (its
+        lease's deadline passed or its key is gone; it rejoins by itself
+        once etcd answers), InvalidArgumentError after ``leave()``.
+        """
+    def leave(self) -> None:
+        """Leaves the ring: deletes the key (only this member's) and revokes the
+        lease. Raises ringlock.Error if the key was gone already. A second
+        ``leave()`` does nothing.
+        """
+    @property
+    def ring(self) -> str:
+        """The ring's name."""
+    @property
+    def node(self) -> str:
+        """The node id."""
+    @property
+    def revision(self) -> int:
+        """The etcd revision at which the member (last) joined."""
+    @property
+    def rejoins(self) -> int:
+        """How many times the member joined again by itself after losing its
+        lease.
+        """
+    def __enter__(self) -> Member: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+@final
+class RingWatcher:
+    """Follows a membership ring in etcd: lists its members, builds the ring
+    (members sorted by node id, so every watcher builds the same ring from the
+    same members), then follows etcd's watch and swaps in each new ring,
+    stamped with its etcd revision (the placement version).
+
+    ``algorithm``, ``vnodes`` and ``table_size`` as for :class:`Ring`;
+    ``coalesce`` (seconds, default 0.01): events closer together build one
+    ring. ``ring`` is a copy of the current ring (keep it for a run of
+    lookups); ``revision`` its version; ``wait(revision, timeout)`` waits for
+    a newer one; ``next_change(timeout)`` returns the next
+    :class:`RingChange` with its migration plan (the last 256 are kept).
+    A compacted watch or a broken connection never loses an event: the
+    watcher lists the members again. ``close()`` (or leaving ``with``) stops
+    it. docs/distributed.md, "Membership".
+    """
+
+    def __new__(
+        cls,
+        endpoints: str | Iterable[str],
+        ring: str,
+        algorithm: _Algorithm = "xxh3",
+        *,
+        vnodes: SupportsIndex | None = None,
+        table_size: SupportsIndex | None = None,
+        namespace: str = "ringlock",
+        timeout: float = 5.0,
+        coalesce: float = 0.01,
+    ) -> RingWatcher: ...
+    @property
+    def ring(self) -> Ring:
+        """A copy of the current ring (a :class:`Ring`)."""
+    @property
+    def revision(self) -> int:
+        """The current placement version: the etcd revision of its members."""
+    @property
+    def members(self) -> list[tuple[str, int, str]]:
+        """The current members: a list of ``(node, weight, addr)``, by node id."""
+    def wait(self, revision: int, timeout: float | None = None) -> bool:
+        """Waits until the revision is above ``revision``; False when
+        ``timeout`` (seconds, None: no limit) ran out first.
+        """
+    def next_change(self, timeout: float | None = None) -> RingChange | None:
+        """The next change (a :class:`RingChange`), waiting up to ``timeout``
+        seconds (None: no limit); None when none came.
+        """
+    def stats(self) -> dict[str, Any]:
+        """What the watcher has done: a dict of ``lists``, ``changes``,
+        ``compactions``, ``failures``, ``skipped``, ``dropped`` (changes
+        ``next_change`` lost to the queue's bound) and ``last_error``.
+        """
+    def close(self) -> None:
+        """Stops the watcher (within 0.1 s). A second ``close()`` does nothing."""
+    def __enter__(self) -> RingWatcher: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+@final
+class RingChange:
+    """One change of a watched ring: ``revision`` (the new placement version)
+    and ``before_revision``, ``ring`` and ``before_ring`` (copies, as
+    :class:`Ring`), ``plan`` (the migration plan, a :class:`Diff` of
+    ``before_ring`` against ``ring``; None for jump) and ``relisted`` (found
+    by listing the members again after a compaction).
+    """
+
+    @property
+    def revision(self) -> int:
+        """The new placement version (etcd revision)."""
+    @property
+    def before_revision(self) -> int:
+        """The version before the change."""
+    @property
+    def ring(self) -> Ring:
+        """The ring after the change (a copy)."""
+    @property
+    def before_ring(self) -> Ring:
+        """The ring before the change (a copy)."""
+    @property
+    def plan(self) -> Diff | None:
+        """The migration plan (a :class:`Diff`), None for jump."""
+    @property
+    def relisted(self) -> bool:
+        """Whether the change was found by listing the members again."""

@@ -13,6 +13,7 @@ mod errors;
 mod jump;
 mod keys;
 mod lock;
+mod membership;
 mod ring;
 mod shared_ring;
 
@@ -34,6 +35,9 @@ fn _ringlock(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lock::PyRWLockGuard>()?;
     m.add_class::<lock::PyHold>()?;
     m.add_class::<lock::Ticket>()?;
+    m.add_class::<membership::PyMember>()?;
+    m.add_class::<membership::PyRingWatcher>()?;
+    m.add_class::<membership::PyRingChange>()?;
     capi::jump_hash::install(m)?;
     m.add("__version__", ringlock::VERSION)?;
     Ok(())

@@ -82,7 +82,7 @@ pub struct PyRing {
 pub(crate) type Snapshot = (Arc<Ring>, Arc<Vec<Py<PyString>>>);
 
 impl PyRing {
-    fn wrap(py: Python<'_>, inner: Ring) -> Self {
+    pub(crate) fn wrap(py: Python<'_>, inner: Ring) -> Self {
         let names = inner
             .nodes()
             .map(|(name, _)| PyString::new(py, name).unbind())

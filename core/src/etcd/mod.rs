@@ -24,13 +24,35 @@
 //! guard.release()?;
 //! # Ok::<(), ringlock::Error>(())
 //! ```
+//!
+//! Rings that follow membership: a [`Member`] registers a node in a ring
+//! under a lease of its own; a [`Watcher`] follows the ring's members into
+//! [`Ring`](crate::Ring)s stamped with their etcd revision, with the
+//! migration plan of each change (docs/distributed.md, "Membership").
+//!
+//! ```no_run
+//! use ringlock::etcd::{ClientOptions, Member, WatchOptions, Watcher};
+//! let endpoints = ["http://127.0.0.1:2379"];
+//! let me = Member::join(&endpoints, &ClientOptions::default(), "cache", "node-1", 1, "10.0.0.1:11211")?;
+//! let watcher = Watcher::with_callback(&endpoints, "cache", &WatchOptions::default(), |change| {
+//!     println!("revision {}: {} nodes", change.after.revision(), change.after.ring().len());
+//! })?;
+//! let placement = watcher.current();
+//! println!("{:?} owns user:42", placement.ring().get(b"user:42")?);
+//! me.leave()?;
+//! # Ok::<(), ringlock::Error>(())
+//! ```
 
 mod codec;
 mod lock;
+mod membership;
 mod session;
 mod transport;
+mod watch;
 
 pub use lock::{Entry, Guard, Lock, LockStatus};
+pub use membership::{Member, MAX_MEMBER_FIELD};
+pub use watch::{Change, MemberInfo, Placement, WatchOptions, WatchStats, Watcher};
 
 use crate::error::{Error, Result};
 use session::Session;
