@@ -676,3 +676,48 @@ fn forked_child_leaves_the_hold_alone() {
     kill(a);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `Client::shared`: the same endpoints and options give one lease; other
+/// options another; the lease is revoked once the last sharer is gone.
+#[test]
+fn shared_clients_share_one_lease() {
+    let _serial = serial();
+    let Some(etcd) = Etcd::start("shared_clients_share_one_lease") else {
+        return;
+    };
+    let eps = etcd.endpoints();
+    let a = Client::shared(&eps, &options()).unwrap();
+    let b = Client::shared(&eps, &options()).unwrap();
+    let other = ClientOptions {
+        namespace: "test-other".into(),
+        ..options()
+    };
+    let c = Client::shared(&eps, &other).unwrap();
+    let lease_of = |client: &Client, name: &str| {
+        let lock = Lock::new(client, name).unwrap();
+        let g = lock.try_acquire().unwrap();
+        let lease = g.lease_id();
+        g.release().unwrap();
+        lease
+    };
+    let (la, lb, lc) = (
+        lease_of(&a, "sh-a"),
+        lease_of(&b, "sh-b"),
+        lease_of(&c, "sh-c"),
+    );
+    assert_eq!(la, lb, "same options, one lease");
+    assert_ne!(la, lc, "another namespace, another client");
+    // a lock keeps the client alive after every Client value is dropped
+    let lock = Lock::new(&a, "sh-keep").unwrap();
+    drop((a, b));
+    let d = Client::shared(&eps, &options()).unwrap();
+    assert_eq!(lease_of(&d, "sh-d"), la, "the lock kept the shared client");
+    drop((lock, d));
+    let e = Client::shared(&eps, &options()).unwrap();
+    assert_ne!(
+        lease_of(&e, "sh-e"),
+        la,
+        "the last sharer gone, a new lease"
+    );
+    drop((c, e));
+}

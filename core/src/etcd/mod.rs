@@ -47,6 +47,7 @@ mod codec;
 mod lock;
 mod membership;
 mod session;
+mod shared;
 mod transport;
 mod watch;
 
