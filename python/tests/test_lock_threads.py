@@ -56,9 +56,11 @@ def count_with(locks: Callable[[int], ringlock.Lock | None], increments: int) ->
     """THREADS threads each add `increments` to one counter under `locks(i)`
     (None: no lock)."""
     counter = [0]
+    start = threading.Barrier(THREADS)
 
     def work(i: int) -> None:
         lock = locks(i)
+        start.wait()  # all at once: no thread may finish before the last starts
         for _ in range(increments):
             if lock is not None:
                 lock.acquire()
@@ -72,7 +74,7 @@ def count_with(locks: Callable[[int], ringlock.Lock | None], increments: int) ->
 
 def test_the_race_is_real() -> None:
     # without a lock the same loop loses updates: the tests below can fail
-    assert count_with(lambda i: None, 1000) < THREADS * 1000
+    assert count_with(lambda i: None, INCREMENTS) < THREADS * INCREMENTS
 
 
 def test_one_lock_object_shared_by_threads(backend: str, lock_dir: str) -> None:
