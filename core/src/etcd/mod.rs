@@ -46,6 +46,7 @@
 mod codec;
 mod lock;
 mod membership;
+mod resolve;
 mod session;
 mod shared;
 mod transport;

@@ -10,6 +10,7 @@
 //! (guarded by a compare on the handle's own key), so a request that may have
 //! been applied before its connection broke can be sent again.
 
+use super::resolve::Resolve;
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -74,8 +75,9 @@ impl Http {
             .max_redirects(0)
             .user_agent(concat!("ringlock/", env!("CARGO_PKG_VERSION")))
             .build();
+        let connector = ureq::unversioned::transport::DefaultConnector::default();
         Ok(Http {
-            agent: config.new_agent(),
+            agent: ureq::Agent::with_parts(config, connector, Resolve::default()),
             endpoints,
             current: AtomicUsize::new(0),
         })
