@@ -14,6 +14,11 @@
 //! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
 //!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
 //!
+//! - `<ns>/<name>/r/<lease>-<handle>-<attempt>`: a shared acquisition of
+//!   the [`RWLock`](super::RWLock) of the same name (rwlock.rs), whose
+//!   exclusive mode is this lock. To a `Lock` it is one more key in the
+//!   queue.
+//!
 //! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
 //! persistent keys sort after. An acquisition's first write is guarded by
 //! its key not existing yet (and, to take the lock in that one round trip, by
