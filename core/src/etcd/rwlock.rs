@@ -38,7 +38,7 @@
 //! release is a delete guarded by `create_revision(own key) == rev`.
 
 use super::codec::{self, flag, Kv};
-use super::lock::{died, now_ms, owner_token, Entry, Guard, Handle, Lock, Wait};
+use super::lock::{died, now_ms, owner_token, Entry, Guard, Handle, Lock, Queued, Wait};
 use super::session::Lease;
 use super::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -310,33 +310,39 @@ impl RWLock {
     /// time left.
     pub fn status(&self) -> Result<RWLockStatus> {
         let (token, entries) = self.lock.queue()?;
-        let shared = self.lock.h.shared_prefix();
-        let mut holders: Vec<RWEntry> = Vec::new();
-        let mut waiters = Vec::new();
-        for (key, entry) in entries {
-            let mode = if key.starts_with(&shared) {
-                Mode::Shared
-            } else {
-                Mode::Exclusive
-            };
-            let holds = waiters.is_empty()
-                && match mode {
-                    Mode::Exclusive => holders.is_empty(),
-                    Mode::Shared => holders.iter().all(|e| e.mode == Mode::Shared),
-                };
-            let e = RWEntry { mode, entry };
-            if holds {
-                holders.push(e);
-            } else {
-                waiters.push(e);
-            }
-        }
+        let (holders, waiters) = split(entries, &self.lock.h.shared_prefix());
         Ok(RWLockStatus {
             token,
             holders,
             waiters,
         })
     }
+}
+
+/// The queue (keys in creation order) as holders and waiters: the oldest
+/// key holds; a shared key holds with it while no exclusive key is older.
+fn split(entries: Vec<Queued>, shared: &[u8]) -> (Vec<RWEntry>, Vec<RWEntry>) {
+    let mut holders: Vec<RWEntry> = Vec::new();
+    let mut waiters = Vec::new();
+    for (key, entry) in entries {
+        let mode = if key.starts_with(shared) {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        };
+        let holds = waiters.is_empty()
+            && match mode {
+                Mode::Exclusive => holders.is_empty(),
+                Mode::Shared => holders.iter().all(|e| e.mode == Mode::Shared),
+            };
+        let e = RWEntry { mode, entry };
+        if holds {
+            holders.push(e);
+        } else {
+            waiters.push(e);
+        }
+    }
+    (holders, waiters)
 }
 
 impl Handle {
@@ -491,5 +497,52 @@ impl std::fmt::Debug for RWGuard {
             .field("token", &self.token())
             .field("previous_owner_died", &self.previous_owner_died())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Mode::{Exclusive as X, Shared as S};
+
+    fn queue(modes: &[Mode]) -> Vec<Queued> {
+        modes
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let key = match m {
+                    Mode::Shared => format!("ns/l/r/{i:016x}-1-0"),
+                    Mode::Exclusive => format!("ns/l/{i:016x}-1-0"),
+                };
+                let entry = Entry {
+                    pid: 1,
+                    host: String::new(),
+                    token: i as u64 + 1,
+                    since_ms: 0,
+                    lease: 1,
+                    lease_left: None,
+                };
+                (key.into_bytes(), entry)
+            })
+            .collect()
+    }
+
+    fn modes(q: &[Mode]) -> (Vec<Mode>, Vec<Mode>) {
+        let (h, w) = split(queue(q), b"ns/l/r/");
+        (
+            h.iter().map(|e| e.mode).collect(),
+            w.iter().map(|e| e.mode).collect(),
+        )
+    }
+
+    #[test]
+    fn holders_are_the_oldest_writer_or_the_readers_before_any_writer() {
+        assert_eq!(modes(&[]), (vec![], vec![]));
+        assert_eq!(modes(&[S, S, S]), (vec![S, S, S], vec![]));
+        assert_eq!(modes(&[S, S, X, S]), (vec![S, S], vec![X, S]));
+        assert_eq!(modes(&[X, S, S]), (vec![X], vec![S, S]));
+        assert_eq!(modes(&[X, X]), (vec![X], vec![X]));
+        // a reader behind a waiting writer waits, even behind holding readers
+        assert_eq!(modes(&[S, X, S, X]), (vec![S], vec![X, S, X]));
     }
 }
