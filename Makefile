@@ -47,7 +47,7 @@ test-rust:
 # RINGLOCK_REQUIRE_ETCD makes them fail instead.
 test-etcd:
 	bash tests/lib/need-etcd.sh
-	RINGLOCK_REQUIRE_ETCD=1 $(CARGO) test -p ringlock --test etcd_lock --test etcd_membership
+	RINGLOCK_REQUIRE_ETCD=1 $(CARGO) test -p ringlock --test etcd_lock --test etcd_rwlock --test etcd_membership
 
 # The host watcher: follows a membership ring in etcd into a SharedRing file
 # (docs/distributed.md, "Membership").

@@ -14,6 +14,11 @@
 //! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
 //!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
 //!
+//! - `<ns>/<name>/r/<lease>-<handle>-<attempt>`: a shared acquisition of
+//!   the [`RWLock`](super::RWLock) of the same name (rwlock.rs), whose
+//!   exclusive mode is this lock. To a `Lock` it is one more key in the
+//!   queue.
+//!
 //! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
 //! persistent keys sort after. An acquisition's first write is guarded by
 //! its key not existing yet (and, to take the lock in that one round trip, by
@@ -47,29 +52,38 @@ static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
 /// handles — in one process or in many, on one host or many — contend with
 /// each other.
 pub struct Lock {
-    h: Arc<Handle>,
+    pub(super) h: Arc<Handle>,
 }
 
-struct Handle {
-    client: Arc<Inner>,
-    name: String,
+pub(super) struct Handle {
+    pub(super) client: Arc<Inner>,
+    pub(super) name: String,
     /// `<ns>/<name>/`
-    prefix: Vec<u8>,
-    id: u64,
-    attempts: AtomicU64,
-    busy: AtomicBool,
+    pub(super) prefix: Vec<u8>,
+    pub(super) id: u64,
+    pub(super) attempts: AtomicU64,
+    pub(super) busy: AtomicBool,
 }
 
 /// When an acquisition stops waiting.
 #[derive(Clone, Copy)]
-enum Wait {
+pub(super) enum Wait {
     Try,
     Until(Instant),
     Forever,
 }
 
 impl Wait {
-    fn until(self) -> Option<Instant> {
+    /// `None`: no limit; zero: try.
+    pub(super) fn from_timeout(timeout: Option<Duration>) -> Wait {
+        match timeout {
+            None => Wait::Forever,
+            Some(t) if t.is_zero() => Wait::Try,
+            Some(t) => Wait::Until(Instant::now() + t),
+        }
+    }
+
+    pub(super) fn until(self) -> Option<Instant> {
         match self {
             Wait::Try => None,
             Wait::Until(t) => Some(t),
@@ -106,6 +120,9 @@ pub struct Entry {
     /// The time its lease has left (`None`: the lease is gone).
     pub lease_left: Option<Duration>,
 }
+
+/// A key of the queue and its entry.
+pub(super) type Queued = (Vec<u8>, Entry);
 
 /// Who holds a lock and who waits, read without taking it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,12 +169,7 @@ impl Lock {
     /// acquisition gets a new lease), `InvalidArgument` in a forked child.
     /// A failed acquisition leaves no key behind.
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<Guard> {
-        let wait = match timeout {
-            None => Wait::Forever,
-            Some(t) if t.is_zero() => Wait::Try,
-            Some(t) => Wait::Until(Instant::now() + t),
-        };
-        self.acquire_with(wait)
+        self.acquire_with(Wait::from_timeout(timeout))
     }
 
     /// Takes the lock only if nobody holds it or waits for it before this
@@ -166,7 +178,13 @@ impl Lock {
         self.acquire_with(Wait::Try)
     }
 
-    fn acquire_with(&self, wait: Wait) -> Result<Guard> {
+    pub(super) fn acquire_with(&self, wait: Wait) -> Result<Guard> {
+        self.enter(|| self.attempt(wait))
+    }
+
+    /// Runs the acquisition `f` with the handle marked busy (`Deadlock` if
+    /// it is already), unmarking it if `f` fails.
+    pub(super) fn enter<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         self.session().check_process()?;
         if self.h.busy.swap(true, AcqRel) {
             return Err(Error::new(
@@ -177,14 +195,14 @@ impl Lock {
                 ),
             ));
         }
-        let result = self.attempt(wait);
+        let result = f();
         if result.is_err() {
             self.h.busy.store(false, Relaxed);
         }
         result
     }
 
-    fn session(&self) -> &Session {
+    pub(super) fn session(&self) -> &Session {
         &self.h.client.session
     }
 
@@ -332,7 +350,13 @@ impl Lock {
 
     /// Watches the predecessor's key and the own key from revision `from`
     /// until one of them is deleted, the stream ends, or `until`.
-    fn wait_for_delete(&self, predecessor: &[u8], own: &[u8], from: i64, until: Instant) {
+    pub(super) fn wait_for_delete(
+        &self,
+        predecessor: &[u8],
+        own: &[u8],
+        from: i64,
+        until: Instant,
+    ) {
         let started = Instant::now();
         let requests = [
             codec::watch_deletes(predecessor, from),
@@ -385,12 +409,24 @@ impl Lock {
         }
     }
 
-    fn txn(&self, txn: &Value, deadline: Instant) -> Result<Value> {
+    pub(super) fn txn(&self, txn: &Value, deadline: Instant) -> Result<Value> {
         self.session().transport.call("/v3/kv/txn", txn, deadline)
     }
 
     /// The holder and the waiters, in order, with their leases' time left.
     pub fn status(&self) -> Result<LockStatus> {
+        let (token, entries) = self.queue()?;
+        let mut entries = entries.into_iter().map(|(_, e)| e);
+        Ok(LockStatus {
+            token,
+            holder: entries.next(),
+            waiters: entries.collect(),
+        })
+    }
+
+    /// The token of the last confirmed exclusive hold (0: none) and the
+    /// queue's keys in the order they were created, each with its entry.
+    pub(super) fn queue(&self) -> Result<(u64, Vec<Queued>)> {
         let s = self.session();
         s.check_process()?;
         let h = &self.h;
@@ -419,14 +455,9 @@ impl Lock {
                     left
                 }
             };
-            entries.push(entry(&kv, left));
+            entries.push((kv.key.clone(), entry(&kv, left)));
         }
-        let mut entries = entries.into_iter();
-        Ok(LockStatus {
-            token,
-            holder: entries.next(),
-            waiters: entries.collect(),
-        })
+        Ok((token, entries))
     }
 
     fn lease_left(&self, lease: i64, deadline: Instant) -> Result<Option<Duration>> {
@@ -441,34 +472,34 @@ impl Lock {
 }
 
 impl Handle {
-    fn key(&self, lease: i64, attempt: u64) -> Vec<u8> {
+    pub(super) fn key(&self, lease: i64, attempt: u64) -> Vec<u8> {
         let mut key = self.prefix.clone();
         key.extend_from_slice(format!("{lease:016x}-{:x}-{attempt:x}", self.id).as_bytes());
         key
     }
 
     /// The end of the waiters' range: `<ns>/<name>/~`.
-    fn end(&self) -> Vec<u8> {
+    pub(super) fn end(&self) -> Vec<u8> {
         let mut end = self.prefix.clone();
         end.push(b'~');
         end
     }
 
     /// A persistent key, `<ns>/<name>/~<what>`.
-    fn meta(&self, what: &str) -> Vec<u8> {
+    pub(super) fn meta(&self, what: &str) -> Vec<u8> {
         let mut key = self.end();
         key.extend_from_slice(what.as_bytes());
         key
     }
 
-    fn timed_out(&self) -> Error {
+    pub(super) fn timed_out(&self) -> Error {
         Error::new(
             ErrorKind::Timeout,
             format!("lock {:?} is still held by another", self.name),
         )
     }
 
-    fn lost_waiting(&self, lease: i64) -> Error {
+    pub(super) fn lost_waiting(&self, lease: i64) -> Error {
         Error::new(
             ErrorKind::Lost,
             format!(
@@ -480,9 +511,47 @@ impl Handle {
         )
     }
 
+    /// `Ok` while the hold whose key `key` was created at `rev` under
+    /// `lease` is intact (see [`Guard::check`]); remembers a loss in `lost`.
+    pub(super) fn check_hold(
+        &self,
+        key: &[u8],
+        rev: i64,
+        lease: i64,
+        lost: &AtomicBool,
+        lost_error: &dyn Fn(&str) -> Error,
+    ) -> Result<()> {
+        let s = &self.client.session;
+        s.check_process()?;
+        if lost.load(Relaxed) {
+            return Err(lost_error("was lost before"));
+        }
+        if !s.alive(lease) {
+            lost.store(true, Relaxed);
+            return Err(lost_error("its lease's deadline passed"));
+        }
+        let answer = s.transport.call(
+            "/v3/kv/range",
+            &codec::range(key, b""),
+            s.call_deadline(None),
+        )?;
+        let intact = codec::kvs(&answer)?
+            .first()
+            .is_some_and(|kv| kv.create_revision == rev && kv.lease == lease);
+        if !intact {
+            lost.store(true, Relaxed);
+            return Err(lost_error("its key is gone from etcd"));
+        }
+        if !s.alive(lease) {
+            lost.store(true, Relaxed);
+            return Err(lost_error("its lease's deadline passed"));
+        }
+        Ok(())
+    }
+
     /// Deletes the own key of a failed acquisition (or leaves it to the
     /// keep-alive thread when etcd does not answer).
-    fn delete_own(&self, key: Vec<u8>, token: i64) {
+    pub(super) fn delete_own(&self, key: Vec<u8>, token: i64) {
         let s = &self.client.session;
         let txn = codec::txn(
             vec![codec::created_at(&key, token)],
@@ -519,32 +588,10 @@ impl Guard {
     /// good: another holder may have taken the lock), `Unavailable` when etcd
     /// does not answer within the client's `request_timeout`.
     pub fn check(&self) -> Result<()> {
-        let s = &self.h.client.session;
-        s.check_process()?;
-        if self.lost.load(Relaxed) {
-            return Err(self.lost_error("was lost before"));
-        }
-        if !s.alive(self.lease) {
-            self.lost.store(true, Relaxed);
-            return Err(self.lost_error("its lease's deadline passed"));
-        }
-        let answer = s.transport.call(
-            "/v3/kv/range",
-            &codec::range(&self.key, b""),
-            s.call_deadline(None),
-        )?;
-        let intact = codec::kvs(&answer)?
-            .first()
-            .is_some_and(|kv| kv.create_revision == self.token && kv.lease == self.lease);
-        if !intact {
-            self.lost.store(true, Relaxed);
-            return Err(self.lost_error("its key is gone from etcd"));
-        }
-        if !s.alive(self.lease) {
-            self.lost.store(true, Relaxed);
-            return Err(self.lost_error("its lease's deadline passed"));
-        }
-        Ok(())
+        self.h
+            .check_hold(&self.key, self.token, self.lease, &self.lost, &|why| {
+                self.lost_error(why)
+            })
     }
 
     /// Releases the hold. `Lost` if the hold was lost before (its lease
@@ -626,7 +673,7 @@ impl std::fmt::Debug for Guard {
 }
 
 /// Whether the last confirmed holder (`~owner`) did not release cleanly.
-fn died(owner: &[Kv], clean: &[Kv]) -> bool {
+pub(super) fn died(owner: &[Kv], clean: &[Kv]) -> bool {
     let Some(owner) = owner.first() else {
         return false;
     };
@@ -639,7 +686,7 @@ fn died(owner: &[Kv], clean: &[Kv]) -> bool {
 /// none (written in the same transaction as the holder's key, whose create
 /// revision was not known yet), the revision of that write. `None` when the
 /// value is not a JSON object.
-fn owner_token(owner: &Kv) -> Option<u64> {
+pub(super) fn owner_token(owner: &Kv) -> Option<u64> {
     let v: Value = serde_json::from_slice(&owner.value).ok()?;
     match v.get("token") {
         Some(t) => t.as_u64(),
@@ -670,7 +717,7 @@ fn entry(kv: &Kv, lease_left: Option<Duration>) -> Entry {
     }
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

@@ -25,6 +25,24 @@
 //! # Ok::<(), ringlock::Error>(())
 //! ```
 //!
+//! An [`RWLock`] adds the shared mode: readers hold together while no
+//! writer holds or waits before them; its exclusive mode is the `Lock` of
+//! the same name (one lock, one token sequence). A shared hold carries the
+//! token of the last exclusive one.
+//!
+//! ```no_run
+//! use ringlock::etcd::{Client, ClientOptions, RWLock};
+//! use std::time::Duration;
+//! let client = Client::connect(&["http://127.0.0.1:2379"], &ClientOptions::default())?;
+//! let config = RWLock::new(&client, "config")?;
+//! let read = config.read(Some(Duration::from_secs(5)))?;
+//! println!("reading what token {} wrote", read.token());
+//! read.release()?;
+//! let write = config.write(Some(Duration::from_secs(5)))?;
+//! println!("writing with token {}", write.token());
+//! # Ok::<(), ringlock::Error>(())
+//! ```
+//!
 //! Rings that follow membership: a [`Member`] registers a node in a ring
 //! under a lease of its own; a [`Watcher`] follows the ring's members into
 //! [`Ring`](crate::Ring)s stamped with their etcd revision, with the
@@ -47,6 +65,7 @@ mod codec;
 mod lock;
 mod membership;
 mod resolve;
+mod rwlock;
 mod session;
 mod shared;
 mod transport;
@@ -54,6 +73,7 @@ mod watch;
 
 pub use lock::{Entry, Guard, Lock, LockStatus};
 pub use membership::{Member, MAX_MEMBER_FIELD};
+pub use rwlock::{RWEntry, RWGuard, RWLock, RWLockStatus};
 pub use watch::{Change, MemberInfo, Placement, WatchOptions, WatchStats, Watcher};
 
 use crate::error::{Error, Result};
