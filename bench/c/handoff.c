@@ -38,7 +38,8 @@
  * on the first allowed CPU and the child on the second (-u: not pinned).
  *
  * Prints a table (-t: TSV instead, one line per mechanism and phase with
- * the samples kept, hand-offs/s and p50/p90/p99 in us, for bench/plots/);
+ * the samples kept, hand-offs/s, p50/p90/p99 in us and the same-CPU share,
+ * for bench/plots/);
  * exits 0 unless something fails outright (benchmarks are not timed tests). */
 
 #define _GNU_SOURCE
@@ -383,12 +384,14 @@ static void print_table(const bool want[3], double rate[3][MAX_ROUNDS], int roun
 }
 
 /* -t: one line per mechanism and phase, times in us; hand-offs/s is the
- * free-running rate, repeated on the gated line. */
+ * free-running rate, repeated on the gated line; same_cpu_pct: the share of
+ * hand-offs where the waiter returned on the CPU the releaser ran on. */
 static void print_tsv(const bool want[3], double rate[3][MAX_ROUNDS], int rounds,
                       struct pool free_lat[3], struct pool gated_lat[3]) {
     printf("# ringlock %s hand-off, %d rounds, %s\n", rl_version(), rounds,
            pin_cpus ? "pinned" : "not pinned");
-    printf("mechanism\tpinned\tphase\tsamples\thandoffs_per_s\tp50_us\tp90_us\tp99_us\n");
+    printf("mechanism\tpinned\tphase\tsamples\thandoffs_per_s\tp50_us\tp90_us\tp99_us\t"
+           "same_cpu_pct\n");
     for (int m = 0; m < 3; m++) {
         if (!want[m]) continue;
         double hz = median_d(rate[m], rounds);
@@ -397,9 +400,10 @@ static void print_tsv(const bool want[3], double rate[3][MAX_ROUNDS], int rounds
         for (int i = 0; i < 2; i++) {
             double q[3] = {quantile(p[i]->v, p[i]->n, 0.5), quantile(p[i]->v, p[i]->n, 0.9),
                            quantile(p[i]->v, p[i]->n, 0.99)};
-            printf("%s\t%s\t%s\t%" PRId64 "\t%.0f\t%.3f\t%.3f\t%.3f\n", mech_name[m],
-                   pin_cpus ? "yes" : "no", phase_name[i], p[i]->n, hz,
-                   q[0] / 1e3, q[1] / 1e3, q[2] / 1e3);
+            double same = p[i]->n ? 100.0 * (double)p[i]->same_cpu / (double)p[i]->n : 0;
+            printf("%s\t%s\t%s\t%" PRId64 "\t%.0f\t%.3f\t%.3f\t%.3f\t%.0f\n", mech_name[m],
+                   pin_cpus ? "yes" : "no", phase_name[i], p[i]->n, hz, q[0] / 1e3, q[1] / 1e3,
+                   q[2] / 1e3, same);
         }
     }
 }
