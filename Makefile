@@ -1,5 +1,5 @@
 # ringlock — the two commands: `make demo` and `make test`.
-# Also: `make bench`, `make stress`, `make install PREFIX=/some/dir`, `make header`, `make clean`.
+# Also: `make bench`, `make plots`, `make stress`, `make install PREFIX=/some/dir`, `make header`, `make clean`.
 #
 # Everything is set up from a fresh clone: a .venv with maturin, pytest and
 # the reference packages, the release library, the C/C++ examples.
