@@ -1,5 +1,5 @@
 # ringlock — the two commands: `make demo` and `make test`.
-# Also: `make bench`, `make stress`, `make install PREFIX=/some/dir`, `make header`, `make clean`.
+# Also: `make bench`, `make plots`, `make stress`, `make install PREFIX=/some/dir`, `make header`, `make clean`.
 #
 # Everything is set up from a fresh clone: a .venv with maturin, pytest and
 # the reference packages, the release library, the C/C++ examples.
@@ -29,6 +29,7 @@ help:
 	@echo "make demo     build everything and run the cross-language demo"
 	@echo "make test     build everything and run every test (Rust, C, C++, dlopen, Python)"
 	@echo "make bench    benchmarks beside the peers, medians and ratios"
+	@echo "make plots    the pictures of docs/benchmarks.md (docs/img/*.svg) from fresh data"
 	@echo "make install  PREFIX=/some/dir: lib, headers, pkg-config file"
 	@echo "make header   regenerate include/ringlock.h with cbindgen"
 	@echo "make fuzz     the shared-ring reader fuzz, FUZZ_CASES=N cases"
@@ -174,7 +175,7 @@ demo: test-cross
 	@echo
 	@$(MAKE) --no-print-directory demo-shared
 
-test: lint test-rust test-etcd test-c test-profiles test-cross test-python test-install
+test: lint test-rust test-etcd test-c test-profiles test-cross test-python test-install test-plots
 	@echo
 	@echo "make test: all suites passed"
 

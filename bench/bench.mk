@@ -21,6 +21,14 @@
 #   make bench-profiles each client profile's get beside libmemcached's
 #                       memcached_generate_hash (C) and pylibmc's Client.hash
 #                       (Python)
+#   make plots          the pictures of docs/benchmarks.md: runs
+#                       core/examples/plot_data.rs (balance, keys moved, ns per
+#                       get, 10 to 1,000 nodes) and bench/c/handoff.c -t, keeps
+#                       their TSV in docs/img/data/, draws docs/img/*.svg with
+#                       bench/plots/ (about a minute; not part of `make bench`)
+#   make plots-redraw   only the drawing, from the committed docs/img/data/
+#   make test-plots     the SVG writer's test, and docs/img/*.svg = its data
+#                       (standard library Python only; in `make test`)
 #
 # bench/ is a crate of its own (own [workspace], own Cargo.lock, own target
 # dir bench/target): the peer crates never enter the main workspace's build.
@@ -141,3 +149,20 @@ bench: python bench-deps
 bench-etcd:
 	bash tests/lib/need-etcd.sh
 	$(BENCH_CARGO) --bench etcd
+
+# The pictures (docs/benchmarks.md): data, then SVG. PLOT_KEYS keys for the
+# balance and keys-moved curves; PLOT_HANDOFF_ARGS for bench/c/handoff.c.
+PLOT_KEYS         ?= 500000
+PLOT_HANDOFF_ARGS ?= -r 5
+.PHONY: plots plots-redraw test-plots
+plots: lib $(BENCH_HANDOFF)
+	$(CARGO) build --quiet --release -p ringlock --example plot_data
+	$(PYTHON) bench/plots/make_plots.py --out docs/img --keys $(PLOT_KEYS) \
+	  --plot-data $(RELEASE)/examples/plot_data --handoff $(BENCH_HANDOFF) \
+	  --handoff-args "$(PLOT_HANDOFF_ARGS)"
+
+plots-redraw:
+	$(PYTHON) bench/plots/make_plots.py --out docs/img --from-data
+
+test-plots:
+	$(PYTHON) bench/plots/test_plots.py

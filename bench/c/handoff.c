@@ -2,7 +2,7 @@
  * from a release to the return of the waiter blocked behind it. Built by
  * bench/bench.mk against target/release/libringlock.so (`make bench-c`).
  *
- *   handoff [-n HANDOFFS] [-g GATED] [-r ROUNDS] [-u] [-d DIR] [shm|file|flock ...]
+ *   handoff [-n HANDOFFS] [-g GATED] [-r ROUNDS] [-u] [-t] [-d DIR] [shm|file|flock ...]
  *
  * Mechanisms, each in a fresh pair of processes (fork; each opens its own
  * handle): ringlock `shm`, ringlock `file` (rl_lock_acquire(RL_MODE_EXCLUSIVE,
@@ -37,8 +37,10 @@
  * of each phase's samples are a warm-up and dropped. The parent process runs
  * on the first allowed CPU and the child on the second (-u: not pinned).
  *
- * Prints a table; exits 0 unless something fails outright (benchmarks are
- * not timed tests). */
+ * Prints a table (-t: TSV instead, one line per mechanism and phase with
+ * the samples kept, hand-offs/s, p50/p90/p99 in us and the same-CPU share,
+ * for bench/plots/);
+ * exits 0 unless something fails outright (benchmarks are not timed tests). */
 
 #define _GNU_SOURCE
 
@@ -101,6 +103,8 @@ static void check(rl_status s, const char *what) {
 
 /* Pin the two processes to two CPUs (-u: not). */
 static bool pin_cpus = true;
+/* -t: TSV output. */
+static bool tsv = false;
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -347,12 +351,70 @@ static int64_t count_arg(const char *s) {
 
 #define MAX_ROUNDS 50
 
+/* The human-readable table. */
+static void print_table(const bool want[3], double rate[3][MAX_ROUNDS], int rounds,
+                        int64_t n_round, int64_t g_round, struct pool free_lat[3],
+                        struct pool gated_lat[3], const char *dir) {
+    printf("== C: two processes ping-pong one lock (ringlock %s, lock dir on %s, %s) ==\n",
+           rl_version(), strncmp(dir, "/dev/shm", 8) == 0 ? "/dev/shm" : dir,
+           pin_cpus ? "one process per CPU" : "not pinned");
+    if (pin_cpus) printf("(parent on CPU %d, child on CPU %d)\n", cpu_of[0], cpu_of[1]);
+    printf("%d interleaved rounds; free-running: %" PRId64 " hand-offs, gated: %" PRId64
+           " (first 5%% of each round dropped)\n",
+           rounds, n_round * rounds, g_round * rounds);
+    printf("%-13s  %11s  %11s  %11s  %12s  %12s  %14s\n", "mechanism", "hand-offs/s",
+           "us/hand-off", "free p50 us", "gated p50 us", "gated p99 us", "gated same CPU");
+    printf("%-13s  %11s  %11s  %11s  %12s  %12s  %14s\n", "-------------", "-----------",
+           "-----------", "-----------", "------------", "------------", "--------------");
+    for (int m = 0; m < 3; m++) {
+        if (!want[m]) continue;
+        double hz = median_d(rate[m], rounds);
+        double free50 = quantile(free_lat[m].v, free_lat[m].n, 0.5);
+        double p50 = quantile(gated_lat[m].v, gated_lat[m].n, 0.5);
+        double p99 = quantile(gated_lat[m].v, gated_lat[m].n, 0.99);
+        double same = gated_lat[m].n ? 100.0 * (double)gated_lat[m].same_cpu / (double)gated_lat[m].n : 0;
+        printf("%-13s  %11.0f  %11.2f  %11.2f  %12.2f  %12.2f  %13.0f%%\n", mech_name[m], hz,
+               1e6 / hz, free50 / 1e3, p50 / 1e3, p99 / 1e3, same);
+    }
+    printf("hand-offs/s: median of the rounds, free-running (the holder releases as soon as the "
+           "other is about\nto acquire); free p50: release -> the other's return then; gated "
+           "p50/p99: release -> return\nof a waiter verified asleep in the kernel (futex or "
+           "flock) before each release;\nsame CPU: share of those where the waiter returned on "
+           "the CPU the releaser ran on\n");
+}
+
+/* -t: one line per mechanism and phase, times in us; hand-offs/s is the
+ * free-running rate, repeated on the gated line; same_cpu_pct: the share of
+ * hand-offs where the waiter returned on the CPU the releaser ran on. */
+static void print_tsv(const bool want[3], double rate[3][MAX_ROUNDS], int rounds,
+                      struct pool free_lat[3], struct pool gated_lat[3]) {
+    printf("# ringlock %s hand-off, %d rounds, %s\n", rl_version(), rounds,
+           pin_cpus ? "pinned" : "not pinned");
+    printf("mechanism\tpinned\tphase\tsamples\thandoffs_per_s\tp50_us\tp90_us\tp99_us\t"
+           "same_cpu_pct\n");
+    for (int m = 0; m < 3; m++) {
+        if (!want[m]) continue;
+        double hz = median_d(rate[m], rounds);
+        struct pool *p[2] = {&free_lat[m], &gated_lat[m]};
+        const char *phase_name[2] = {"free", "gated"};
+        for (int i = 0; i < 2; i++) {
+            double q[3] = {quantile(p[i]->v, p[i]->n, 0.5), quantile(p[i]->v, p[i]->n, 0.9),
+                           quantile(p[i]->v, p[i]->n, 0.99)};
+            double same = p[i]->n ? 100.0 * (double)p[i]->same_cpu / (double)p[i]->n : 0;
+            printf("%s\t%s\t%s\t%" PRId64 "\t%.0f\t%.3f\t%.3f\t%.3f\t%.0f\n", mech_name[m],
+                   pin_cpus ? "yes" : "no", phase_name[i], p[i]->n, hz, q[0] / 1e3, q[1] / 1e3,
+                   q[2] / 1e3, same);
+        }
+    }
+}
+
+
 int main(int argc, char **argv) {
     int64_t n = 30000, gated = 3000;
     int rounds = 3;
     const char *dir_arg = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "n:g:r:d:u")) != -1) {
+    while ((opt = getopt(argc, argv, "n:g:r:d:ut")) != -1) {
         switch (opt) {
         case 'n': n = count_arg(optarg); break;
         case 'g': gated = count_arg(optarg); break;
@@ -362,9 +424,10 @@ int main(int argc, char **argv) {
             break;
         case 'd': dir_arg = optarg; break;
         case 'u': pin_cpus = false; break;
+        case 't': tsv = true; break;
         default:
             fprintf(stderr,
-                    "usage: %s [-n HANDOFFS] [-g GATED] [-r ROUNDS] [-u] [-d DIR] "
+                    "usage: %s [-n HANDOFFS] [-g GATED] [-r ROUNDS] [-u] [-t] [-d DIR] "
                     "[shm|file|flock ...]\n",
                     argv[0]);
             return 2;
@@ -414,32 +477,8 @@ int main(int argc, char **argv) {
         }
     }
 
-    printf("== C: two processes ping-pong one lock (ringlock %s, lock dir on %s, %s) ==\n",
-           rl_version(), strncmp(dir, "/dev/shm", 8) == 0 ? "/dev/shm" : dir,
-           pin_cpus ? "one process per CPU" : "not pinned");
-    if (pin_cpus) printf("(parent on CPU %d, child on CPU %d)\n", cpu_of[0], cpu_of[1]);
-    printf("%d interleaved rounds; free-running: %" PRId64 " hand-offs, gated: %" PRId64
-           " (first 5%% of each round dropped)\n",
-           rounds, n_round * rounds, g_round * rounds);
-    printf("%-13s  %11s  %11s  %11s  %12s  %12s  %14s\n", "mechanism", "hand-offs/s",
-           "us/hand-off", "free p50 us", "gated p50 us", "gated p99 us", "gated same CPU");
-    printf("%-13s  %11s  %11s  %11s  %12s  %12s  %14s\n", "-------------", "-----------",
-           "-----------", "-----------", "------------", "------------", "--------------");
-    for (int m = 0; m < 3; m++) {
-        if (!want[m]) continue;
-        double hz = median_d(rate[m], rounds);
-        double free50 = quantile(free_lat[m].v, free_lat[m].n, 0.5);
-        double p50 = quantile(gated_lat[m].v, gated_lat[m].n, 0.5);
-        double p99 = quantile(gated_lat[m].v, gated_lat[m].n, 0.99);
-        double same = gated_lat[m].n ? 100.0 * (double)gated_lat[m].same_cpu / (double)gated_lat[m].n : 0;
-        printf("%-13s  %11.0f  %11.2f  %11.2f  %12.2f  %12.2f  %13.0f%%\n", mech_name[m], hz,
-               1e6 / hz, free50 / 1e3, p50 / 1e3, p99 / 1e3, same);
-    }
-    printf("hand-offs/s: median of the rounds, free-running (the holder releases as soon as the "
-           "other is about\nto acquire); free p50: release -> the other's return then; gated "
-           "p50/p99: release -> return\nof a waiter verified asleep in the kernel (futex or "
-           "flock) before each release;\nsame CPU: share of those where the waiter returned on "
-           "the CPU the releaser ran on\n");
+    if (tsv) print_tsv(want, rate, rounds, free_lat, gated_lat);
+    else print_table(want, rate, rounds, n_round, g_round, free_lat, gated_lat, dir);
 
     if (!dir_arg) {
         const char *names[] = {"handoff.shm", "handoff.lock", "raw.flock"};
