@@ -13,7 +13,8 @@
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
 #   make bench-python   only the Python benches, ring and lock
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
-#   make bench-etcd    the etcd lock beside two raw etcd transactions (docs/distributed.md)
+#   make bench-etcd     the etcd lock beside two raw etcd transactions (Rust), and its
+#                       hand-off beside tooz's etcd3gw lock (Python) (docs/distributed.md)
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
 #                       their table, Rust get interleaved (the 1.2x target), C get, Python get and publish, publish -> reader
@@ -143,12 +144,15 @@ bench: python bench-deps
 	@echo
 	@$(MAKE) --no-print-directory bench-etcd
 
-# the etcd lock beside the raw floor of two transactions, on one local etcd
+# the etcd lock beside the raw floor of two transactions (Rust), then the
+# hand-off from Python beside tooz's etcd3gw lock, each on one local etcd
 # (installs Debian's etcd-server when etcd is missing; docs/distributed.md)
 .PHONY: bench-etcd
-bench-etcd:
+bench-etcd: python bench-deps
 	bash tests/lib/need-etcd.sh
 	$(BENCH_CARGO) --bench etcd
+	@echo
+	$(VPY) bench/python/bench_etcd.py
 
 # The pictures (docs/benchmarks.md): data, then SVG. PLOT_KEYS keys for the
 # balance and keys-moved curves; PLOT_HANDOFF_ARGS for bench/c/handoff.c.
