@@ -42,10 +42,12 @@ from ringlock._errors import (
     InternalError,
     InvalidArgumentError,
     IoError,
+    LockLostError,
     LockTimeout,
     NodeExistsError,
     NodeNotFoundError,
     NotHeldError,
+    UnavailableError,
     WouldBlockError,
 )
 from ringlock._diff import Diff, Move
@@ -80,6 +82,7 @@ __all__ = [
     "LoadSlot",
     "LoadTracker",
     "Lock",
+    "LockLostError",
     "LockStatus",
     "LockTimeout",
     "Member",
@@ -93,6 +96,7 @@ __all__ = [
     "RingChange",
     "RingWatcher",
     "SharedRing",
+    "UnavailableError",
     "WouldBlockError",
     "__version__",
     "jump_hash",
