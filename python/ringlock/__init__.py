@@ -51,7 +51,7 @@ from ringlock._errors import (
     WouldBlockError,
 )
 from ringlock._diff import Diff, Move
-from ringlock._lock import Holder, LockStatus
+from ringlock._lock import EtcdHolder, EtcdLockStatus, Holder, LockStatus
 from ringlock._ringlock import (
     Hold,
     LoadSlot,
@@ -73,6 +73,8 @@ __all__ = [
     "DeadlockError",
     "Diff",
     "EmptyRingError",
+    "EtcdHolder",
+    "EtcdLockStatus",
     "Error",
     "Hold",
     "Holder",

@@ -25,6 +25,8 @@ def test_curated_names() -> None:
             "DeadlockError",
             "Diff",
             "EmptyRingError",
+            "EtcdHolder",
+            "EtcdLockStatus",
             "Error",
             "Hold",
             "Holder",

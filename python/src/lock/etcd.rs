@@ -1,0 +1,269 @@
+//! The etcd side of `ringlock.Lock(backend="etcd")`: a handle on a
+//! [`ringlock::etcd::Lock`] that behaves as a local core handle does.
+//!
+//! The core's etcd handle holds one acquisition at a time and refuses a
+//! second (`Deadlock`) whoever asks. A Python lock object shares its handle
+//! between threads, so this file adds the turn-taking of a local handle:
+//! while one thread holds or acquires through the handle, other threads wait
+//! here (in slices, for Ctrl-C and asyncio's cancel), and the holding thread
+//! gets `Deadlock`. Once a thread has its turn, it waits for etcd in one call
+//! with the GIL released: cutting that wait into slices would give up the
+//! place in etcd's queue each time. (So in the main thread Ctrl-C interrupts
+//! the wait for the handle, not the wait for etcd, which ends at the
+//! timeout.)
+//!
+//! The core's [`Guard`] lives in an [`EtcdHold`], shared with the `Hold`s
+//! Python has of it, so that `hold.lost` can ask [`Guard::check`].
+
+use super::{lock, PyHold};
+use crate::errors::{invalid, to_py};
+use pyo3::prelude::*;
+use ringlock::etcd::{Client, Entry, Guard, Lock as EtcdLock};
+use ringlock::lock::Mode;
+use ringlock::{Error, ErrorKind};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+pub(crate) struct EtcdHandle {
+    lock: EtcdLock,
+    state: Mutex<State>,
+    /// Signalled when the handle is free again.
+    turn: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The thread that holds, or is acquiring, through this handle.
+    owner: Option<ThreadId>,
+    /// The hold, once acquired.
+    hold: Option<Arc<EtcdHold>>,
+}
+
+/// One acquisition's guard, shared with the `Hold`s of it.
+pub(crate) struct EtcdHold {
+    /// `None` once released.
+    guard: Mutex<Option<Guard>>,
+    /// Known lost: `Guard::check` or the release said `Lost`.
+    lost: AtomicBool,
+}
+
+impl EtcdHold {
+    /// Whether the hold is known lost. While it is held, asks etcd
+    /// ([`Guard::check`], GIL released); etcd out of reach is "not known"
+    /// (false) until the lease's own deadline passes, which `check` sees
+    /// without etcd.
+    pub(crate) fn lost(&self, py: Python<'_>) -> bool {
+        if self.lost.load(Relaxed) {
+            return true;
+        }
+        py.detach(|| {
+            let guard = lock(&self.guard);
+            if let Some(Err(e)) = guard.as_ref().map(Guard::check) {
+                if e.kind() == ErrorKind::Lost {
+                    self.lost.store(true, Relaxed);
+                }
+            }
+        });
+        self.lost.load(Relaxed)
+    }
+}
+
+impl EtcdHandle {
+    /// A handle on lock `name` of `client` (no request to etcd yet).
+    pub(crate) fn new(client: &Client, name: &str) -> ringlock::Result<EtcdHandle> {
+        Ok(EtcdHandle {
+            lock: EtcdLock::new(client, name)?,
+            state: Mutex::new(State::default()),
+            turn: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn is_held(&self) -> bool {
+        lock(&self.state).hold.is_some()
+    }
+
+    /// Acquires: the handle's turn (waited for in `slice`s, checking
+    /// `cancel` and signals), then etcd's, in one wait. `Ok(None)` when the
+    /// timeout runs out or `cancel` is set; `timeout` zero is one try.
+    pub(crate) fn acquire(
+        &self,
+        py: Python<'_>,
+        mode: Mode,
+        timeout: Option<Duration>,
+        slice: Option<Duration>,
+        cancel: Option<&AtomicBool>,
+    ) -> PyResult<Option<PyHold>> {
+        if mode == Mode::Shared {
+            return Err(invalid("etcd locks are exclusive only (no shared mode)"));
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if !self.claim(py, deadline, slice, cancel)? {
+            return Ok(None);
+        }
+        // None: no limit; zero (a try, or the turn took all the time): a try
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match py.detach(|| self.lock.acquire(left)) {
+            Ok(guard) => {
+                let (token, died) = (guard.token(), guard.previous_owner_died());
+                let hold = Arc::new(EtcdHold {
+                    guard: Mutex::new(Some(guard)),
+                    lost: AtomicBool::new(false),
+                });
+                lock(&self.state).hold = Some(Arc::clone(&hold));
+                Ok(Some(PyHold::etcd(token, died, hold)))
+            }
+            Err(e) => {
+                self.free();
+                match e.kind() {
+                    ErrorKind::Timeout | ErrorKind::WouldBlock => Ok(None),
+                    _ => Err(to_py(e)),
+                }
+            }
+        }
+    }
+
+    /// Takes the handle for the calling thread; `false` when `deadline`
+    /// passes or `cancel` is set first.
+    fn claim(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        slice: Option<Duration>,
+        cancel: Option<&AtomicBool>,
+    ) -> PyResult<bool> {
+        let me = std::thread::current().id();
+        loop {
+            let mine = {
+                let mut state = lock(&self.state);
+                match state.owner {
+                    None => {
+                        state.owner = Some(me);
+                        return Ok(true);
+                    }
+                    Some(t) => t == me,
+                }
+            };
+            if mine {
+                return Err(to_py(Error::new(
+                    ErrorKind::Deadlock,
+                    format!(
+                        "lock {:?} is already held (or being acquired) by this thread \
+                         through this object",
+                        self.lock.name()
+                    ),
+                )));
+            }
+            let left = match deadline {
+                None => None,
+                Some(d) => match d.saturating_duration_since(Instant::now()) {
+                    left if left.is_zero() => return Ok(false),
+                    left => Some(left),
+                },
+            };
+            let wait = match (slice, left) {
+                (Some(s), left) => Some(left.map_or(s, |l| l.min(s))),
+                (None, left) => left,
+            };
+            py.detach(|| {
+                let state = lock(&self.state);
+                if state.owner.is_some() {
+                    match wait {
+                        Some(w) => drop(self.turn.wait_timeout(state, w)),
+                        None => drop(self.turn.wait(state)),
+                    }
+                }
+            });
+            if cancel.is_some_and(|c| c.load(SeqCst)) {
+                return Ok(false);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Gives the handle back to the threads waiting for it.
+    fn free(&self) {
+        lock(&self.state).owner = None;
+        self.turn.notify_all();
+    }
+
+    /// Releases the hold (from any thread): `InvalidArgument` if the handle
+    /// holds nothing, `Lost` if the hold was lost, `Unavailable` if etcd did
+    /// not answer. Call it with the GIL released.
+    pub(crate) fn release(&self) -> ringlock::Result<()> {
+        let Some(hold) = lock(&self.state).hold.take() else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "lock {:?} is not held through this object",
+                    self.lock.name()
+                ),
+            ));
+        };
+        let guard = lock(&hold.guard).take();
+        let result = guard.map_or(Ok(()), Guard::release);
+        if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Lost) {
+            hold.lost.store(true, Relaxed);
+        }
+        self.free();
+        result
+    }
+
+    /// The holder and the waiters (GIL released while etcd answers):
+    /// `EtcdLockStatus(token, [EtcdHolder], [EtcdHolder, ...])`.
+    pub(crate) fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
+        let holders = st
+            .holder
+            .iter()
+            .map(|e| holder(py, e))
+            .collect::<PyResult<Vec<_>>>()?;
+        let waiters = st
+            .waiters
+            .iter()
+            .map(|e| holder(py, e))
+            .collect::<PyResult<Vec<_>>>()?;
+        super::helper(py, "EtcdLockStatus", (st.token, holders, waiters))
+    }
+
+    /// Whether a live lease holds the lock now.
+    pub(crate) fn someone_holds(&self, py: Python<'_>) -> PyResult<bool> {
+        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
+        Ok(st.holder.is_some_and(|h| h.lease_left.is_some()))
+    }
+}
+
+impl Drop for EtcdHandle {
+    /// Releases a hold still held (its `Hold`s may outlive the handle).
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(hold) = state.hold.take() {
+            drop(lock(&hold.guard).take());
+        }
+    }
+}
+
+/// `EtcdHolder(pid, "exclusive", since, token, liveness, host, lease_left)`.
+fn holder<'py>(py: Python<'py>, e: &Entry) -> PyResult<Bound<'py, PyAny>> {
+    let liveness = if e.lease_left.is_some() {
+        "alive"
+    } else {
+        "dead"
+    };
+    let since = e.since_ms as f64 / 1000.0;
+    let left = e.lease_left.map(|d| d.as_secs_f64());
+    super::helper(
+        py,
+        "EtcdHolder",
+        (
+            e.pid,
+            "exclusive",
+            since,
+            e.token,
+            liveness,
+            e.host.as_str(),
+            left,
+        ),
+    )
+}
