@@ -5,6 +5,7 @@ unless RINGLOCK_REQUIRE_ETCD is set): acquire and release, growing tokens,
 waits), exclusion between Lock objects, threads and processes (a counter
 file whose store checks the fencing token), a holder killed with SIGKILL
 replaced within TTL + 1 s, a SIGSTOPped holder that finds its hold lost,
+Ctrl-C ending a wait for etcd,
 timeouts, and bad arguments."""
 
 from __future__ import annotations
@@ -312,6 +313,52 @@ def test_a_stopped_holder_finds_its_hold_lost(etcd: str) -> None:
         assert child.stdout.readline().strip() == "LockLostError"
         assert not lock.hold.lost  # the new holder's hold is intact
         lock.release()
+    finally:
+        child.kill()
+        child.wait()
+
+
+INTERRUPTED = """
+import sys, time, ringlock
+lock = ringlock.Lock(sys.argv[2], backend="etcd", endpoints=[sys.argv[1]], ttl=%d, namespace=%r)
+print("waiting", flush=True)
+t = time.monotonic()
+try:
+    lock.acquire()
+except KeyboardInterrupt:
+    print(f"interrupted {time.monotonic() - t:.3f}", flush=True)
+print("try", lock.acquire(timeout=0), flush=True)  # no DeadlockError: the handle is free
+sys.stdin.readline()  # the parent released
+print("then", lock.acquire(timeout=5), flush=True)
+""" % (TTL, NS)
+
+
+def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
+    name = fresh()
+    lock = etcd_lock(etcd, name)
+    lock.acquire()
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, etcd, name],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        deadline = time.monotonic() + 5
+        while not lock.status().waiters:  # the child waits in etcd's queue
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)
+        t = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert line[0] == "interrupted", line
+        assert time.monotonic() - t < 1.0
+        assert child.stdout.readline().strip() == "try False"
+        lock.release()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "then True"
     finally:
         child.kill()
         child.wait()

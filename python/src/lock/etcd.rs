@@ -6,11 +6,13 @@
 //! between threads, so this file adds the turn-taking of a local handle:
 //! while one thread holds or acquires through the handle, other threads wait
 //! here (in slices, for Ctrl-C and asyncio's cancel), and the holding thread
-//! gets `Deadlock`. Once a thread has its turn, it waits for etcd in one call
-//! with the GIL released: cutting that wait into slices would give up the
-//! place in etcd's queue each time. (So in the main thread Ctrl-C interrupts
-//! the wait for the handle, not the wait for etcd, which ends at the
-//! timeout.)
+//! gets `Deadlock`. Once a thread has its turn, it waits for etcd in one core
+//! call with the GIL released: cutting that call into slices would give up
+//! the place in etcd's queue each time. Where the wait must be interruptible
+//! (Ctrl-C in the main thread, asyncio's cancel), the core call runs in a
+//! thread of its own and the caller waits for its answer in slices; a caller
+//! that gives up leaves it behind with a fresh core handle in its place: the
+//! core call ends at its timeout, or takes its turn and releases at once.
 //!
 //! The core's [`Guard`] lives in an [`EtcdHold`], shared with the `Hold`s
 //! Python has of it, so that `hold.lost` can ask [`Guard::check`].
@@ -22,12 +24,16 @@ use ringlock::etcd::{Client, Entry, Guard, Lock as EtcdLock};
 use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 pub(crate) struct EtcdHandle {
-    lock: EtcdLock,
+    client: Client,
+    /// The core handle; replaced by a fresh one when a caller gives up a
+    /// wait that goes on in its thread.
+    lock: Mutex<Arc<EtcdLock>>,
     state: Mutex<State>,
     /// Signalled when the handle is free again.
     turn: Condvar,
@@ -74,7 +80,8 @@ impl EtcdHandle {
     /// A handle on lock `name` of `client` (no request to etcd yet).
     pub(crate) fn new(client: &Client, name: &str) -> ringlock::Result<EtcdHandle> {
         Ok(EtcdHandle {
-            lock: EtcdLock::new(client, name)?,
+            client: client.clone(),
+            lock: Mutex::new(Arc::new(EtcdLock::new(client, name)?)),
             state: Mutex::new(State::default()),
             turn: Condvar::new(),
         })
@@ -104,7 +111,20 @@ impl EtcdHandle {
         }
         // None: no limit; zero (a try, or the turn took all the time): a try
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match py.detach(|| self.lock.acquire(left)) {
+        let core = self.core();
+        let got = match slice {
+            Some(slice) if left != Some(Duration::ZERO) => {
+                match self.wait_aside(py, core, left, slice, cancel) {
+                    Ok(Some(got)) => got,
+                    given_up => {
+                        self.free();
+                        return given_up.map(|_| None);
+                    }
+                }
+            }
+            _ => py.detach(|| core.acquire(left)),
+        };
+        match got {
             Ok(guard) => {
                 let (token, died) = (guard.token(), guard.previous_owner_died());
                 let hold = Arc::new(EtcdHold {
@@ -121,6 +141,73 @@ impl EtcdHandle {
                     _ => Err(to_py(e)),
                 }
             }
+        }
+    }
+
+    fn core(&self) -> Arc<EtcdLock> {
+        Arc::clone(&lock(&self.lock))
+    }
+
+    /// `core.acquire(left)` in a thread of its own, its answer waited for
+    /// in `slice`s (GIL released) with `cancel` and signals checked between
+    /// them. `Ok(None)` when cancelled, the signal handler's error when it
+    /// raised: then the handle gets a fresh core handle (the caller frees
+    /// the handle), and the thread's guard, if it gets one, is dropped there
+    /// (released).
+    fn wait_aside(
+        &self,
+        py: Python<'_>,
+        core: Arc<EtcdLock>,
+        left: Option<Duration>,
+        slice: Duration,
+        cancel: Option<&AtomicBool>,
+    ) -> PyResult<Option<ringlock::Result<Guard>>> {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("ringlock-etcd-wait".into())
+            .spawn(move || drop(tx.send(core.acquire(left))));
+        if let Err(e) = spawned {
+            return Err(to_py(Error::new(
+                ErrorKind::Io,
+                format!("cannot start a thread to wait for etcd: {e}"),
+            )));
+        }
+        let mut rx = rx;
+        loop {
+            // a Receiver is Send, not Sync: it goes into the detached closure
+            // and comes back
+            let (got, back) = py.detach(move || (rx.recv_timeout(slice), rx));
+            rx = back;
+            match got {
+                Ok(got) => return Ok(Some(got)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.renew();
+                    return Err(to_py(Error::new(
+                        ErrorKind::Internal,
+                        "the thread waiting for etcd ended without an answer",
+                    )));
+                }
+            }
+            let stop = match cancel {
+                Some(c) if c.load(SeqCst) => Ok(None),
+                _ => py.check_signals().map(|()| Some(())),
+            };
+            if !matches!(stop, Ok(Some(()))) {
+                self.renew();
+                // an answer that came meanwhile: its guard is released here
+                py.detach(|| drop(rx));
+                return stop.map(|_| None);
+            }
+        }
+    }
+
+    /// A fresh core handle in place of one left to a thread that still
+    /// waits (a core handle acquires one at a time).
+    fn renew(&self) {
+        let name = self.core().name().to_owned();
+        if let Ok(fresh) = EtcdLock::new(&self.client, &name) {
+            *lock(&self.lock) = Arc::new(fresh);
         }
     }
 
@@ -151,7 +238,7 @@ impl EtcdHandle {
                     format!(
                         "lock {:?} is already held (or being acquired) by this thread \
                          through this object",
-                        self.lock.name()
+                        self.core().name()
                     ),
                 )));
             }
@@ -197,7 +284,7 @@ impl EtcdHandle {
                 ErrorKind::InvalidArgument,
                 format!(
                     "lock {:?} is not held through this object",
-                    self.lock.name()
+                    self.core().name()
                 ),
             ));
         };
@@ -213,7 +300,8 @@ impl EtcdHandle {
     /// The holder and the waiters (GIL released while etcd answers):
     /// `EtcdLockStatus(token, [EtcdHolder], [EtcdHolder, ...])`.
     pub(crate) fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
+        let core = self.core();
+        let st = py.detach(|| core.status()).map_err(to_py)?;
         let holders = st
             .holder
             .iter()
@@ -229,7 +317,8 @@ impl EtcdHandle {
 
     /// Whether a live lease holds the lock now.
     pub(crate) fn someone_holds(&self, py: Python<'_>) -> PyResult<bool> {
-        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
+        let core = self.core();
+        let st = py.detach(|| core.status()).map_err(to_py)?;
         Ok(st.holder.is_some_and(|h| h.lease_left.is_some()))
     }
 }

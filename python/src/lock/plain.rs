@@ -37,8 +37,9 @@ use std::time::Duration;
 /// arguments with the local backends (TypeError). The token is the holder
 /// key's etcd revision; ``hold.lost`` says whether the lease expired under a
 /// hold; UnavailableError (a ConnectionError) when etcd does not answer in
-/// time. A wait for etcd itself is not cut short by Ctrl-C (it ends at its
-/// timeout); docs/distributed.md has the recipe.
+/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
+/// place in etcd's queue to a helper thread until that wait's timeout, or
+/// its turn (then it releases at once); docs/distributed.md has the recipe.
 ///
 /// It behaves as a ``threading.Lock``: ``acquire(timeout=None,
 /// blocking=True) -> bool``, ``release()`` from any thread of the process,
