@@ -5,8 +5,7 @@ unless RINGLOCK_REQUIRE_ETCD is set): acquire and release, growing tokens,
 waits), exclusion between Lock objects, threads and processes (a counter
 file whose store checks the fencing token), a holder killed with SIGKILL
 replaced within TTL + 1 s, a SIGSTOPped holder that finds its hold lost,
-Ctrl-C ending a wait for etcd,
-timeouts, and bad arguments."""
+Ctrl-C ending a wait for etcd, timeouts, and bad arguments."""
 
 from __future__ import annotations
 

@@ -328,7 +328,8 @@ impl Drop for EtcdHandle {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(hold) = state.hold.take() {
-            drop(lock(&hold.guard).take());
+            let guard = lock(&hold.guard).take();
+            drop(guard); // after the mutex: the release is a request
         }
     }
 }
