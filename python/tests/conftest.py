@@ -68,12 +68,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def etcd() -> Iterator[str]:
+@contextlib.contextmanager
+def etcd_server() -> Iterator[str]:
     """A real etcd on free 127.0.0.1 ports, its data under /dev/shm, killed
-    at the end of the module: its client URL. Skipped without an ``etcd``
-    binary (tests/lib/need-etcd.sh installs it) unless RINGLOCK_REQUIRE_ETCD
-    is set, and under RINGLOCK_SKIP_ETCD."""
+    when the block ends: its client URL. Skips (or fails, under
+    RINGLOCK_REQUIRE_ETCD) as the ``etcd`` fixture says."""
     if os.environ.get("RINGLOCK_SKIP_ETCD"):
         pytest.skip("RINGLOCK_SKIP_ETCD is set")
     if shutil.which("etcd") is None:
@@ -106,3 +105,12 @@ def etcd() -> Iterator[str]:
         proc.kill()
         proc.wait()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def etcd() -> Iterator[str]:
+    """A real etcd for the module (``etcd_server``): its client URL. Skipped
+    without an ``etcd`` binary (tests/lib/need-etcd.sh installs it) unless
+    RINGLOCK_REQUIRE_ETCD is set, and under RINGLOCK_SKIP_ETCD."""
+    with etcd_server() as url:
+        yield url

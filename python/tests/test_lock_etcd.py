@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 import ringlock
+from conftest import etcd_server
 
 TTL = 2
 NS = "pytest-lock"
@@ -372,6 +373,29 @@ def test_nothing_listening_is_unavailable() -> None:
         ringlock.Lock("x", backend="etcd", endpoints=f"http://127.0.0.1:{port}", request_timeout=0.5)
     assert isinstance(e.value, ConnectionError)
     assert time.monotonic() - t < 2
+
+
+def test_etcd_gone_is_unavailable_within_the_timeout() -> None:
+    with etcd_server() as url:
+        name = fresh()
+        held = etcd_lock(url, name, request_timeout=0.5)
+        waiter = etcd_lock(url, name, request_timeout=0.5)
+        held.acquire()
+    # etcd is killed
+    t = time.monotonic()
+    with pytest.raises(ringlock.UnavailableError):
+        waiter.acquire(timeout=0.3)
+    assert time.monotonic() - t < 1.5
+    assert not waiter.held
+    with pytest.raises(ringlock.UnavailableError):
+        waiter.status()
+    t = time.monotonic()
+    with pytest.raises((ringlock.UnavailableError, ringlock.LockLostError)):
+        held.release()
+    assert time.monotonic() - t < 1.5
+    assert not held.held
+    held.close()
+    waiter.close()
 
 
 def test_bad_arguments(etcd: str) -> None:
