@@ -242,28 +242,16 @@ impl Handles {
         r
     }
 
-    /// Marks the object closed, releases the holds of tasks and drops the
-    /// idle handles (with the GIL released: an etcd release, or the end of
-    /// the process's last etcd client, talks to etcd). Idempotent.
+    /// Marks the object closed, releases the holds of tasks (an etcd one
+    /// with the GIL released) and drops the idle handles. Idempotent.
     fn close(&self, py: Python<'_>) {
         self.closed.store(true, SeqCst);
         let idle = std::mem::take(&mut *lock(&self.idle));
         let tasks = std::mem::take(&mut *lock(&self.tasks));
-        let handles: Vec<Arc<Handle>> = tasks.into_iter().map(|t| t.handle).collect();
-        py.detach(|| {
-            for h in &handles {
-                if let Handle::Etcd(e) = &**h {
-                    let _ = e.release();
-                }
-            }
-            drop(idle);
-        });
-        for h in &handles {
-            if let Handle::Local(l) = &**h {
-                let _ = l.release();
-            }
+        for t in tasks {
+            let _ = t.handle.release(py);
         }
-        // the tasks' Py<PyAny>s were dropped above, with the GIL held
+        py.detach(|| drop(idle));
     }
 }
 
