@@ -17,9 +17,13 @@ python: venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VPY) -m pip install --quiet --no-build-isolation ./python
 
 # c-examples: the lock tests run build/examples/lock_c beside
-# examples/python/lock.py on one counter.
+# examples/python/lock.py on one counter. The etcd tests (test_lock_etcd.py,
+# test_membership.py) start their own etcd servers: need-etcd.sh installs
+# etcd when it is missing, and RINGLOCK_REQUIRE_ETCD makes them fail rather
+# than skip without it.
 test-python: python c-examples
-	$(VPY) -m pytest -q python/tests
+	bash tests/lib/need-etcd.sh
+	RINGLOCK_REQUIRE_ETCD=1 $(VPY) -m pytest -q python/tests
 
 # The stub's docstrings are copies of the native module's (written in Rust):
 # rewrite them after changing a doc comment; python/tests/test_docstrings.py

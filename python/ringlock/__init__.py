@@ -42,14 +42,16 @@ from ringlock._errors import (
     InternalError,
     InvalidArgumentError,
     IoError,
+    LockLostError,
     LockTimeout,
     NodeExistsError,
     NodeNotFoundError,
     NotHeldError,
+    UnavailableError,
     WouldBlockError,
 )
 from ringlock._diff import Diff, Move
-from ringlock._lock import Holder, LockStatus
+from ringlock._lock import EtcdHolder, EtcdLockStatus, Holder, LockStatus
 from ringlock._ringlock import (
     Hold,
     LoadSlot,
@@ -71,6 +73,8 @@ __all__ = [
     "DeadlockError",
     "Diff",
     "EmptyRingError",
+    "EtcdHolder",
+    "EtcdLockStatus",
     "Error",
     "Hold",
     "Holder",
@@ -80,6 +84,7 @@ __all__ = [
     "LoadSlot",
     "LoadTracker",
     "Lock",
+    "LockLostError",
     "LockStatus",
     "LockTimeout",
     "Member",
@@ -93,6 +98,7 @@ __all__ = [
     "RingChange",
     "RingWatcher",
     "SharedRing",
+    "UnavailableError",
     "WouldBlockError",
     "__version__",
     "jump_hash",

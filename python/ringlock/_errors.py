@@ -27,10 +27,12 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "IoError",
+    "LockLostError",
     "LockTimeout",
     "NodeExistsError",
     "NodeNotFoundError",
     "NotHeldError",
+    "UnavailableError",
     "WouldBlockError",
 ]
 
@@ -127,6 +129,27 @@ class IoError(Error, OSError):
         if self.errno is None:
             return super().__reduce__()
         return (_os_error, ("IoError", self.errno, str(self)))
+
+
+class UnavailableError(Error, ConnectionError):
+    """etcd could not be reached, or did not answer as etcd, within the
+    timeout (connecting, acquiring, releasing, reading a status); the message
+    says what each endpoint answered. Also a ``ConnectionError``."""
+
+    __module__ = "ringlock"
+
+    # OSError's str() of several arguments is "[Errno N] strerror".
+    __str__ = Exception.__str__
+
+
+class LockLostError(Error, RuntimeError):
+    """An etcd lock's hold ended without a release: this process's lease
+    expired (the process was paused or cut off from etcd past its TTL), so
+    another process may have held the lock since. Raised by ``release()``
+    of such a hold, and by an acquisition whose lease expired while it
+    waited; ``hold.lost`` tells it without raising."""
+
+    __module__ = "ringlock"
 
 
 class InternalError(Error, RuntimeError):

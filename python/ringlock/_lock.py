@@ -2,9 +2,9 @@
 asyncio side of :class:`ringlock.Lock` and :class:`ringlock.RWLock`.
 
 An asyncio acquisition belongs to the task that awaits it. It first tries on
-the event loop's thread, which never blocks; if the lock is held elsewhere, a
-daemon thread waits for it with the GIL released and hands the hold to the
-loop. If the awaiting task is cancelled, the waiting thread gives up within
+the event loop's thread, which never blocks (not for an etcd lock, where a try
+is a request); if the lock is held elsewhere, a daemon thread waits for it
+with the GIL released and hands the hold to the loop. If the awaiting task is cancelled, the waiting thread gives up within
 50 ms, and a hold that arrives for a cancelled task is released at once: a
 cancelled acquisition never leaves the lock held.
 """
@@ -16,9 +16,16 @@ import threading
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
-    from ringlock._ringlock import Hold, Lock, RWLock, _Ticket
+    from typing_extensions import disjoint_base
 
-__all__ = ["Holder", "LockStatus"]
+    from ringlock._ringlock import Hold, Lock, RWLock, _Ticket
+else:
+
+    def disjoint_base(cls: type) -> type:  # PEP 800's marker, for type checkers
+        return cls
+
+
+__all__ = ["EtcdHolder", "EtcdLockStatus", "Holder", "LockStatus"]
 
 
 class Holder(NamedTuple):
@@ -46,15 +53,75 @@ class LockStatus(NamedTuple):
     """The recorded holders: one exclusive, or shared ones."""
 
 
-Holder.__module__ = "ringlock"
-LockStatus.__module__ = "ringlock"
+@disjoint_base  # a tuple with a __dict__: no class can derive from it and another
+class EtcdHolder(Holder):
+    """One holder or waiter of an etcd lock, as ``status()`` sees it: a
+    :class:`Holder` (``pid``, ``mode``, ``since`` — when it began to wait —,
+    ``token`` — its key's create revision —, and ``liveness``: "alive" while
+    its lease lives, "dead" once it expired) with two attributes besides the
+    tuple's fields: ``host`` and ``lease_left``."""
+
+    host: str
+    """The host name of its process."""
+    lease_left: float | None
+    """The seconds its lease has left unless renewed (None: gone)."""
+
+    def __new__(
+        cls,
+        pid: int,
+        mode: Literal["exclusive", "shared"],
+        since: float,
+        token: int,
+        liveness: Literal["alive", "stopped", "dead"],
+        host: str,
+        lease_left: float | None,
+    ) -> EtcdHolder:
+        self = super().__new__(cls, pid, mode, since, token, liveness)
+        self.host = host
+        self.lease_left = lease_left
+        return self
+
+    def __getnewargs__(self) -> tuple[object, ...]:
+        return (*self, self.host, self.lease_left)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, host={self.host!r}, lease_left={self.lease_left!r})"
+
+
+@disjoint_base
+class EtcdLockStatus(LockStatus):
+    """Who holds an etcd lock and who waits, read without taking it: a
+    :class:`LockStatus` (``token`` of the last confirmed hold, ``holders``:
+    the holder, if any) with the ``waiters`` besides the tuple's fields."""
+
+    holders: list[EtcdHolder]  # type: ignore[assignment]
+    """The holder (the oldest key), if any: empty or one."""
+    waiters: list[EtcdHolder]
+    """The acquisitions waiting, in the order they will hold."""
+
+    def __new__(cls, token: int, holders: list[EtcdHolder], waiters: list[EtcdHolder]) -> EtcdLockStatus:
+        self = super().__new__(cls, token, holders)  # type: ignore[arg-type]
+        self.waiters = waiters
+        return self
+
+    def __getnewargs__(self) -> tuple[object, ...]:
+        return (*self, self.waiters)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, waiters={self.waiters!r})"
+
+
+for _t in (Holder, LockStatus, EtcdHolder, EtcdLockStatus):
+    _t.__module__ = "ringlock"
+del _t
 
 
 async def _acquire(ticket: _Ticket, timeout: float | None) -> Hold | None:
     """The Hold once acquired, None if ``timeout`` ran out."""
-    hold = ticket.try_acquire()
-    if hold is not None or timeout == 0:
-        return hold
+    if ticket.local:  # an etcd ticket would wait for etcd here: all in wait()
+        hold = ticket.try_acquire()
+        if hold is not None or timeout == 0:
+            return hold
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Hold | None] = loop.create_future()
 

@@ -1,7 +1,7 @@
 """Type stubs of the native module ringlock._ringlock (private: import ringlock)."""
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Callable, ClassVar, Literal, SupportsFloat, SupportsIndex, TypeAlias, final
 
@@ -401,6 +401,7 @@ def jump_hash(key: SupportsIndex, buckets: SupportsIndex) -> int:
     """
 
 _Backend: TypeAlias = Literal["shm", "file"]
+_LockBackend: TypeAlias = Literal["shm", "file", "etcd"]
 _Mode: TypeAlias = Literal["exclusive", "shared"]
 _Timeout: TypeAlias = SupportsFloat | None
 
@@ -417,7 +418,13 @@ class Hold:
 
     ``previous_owner_died``: a holder died (``kill -9`` included) without
     releasing since the last exclusive acquisition; reported once, to the
-    next exclusive acquirer. What it protected may be half written.
+    next exclusive acquirer. What it protected may be half written. With
+    etcd: the previous holder's lease expired instead of it releasing.
+
+    ``lost``: an etcd hold whose lease expired (the process was paused or
+    cut off from etcd past its TTL) is lost: another process may hold the
+    lock now, and ``release()`` raises LockLostError. Local holds are never
+    lost.
     """
 
     @property
@@ -427,6 +434,13 @@ class Hold:
     def previous_owner_died(self) -> bool:
         """Whether a holder died without releasing before this acquisition."""
     @property
+    def lost(self) -> bool:
+        """Whether the hold is known lost (etcd: its lease expired, or its key
+        is gone; asks etcd while the hold is held, and says False when etcd
+        does not answer, until the lease's own deadline passes). Always False
+        for the local backends.
+        """
+    @property
     def mode(self) -> _Mode:
         """``"exclusive"`` or ``"shared"``."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -434,8 +448,9 @@ class Hold:
 
 @final
 class Lock:
-    """An exclusive lock named ``name`` that any process of the host can take,
-    that survives a holder that dies, and that hands out fencing tokens.
+    """An exclusive lock named ``name`` that any process of the host (or, with
+    ``backend="etcd"``, of any host) can take, that survives a holder that
+    dies, and that hands out fencing tokens.
 
     ``name`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``
     is ``"shm"`` (a mapped page, the fast default) or ``"file"`` (flock,
@@ -446,6 +461,22 @@ class Lock:
     with the group or others also accepts another user's lock file). ``timeout``
     (seconds, None for ever) is what ``with lock:`` and ``async with lock:``
     wait before they raise LockTimeout.
+
+    ``backend="etcd"`` keeps the lock in etcd, for processes on any host:
+    ``endpoints`` is a list of ``"http://host:port"`` (or one str, commas
+    between them; required), ``ttl`` the seconds (at least 2, default 10)
+    after which the holds of a process that stopped renewing its lease end,
+    ``namespace`` the prefix of the keys (default ``"ringlock"``),
+    ``request_timeout`` the bound (seconds, default 5) of each request that
+    has no deadline of its own. The Lock objects of one process with the same
+    endpoints and options share one client (one lease, one keep-alive
+    thread). ``dir`` and ``mode`` are refused with etcd, and the etcd
+    arguments with the local backends (TypeError). The token is the holder
+    key's etcd revision; ``hold.lost`` says whether the lease expired under a
+    hold; UnavailableError (a ConnectionError) when etcd does not answer in
+    time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
+    place in etcd's queue to a helper thread until that wait's timeout, or
+    its turn (then it releases at once); docs/distributed.md has the recipe.
 
     It behaves as a ``threading.Lock``: ``acquire(timeout=None,
     blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -469,10 +500,14 @@ class Lock:
         cls,
         name: str,
         *,
-        backend: _Backend = "shm",
+        backend: _LockBackend = "shm",
         dir: str | os.PathLike[str] | None = None,
         mode: SupportsIndex = 0o600,
         timeout: _Timeout = None,
+        endpoints: str | Sequence[str] | None = None,
+        ttl: SupportsFloat | None = 10,
+        namespace: str | None = "ringlock",
+        request_timeout: SupportsFloat | None = 5,
     ) -> Lock: ...
     def acquire(self, timeout: _Timeout = None, blocking: bool = True) -> bool:
         """Acquires the lock, as ``threading.Lock.acquire``: waits for ever
@@ -495,7 +530,9 @@ class Lock:
         """Whether this object holds the lock (in this process)."""
     def status(self) -> LockStatus:
         """Who holds the lock, read without taking it: a LockStatus with the
-        last fencing token and a Holder per recorded holder.
+        last fencing token and a Holder per recorded holder (etcd: an
+        EtcdLockStatus, whose EtcdHolders also have ``host`` and
+        ``lease_left``, with the ``waiters`` in the order they will hold).
         """
     @property
     def hold(self) -> Hold | None:
@@ -507,10 +544,12 @@ class Lock:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state."""
+        """The file that holds the lock's state (etcd: the prefix of its keys,
+        ``<namespace>/<name>/``).
+        """
     @property
-    def backend(self) -> _Backend:
-        """``"shm"`` or ``"file"``."""
+    def backend(self) -> _LockBackend:
+        """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
         """What ``with`` waits before LockTimeout, in seconds (None: for ever)."""
@@ -653,6 +692,8 @@ class RWLockGuard:
 
 @final
 class _Ticket:
+    @property
+    def local(self) -> bool: ...
     def try_acquire(self) -> Hold | None: ...
     def wait(self, timeout: float | None) -> Hold | None: ...
     def cancel(self) -> None: ...
@@ -675,8 +716,8 @@ class Member:
     a process that dies drops out when the lease expires. A member whose
     lease was lost while it lives (stopped, cut off past its TTL) joins again
     by itself once etcd answers (``rejoins`` counts it). Errors:
-    NodeExistsError (a live member has this node id), ringlock.Error for etcd
-    out of reach. docs/distributed.md, "Membership".
+    NodeExistsError (a live member has this node id), UnavailableError (a
+    ConnectionError) for etcd out of reach. docs/distributed.md, "Membership".
     """
 
     def __new__(

@@ -1,5 +1,5 @@
-//! The other arguments: node lists, weights, vnodes, counts and the
-//! algorithm, converted to what the core takes. A value of the wrong type is
+//! The other arguments: node lists, weights, vnodes, counts, the
+//! algorithm and etcd endpoints, converted to what the core takes. A value of the wrong type is
 //! a `TypeError`; an integer out of range an `InvalidArgumentError`. What the
 //! core checks itself (weight 0, empty names, vnodes per algorithm) is left
 //! to the core.
@@ -146,4 +146,27 @@ fn node(name: &Bound<'_, PyAny>, w: Option<&Bound<'_, PyAny>>) -> PyResult<(Stri
         None => 1,
     };
     Ok((name.to_owned(), w))
+}
+
+/// etcd endpoints: a list (or tuple) of `str`, or one `str` with commas
+/// between endpoints. The core checks each (`http://host:port`) and refuses
+/// an empty list.
+pub(crate) fn endpoints(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.split(',').map(str::to_owned).collect());
+    }
+    let items = obj
+        .cast::<PyList>()
+        .map(|l| l.iter().collect::<Vec<_>>())
+        .or_else(|_| obj.cast::<PyTuple>().map(|t| t.iter().collect()))
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "endpoints must be a str or a list of str, not {}",
+                type_name(obj)
+            ))
+        })?;
+    items
+        .iter()
+        .map(|e| as_str(e, "endpoint").map(str::to_owned))
+        .collect()
 }

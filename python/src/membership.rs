@@ -8,7 +8,7 @@
 use crate::ring::PyRing;
 use crate::{args, diff, errors};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 use ringlock::etcd::{Change, ClientOptions, Member, WatchOptions, Watcher};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -23,14 +23,6 @@ const SLICE: Duration = Duration::from_millis(200);
 /// the data half-changed).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn endpoints(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.split(',').map(str::to_owned).collect());
-    }
-    obj.extract::<Vec<String>>()
-        .map_err(|_| errors::invalid("endpoints is a str or a list of str"))
 }
 
 fn seconds(what: &str, value: f64) -> PyResult<Duration> {
@@ -79,8 +71,8 @@ fn wait_until(
 /// a process that dies drops out when the lease expires. A member whose
 /// lease was lost while it lives (stopped, cut off past its TTL) joins again
 /// by itself once etcd answers (``rejoins`` counts it). Errors:
-/// NodeExistsError (a live member has this node id), ringlock.Error for etcd
-/// out of reach. docs/distributed.md, "Membership".
+/// NodeExistsError (a live member has this node id), UnavailableError (a
+/// ConnectionError) for etcd out of reach. docs/distributed.md, "Membership".
 #[pyclass(module = "ringlock", name = "Member", frozen)]
 pub struct PyMember {
     inner: Mutex<Option<Arc<Member>>>,
@@ -115,7 +107,7 @@ impl PyMember {
         namespace: &str,
         timeout: f64,
     ) -> PyResult<Self> {
-        let endpoints = self::endpoints(endpoints)?;
+        let endpoints = args::endpoints(endpoints)?;
         let weight = weight.map_or(Ok(1), |w| args::weight(node, w))?;
         let options = ClientOptions {
             ttl: seconds("ttl", ttl)?,
@@ -255,7 +247,7 @@ impl PyRingWatcher {
         timeout: f64,
         coalesce: f64,
     ) -> PyResult<Self> {
-        let endpoints = self::endpoints(endpoints)?;
+        let endpoints = args::endpoints(endpoints)?;
         let options = WatchOptions {
             algorithm: args::algorithm(algorithm)?,
             vnodes: args::vnodes(vnodes)?,

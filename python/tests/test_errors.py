@@ -26,6 +26,8 @@ HIERARCHY = {
     "NotHeldError": RuntimeError,
     "IoError": OSError,
     "InternalError": RuntimeError,
+    "UnavailableError": ConnectionError,
+    "LockLostError": RuntimeError,
 }
 
 

@@ -8,64 +8,16 @@ unless RINGLOCK_REQUIRE_ETCD is set, and under RINGLOCK_SKIP_ETCD."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
 import ringlock
 
 TTL = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def etcd() -> Iterator[str]:
-    if os.environ.get("RINGLOCK_SKIP_ETCD"):
-        pytest.skip("RINGLOCK_SKIP_ETCD is set")
-    if shutil.which("etcd") is None:
-        if os.environ.get("RINGLOCK_REQUIRE_ETCD"):
-            pytest.fail("RINGLOCK_REQUIRE_ETCD is set but no etcd is on PATH")
-        pytest.skip("etcd is not installed (tests/lib/need-etcd.sh)")
-    client, peer = _free_port(), _free_port()
-    data = tempfile.mkdtemp(prefix="ringlock-py-etcd-", dir="/dev/shm")
-    url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
-    proc = subprocess.Popen(
-        ["etcd", "--name", "m0", "--data-dir", f"{data}/m0",
-         "--listen-client-urls", url, "--advertise-client-urls", url,
-         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-         "--initial-cluster", f"m0={peer_url}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        until = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                    if b'"health":"true"' in r.read():
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < until, "etcd did not start"
-            time.sleep(0.02)
-        yield url
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def wait_nodes(w: ringlock.RingWatcher, nodes: list[str], within: float) -> float:
@@ -142,7 +94,7 @@ def test_bad_arguments(etcd: str) -> None:
         ringlock.Member([etcd], "r", "n", 0, namespace="pytest")
     with pytest.raises(ringlock.InvalidArgumentError):
         ringlock.Member([etcd], "a b", "n", namespace="pytest")
-    with pytest.raises(ringlock.InvalidArgumentError):
+    with pytest.raises(TypeError):
         ringlock.Member(5, "r", "n")  # type: ignore[arg-type]
     with pytest.raises(ringlock.InvalidArgumentError):
         ringlock.RingWatcher([etcd], "r", "nope")  # type: ignore[arg-type]

@@ -1,15 +1,17 @@
 //! The arguments of the lock classes, converted to what the core takes. A
-//! value of the wrong type is a `TypeError`; a bad value of the right type an
-//! `InvalidArgumentError`. The core checks names, backends and file modes
-//! itself; this file checks only what the core never sees (timeouts in
-//! seconds, `blocking`).
+//! value of the wrong type is a `TypeError`, and so is an argument of one
+//! kind of backend given with another (`dir=` with `backend="etcd"`); a bad
+//! value of the right type an `InvalidArgumentError`. The core checks names,
+//! backends, file modes, endpoints, TTLs and namespaces itself; this file
+//! checks only what the core never sees (timeouts in seconds, `blocking`).
 
 use crate::args::index;
-use crate::errors::{invalid, to_py};
+use crate::errors::invalid;
 use crate::keys::{as_str, type_name};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
+use ringlock::etcd::ClientOptions;
 use ringlock::lock::Backend;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,9 +21,97 @@ pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     as_str(obj, "lock name").map(str::to_owned)
 }
 
-/// `"shm"` or `"file"`.
-pub(crate) fn backend(obj: &Bound<'_, PyAny>) -> PyResult<Backend> {
-    as_str(obj, "backend")?.parse::<Backend>().map_err(to_py)
+/// Where a lock lives: on this host (a core backend) or in etcd.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Where {
+    Local(Backend),
+    Etcd,
+}
+
+/// `"shm"`, `"file"` or `"etcd"`; None is `"shm"`.
+pub(crate) fn backend(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Where> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Where::Local(Backend::default()));
+    };
+    let name = as_str(obj, "backend")?;
+    if name == "etcd" {
+        return Ok(Where::Etcd);
+    }
+    name.parse::<Backend>().map(Where::Local).map_err(|_| {
+        invalid(format!(
+            "unknown lock backend {name:?}; expected \"shm\", \"file\" or \"etcd\""
+        ))
+    })
+}
+
+/// The arguments that only `backend="etcd"` takes (None: not given).
+#[derive(Default)]
+pub(crate) struct EtcdArgs<'a, 'py> {
+    pub endpoints: Option<&'a Bound<'py, PyAny>>,
+    pub ttl: Option<&'a Bound<'py, PyAny>>,
+    pub namespace: Option<&'a Bound<'py, PyAny>>,
+    pub request_timeout: Option<&'a Bound<'py, PyAny>>,
+}
+
+impl EtcdArgs<'_, '_> {
+    /// The name of the first one given (not None), if any.
+    pub(crate) fn given(&self) -> Option<&'static str> {
+        [
+            ("endpoints", self.endpoints),
+            ("ttl", self.ttl),
+            ("namespace", self.namespace),
+            ("request_timeout", self.request_timeout),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|o| !o.is_none()))
+        .map(|(name, _)| name)
+    }
+
+    /// The endpoints and the client's options (defaults: TTL 10 s,
+    /// namespace `ringlock`, request timeout 5 s). No endpoints is a
+    /// `TypeError` (a required argument is missing).
+    pub(crate) fn options(&self) -> PyResult<(Vec<String>, ClientOptions)> {
+        let endpoints = self
+            .endpoints
+            .filter(|o| !o.is_none())
+            .ok_or_else(|| PyTypeError::new_err("backend='etcd' needs endpoints=[...]"))?;
+        let endpoints = crate::args::endpoints(endpoints)?;
+        let mut options = ClientOptions::default();
+        if let Some(ttl) = duration(self.ttl, "ttl")? {
+            options.ttl = ttl;
+        }
+        if let Some(ns) = self.namespace.filter(|o| !o.is_none()) {
+            options.namespace = as_str(ns, "namespace")?.to_owned();
+        }
+        if let Some(t) = duration(self.request_timeout, "request_timeout")? {
+            options.request_timeout = t;
+        }
+        Ok((endpoints, options))
+    }
+}
+
+/// A finite, non-negative number of seconds (None: not given); the core
+/// says what is too short.
+fn duration(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Duration>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a number of seconds, not bool"
+        )));
+    }
+    let secs = obj.extract::<f64>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must be a number of seconds, not {}",
+            type_name(obj)
+        ))
+    })?;
+    Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
+        invalid(format!(
+            "{what} must be a finite number of seconds >= 0, not {secs}"
+        ))
+    })
 }
 
 /// The lock directory: `None` (the default per-user directory), a `str` or

@@ -2,9 +2,11 @@
 //! core's `LockStatus` to the named tuples `ringlock.LockStatus` and
 //! `ringlock.Holder` (defined in `ringlock/_lock.py`).
 
+use super::etcd::EtcdHold;
 use super::{helper, mode_name};
 use pyo3::prelude::*;
 use ringlock::lock::{Hold, Liveness, LockStatus, Mode};
+use std::sync::Arc;
 
 /// What an acquisition gives: the fencing ``token``, whether the
 /// ``previous_owner_died`` without releasing, and the ``mode`` held.
@@ -17,13 +19,21 @@ use ringlock::lock::{Hold, Liveness, LockStatus, Mode};
 ///
 /// ``previous_owner_died``: a holder died (``kill -9`` included) without
 /// releasing since the last exclusive acquisition; reported once, to the
-/// next exclusive acquirer. What it protected may be half written.
+/// next exclusive acquirer. What it protected may be half written. With
+/// etcd: the previous holder's lease expired instead of it releasing.
+///
+/// ``lost``: an etcd hold whose lease expired (the process was paused or
+/// cut off from etcd past its TTL) is lost: another process may hold the
+/// lock now, and ``release()`` raises LockLostError. Local holds are never
+/// lost.
 #[pyclass(module = "ringlock", name = "Hold", frozen, eq, hash)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PyHold {
     token: u64,
     previous_owner_died: bool,
     shared: bool,
+    /// The etcd acquisition (for `lost`); `None` for a local hold.
+    etcd: Option<Arc<EtcdHold>>,
 }
 
 impl From<Hold> for PyHold {
@@ -32,7 +42,39 @@ impl From<Hold> for PyHold {
             token: h.token,
             previous_owner_died: h.previous_owner_died,
             shared: h.mode == Mode::Shared,
+            etcd: None,
         }
+    }
+}
+
+impl PyHold {
+    /// The hold of an etcd acquisition (exclusive).
+    pub(super) fn etcd(token: u64, previous_owner_died: bool, hold: Arc<EtcdHold>) -> Self {
+        PyHold {
+            token,
+            previous_owner_died,
+            shared: false,
+            etcd: Some(hold),
+        }
+    }
+
+    fn key(&self) -> (u64, bool, bool) {
+        (self.token, self.previous_owner_died, self.shared)
+    }
+}
+
+/// Holds are equal when what they say is (token, previous_owner_died, mode).
+impl PartialEq for PyHold {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for PyHold {}
+
+impl std::hash::Hash for PyHold {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
     }
 }
 
@@ -48,6 +90,15 @@ impl PyHold {
     #[getter]
     fn previous_owner_died(&self) -> bool {
         self.previous_owner_died
+    }
+
+    /// Whether the hold is known lost (etcd: its lease expired, or its key
+    /// is gone; asks etcd while the hold is held, and says False when etcd
+    /// does not answer, until the lease's own deadline passes). Always False
+    /// for the local backends.
+    #[getter]
+    fn lost(&self, py: Python<'_>) -> bool {
+        self.etcd.as_ref().is_some_and(|h| h.lost(py))
     }
 
     /// ``"exclusive"`` or ``"shared"``.

@@ -17,8 +17,14 @@
 //!
 //! Handles not in use wait in the object's pool, so threads and tasks that
 //! come and go do not open the lock file each time.
+//!
+//! A handle is a local core lock or an etcd one (`handle.rs`); `Lock` takes
+//! either, `RWLock` only local ones so far (etcd's read/write lock is not
+//! in the core yet).
 
 mod args;
+mod etcd;
+mod handle;
 mod hold;
 mod plain;
 mod rwlock;
@@ -30,8 +36,12 @@ pub(crate) use rwlock::{PyRWLock, PyRWLockGuard};
 pub(crate) use ticket::Ticket;
 
 use crate::errors::{invalid, release_error, to_py};
+use args::{EtcdArgs, Where};
+use handle::{Handle, Source};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use ringlock::lock::{Backend, Hold, Lock as CoreLock, LockOptions, Mode};
+use ringlock::etcd::Client;
+use ringlock::lock::{Hold, Lock as CoreLock, LockOptions, Mode};
 use ringlock::ErrorKind;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -54,20 +64,20 @@ pub(crate) struct Handles {
     /// "lock" or "rwlock", for messages.
     what: &'static str,
     name: String,
-    options: LockOptions,
+    source: Source,
     path: PathBuf,
     timeout: Option<Duration>,
     closed: AtomicBool,
-    idle: Mutex<Vec<Arc<CoreLock>>>,
+    idle: Mutex<Vec<Arc<Handle>>>,
     tasks: Mutex<Vec<TaskHold>>,
-    last: Mutex<Option<Hold>>,
+    last: Mutex<Option<PyHold>>,
 }
 
 /// A hold of an asyncio task: the task (compared by identity) and the
 /// handle that holds.
 pub(crate) struct TaskHold {
     task: Py<PyAny>,
-    handle: Arc<CoreLock>,
+    handle: Arc<Handle>,
 }
 
 /// Locks a mutex of ours. No Python code runs while one is held (no
@@ -77,25 +87,62 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The arguments of a lock class's constructor (see `Lock`).
+pub(crate) struct LockArgs<'a, 'py> {
+    name: &'a Bound<'py, PyAny>,
+    backend: Option<&'a Bound<'py, PyAny>>,
+    dir: Option<&'a Bound<'py, PyAny>>,
+    mode: Option<&'a Bound<'py, PyAny>>,
+    timeout: Option<&'a Bound<'py, PyAny>>,
+    etcd: EtcdArgs<'a, 'py>,
+}
+
 impl Handles {
-    /// Opens the lock from the constructor's arguments (see `Lock`).
+    /// Opens the lock from the constructor's arguments: on this host, or
+    /// in etcd through the process's shared client for the same endpoints
+    /// and options (connecting, with the GIL released, if there is none).
     fn from_args(
         py: Python<'_>,
         what: &'static str,
-        name: &Bound<'_, PyAny>,
-        backend: Option<&Bound<'_, PyAny>>,
-        dir: Option<&Bound<'_, PyAny>>,
-        mode: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<(Arc<Handles>, Arc<CoreLock>)> {
-        let name = args::name(name)?;
-        let options = LockOptions {
-            backend: backend.map(args::backend).transpose()?.unwrap_or_default(),
-            dir: args::dir(dir)?,
-            file_mode: mode.map(args::file_mode).transpose()?.unwrap_or(0o600),
+        a: LockArgs<'_, '_>,
+    ) -> PyResult<(Arc<Handles>, Arc<Handle>)> {
+        let name = args::name(a.name)?;
+        let source = match args::backend(a.backend)? {
+            Where::Local(backend) => {
+                if let Some(arg) = a.etcd.given() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{arg}= is an argument of backend='etcd', not of backend={:?}",
+                        backend.name()
+                    )));
+                }
+                Source::Local(LockOptions {
+                    backend,
+                    dir: args::dir(a.dir)?,
+                    file_mode: a.mode.map(args::file_mode).transpose()?.unwrap_or(0o600),
+                })
+            }
+            Where::Etcd if what == "rwlock" => {
+                return Err(invalid(
+                    "RWLock has no etcd backend yet; Lock(backend='etcd') is the exclusive one",
+                ))
+            }
+            Where::Etcd => {
+                let local = [("dir", a.dir), ("mode", a.mode)];
+                if let Some((arg, _)) = local.iter().find(|(_, v)| v.is_some_and(|o| !o.is_none()))
+                {
+                    return Err(PyTypeError::new_err(format!(
+                        "{arg}= is an argument of the shm and file backends, not of backend='etcd'"
+                    )));
+                }
+                let (endpoints, options) = a.etcd.options()?;
+                let client = py
+                    .detach(|| Client::shared(&endpoints, &options))
+                    .map_err(to_py)?;
+                Source::Etcd(client)
+            }
         };
-        let timeout = args::timeout(timeout, "timeout")?;
-        Handles::open(py, what, name, options, timeout)
+        let timeout = args::timeout(a.timeout, "timeout")?;
+        Handles::open(py, what, name, source, timeout)
     }
 
     /// Opens the lock (with the GIL released: it may create the directory
@@ -104,17 +151,15 @@ impl Handles {
         py: Python<'_>,
         what: &'static str,
         name: String,
-        options: LockOptions,
+        source: Source,
         timeout: Option<Duration>,
-    ) -> PyResult<(Arc<Handles>, Arc<CoreLock>)> {
-        let first = py
-            .detach(|| CoreLock::open(&name, &options))
-            .map_err(to_py)?;
+    ) -> PyResult<(Arc<Handles>, Arc<Handle>)> {
+        let first = py.detach(|| source.open(&name)).map_err(to_py)?;
         let handles = Handles {
             what,
-            path: first.path().to_owned(),
+            path: source.path(&first, &name),
             name,
-            options,
+            source,
             timeout,
             closed: AtomicBool::new(false),
             idle: Mutex::new(Vec::new()),
@@ -124,8 +169,9 @@ impl Handles {
         Ok((Arc::new(handles), Arc::new(first)))
     }
 
-    fn backend(&self) -> Backend {
-        self.options.backend
+    /// `"shm"`, `"file"` or `"etcd"`.
+    fn backend(&self) -> &'static str {
+        self.source.backend()
     }
 
     fn is_closed(&self) -> bool {
@@ -145,30 +191,29 @@ impl Handles {
     }
 
     /// An idle handle, or a new one on the same lock.
-    fn checkout(&self, py: Python<'_>) -> PyResult<Arc<CoreLock>> {
+    fn checkout(&self, py: Python<'_>) -> PyResult<Arc<Handle>> {
         if let Some(h) = lock(&self.idle).pop() {
             return Ok(h);
         }
-        let h = py
-            .detach(|| CoreLock::open(&self.name, &self.options))
-            .map_err(to_py)?;
+        let h = py.detach(|| self.source.open(&self.name)).map_err(to_py)?;
         Ok(Arc::new(h))
     }
 
     /// Returns a handle that holds nothing to the pool (after close, or if
     /// it holds after all, it is dropped: the core releases on drop).
-    fn checkin(&self, h: Arc<CoreLock>) {
+    fn checkin(&self, h: Arc<Handle>) {
         if !self.is_closed() && !h.is_held() {
             lock(&self.idle).push(h);
         }
     }
 
-    fn set_last(&self, hold: Hold) {
-        *lock(&self.last) = Some(hold);
+    fn set_last(&self, hold: PyHold) {
+        let old = lock(&self.last).replace(hold);
+        drop(old); // after the mutex: an etcd hold's last reference may go
     }
 
-    fn last(&self) -> Option<Hold> {
-        *lock(&self.last)
+    fn last(&self) -> Option<PyHold> {
+        lock(&self.last).clone()
     }
 
     fn task_holds(&self, task: &Bound<'_, PyAny>) -> bool {
@@ -179,7 +224,7 @@ impl Handles {
         !lock(&self.tasks).is_empty()
     }
 
-    fn add_task(&self, task: Py<PyAny>, handle: Arc<CoreLock>) {
+    fn add_task(&self, task: Py<PyAny>, handle: Arc<Handle>) {
         lock(&self.tasks).push(TaskHold { task, handle });
     }
 
@@ -191,32 +236,55 @@ impl Handles {
     }
 
     /// Releases a task's hold and returns its handle to the pool.
-    fn release_task(&self, t: TaskHold) -> PyResult<()> {
-        let r = t.handle.release().map_err(release_error);
+    fn release_task(&self, py: Python<'_>, t: TaskHold) -> PyResult<()> {
+        let r = t.handle.release(py).map_err(release_error);
         self.checkin(t.handle);
         r
     }
 
-    /// Marks the object closed, releases the holds of tasks and drops the
-    /// idle handles. Idempotent.
-    fn close(&self) {
+    /// Marks the object closed, releases the holds of tasks (an etcd one
+    /// with the GIL released) and drops the idle handles. Idempotent.
+    fn close(&self, py: Python<'_>) {
         self.closed.store(true, SeqCst);
-        lock(&self.idle).clear();
+        let idle = std::mem::take(&mut *lock(&self.idle));
         let tasks = std::mem::take(&mut *lock(&self.tasks));
         for t in tasks {
-            let _ = t.handle.release();
+            let _ = t.handle.release(py);
         }
+        py.detach(|| drop(idle));
     }
 }
 
-/// Acquires through `h`: first a try with the GIL held (a few atomics on
-/// shm, one flock on file: the whole cost when the lock is free), then, if
-/// the lock is held elsewhere, waits with the GIL released. `Ok(None)` when
-/// the timeout runs out (a zero timeout: at once), or `cancel` is set.
-///
-/// The wait is cut into slices only where something must be checked between
-/// them: signals in the main thread, `cancel` for asyncio.
+/// Acquires through `h`; `Ok(None)` when the timeout runs out (a zero
+/// timeout: at once), or `cancel` is set. An etcd handle waits as `etcd.rs`
+/// says.
 fn acquire(
+    py: Python<'_>,
+    h: &Handle,
+    mode: Mode,
+    timeout: Option<Duration>,
+    cancel: Option<&AtomicBool>,
+) -> PyResult<Option<PyHold>> {
+    match h {
+        Handle::Local(h) => Ok(acquire_local(py, h, mode, timeout, cancel)?.map(PyHold::from)),
+        Handle::Etcd(h) => h.acquire(py, mode, timeout, slice(py, cancel)?, cancel),
+    }
+}
+
+/// The slices a wait is cut into: only where something must be checked
+/// between them, signals in the main thread, `cancel` for asyncio.
+fn slice(py: Python<'_>, cancel: Option<&AtomicBool>) -> PyResult<Option<Duration>> {
+    Ok(match cancel {
+        Some(_) => Some(CANCEL_SLICE),
+        None => in_main_thread(py)?.then_some(SIGNAL_SLICE),
+    })
+}
+
+/// Acquires through a local handle: first a try with the GIL held (a few
+/// atomics on shm, one flock on file: the whole cost when the lock is
+/// free), then, if the lock is held elsewhere, waits with the GIL released,
+/// in `slice`s.
+fn acquire_local(
     py: Python<'_>,
     h: &CoreLock,
     mode: Mode,
@@ -232,10 +300,7 @@ fn acquire(
         return Ok(None);
     }
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let slice = match cancel {
-        Some(_) => Some(CANCEL_SLICE),
-        None => in_main_thread(py)?.then_some(SIGNAL_SLICE),
-    };
+    let slice = slice(py, cancel)?;
     loop {
         let left = match deadline {
             None => None,

@@ -1,18 +1,19 @@
 //! `ringlock.Lock`: an exclusive named lock that behaves as a
 //! `threading.Lock` shared by every process of the host.
 
-use super::hold::{someone_holds, status};
 use super::{acquire, args, current_task, helper, lock, timed_out, Handles, PyHold, Ticket};
+use super::{EtcdArgs, Handle, LockArgs};
 use crate::errors::{release_error, to_py};
 use pyo3::prelude::*;
-use ringlock::lock::{Lock as CoreLock, Mode};
+use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
 use std::ffi::OsStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// An exclusive lock named ``name`` that any process of the host can take,
-/// that survives a holder that dies, and that hands out fencing tokens.
+/// An exclusive lock named ``name`` that any process of the host (or, with
+/// ``backend="etcd"``, of any host) can take, that survives a holder that
+/// dies, and that hands out fencing tokens.
 ///
 /// ``name`` is 1 to 200 characters from ``A-Z a-z 0-9 . _ -``. ``backend``
 /// is ``"shm"`` (a mapped page, the fast default) or ``"file"`` (flock,
@@ -23,6 +24,22 @@ use std::time::Duration;
 /// with the group or others also accepts another user's lock file). ``timeout``
 /// (seconds, None for ever) is what ``with lock:`` and ``async with lock:``
 /// wait before they raise LockTimeout.
+///
+/// ``backend="etcd"`` keeps the lock in etcd, for processes on any host:
+/// ``endpoints`` is a list of ``"http://host:port"`` (or one str, commas
+/// between them; required), ``ttl`` the seconds (at least 2, default 10)
+/// after which the holds of a process that stopped renewing its lease end,
+/// ``namespace`` the prefix of the keys (default ``"ringlock"``),
+/// ``request_timeout`` the bound (seconds, default 5) of each request that
+/// has no deadline of its own. The Lock objects of one process with the same
+/// endpoints and options share one client (one lease, one keep-alive
+/// thread). ``dir`` and ``mode`` are refused with etcd, and the etcd
+/// arguments with the local backends (TypeError). The token is the holder
+/// key's etcd revision; ``hold.lost`` says whether the lease expired under a
+/// hold; UnavailableError (a ConnectionError) when etcd does not answer in
+/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
+/// place in etcd's queue to a helper thread until that wait's timeout, or
+/// its turn (then it releases at once); docs/distributed.md has the recipe.
 ///
 /// It behaves as a ``threading.Lock``: ``acquire(timeout=None,
 /// blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -44,11 +61,11 @@ use std::time::Duration;
 pub struct PyLock {
     handles: Arc<Handles>,
     /// The handle of synchronous use (shared by threads); `None` once closed.
-    main: Mutex<Option<Arc<CoreLock>>>,
+    main: Mutex<Option<Arc<Handle>>>,
 }
 
 impl PyLock {
-    fn main(&self) -> PyResult<Arc<CoreLock>> {
+    fn main(&self) -> PyResult<Arc<Handle>> {
         let main = lock(&self.main).clone();
         main.ok_or_else(|| self.handles.closed_error())
     }
@@ -61,11 +78,11 @@ impl PyLock {
             return Ok(None);
         };
         if self.handles.is_closed() {
-            let _ = main.release();
+            let _ = main.release(py);
             self.handles.check_open()?;
         }
-        self.handles.set_last(hold);
-        Ok(Some(hold.into()))
+        self.handles.set_last(hold.clone());
+        Ok(Some(hold))
     }
 }
 
@@ -73,9 +90,12 @@ impl PyLock {
 impl PyLock {
     #[new]
     #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None)"
+        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
+                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
+        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
+                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
     )]
+    #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
         py: Python<'_>,
         name: &Bound<'_, PyAny>,
@@ -83,8 +103,25 @@ impl PyLock {
         dir: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
         timeout: Option<&Bound<'_, PyAny>>,
+        endpoints: Option<&Bound<'_, PyAny>>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&Bound<'_, PyAny>>,
+        request_timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let (handles, main) = Handles::from_args(py, "lock", name, backend, dir, mode, timeout)?;
+        let a = LockArgs {
+            name,
+            backend,
+            dir,
+            mode,
+            timeout,
+            etcd: EtcdArgs {
+                endpoints,
+                ttl,
+                namespace,
+                request_timeout,
+            },
+        };
+        let (handles, main) = Handles::from_args(py, "lock", a)?;
         Ok(PyLock {
             handles,
             main: Mutex::new(Some(main)),
@@ -109,22 +146,22 @@ impl PyLock {
 
     /// Releases the lock; any thread may (as with ``threading.Lock``).
     /// Raises NotHeldError (a RuntimeError) if this object does not hold it.
-    fn release(&self) -> PyResult<()> {
+    fn release(&self, py: Python<'_>) -> PyResult<()> {
         let main = self.main()?;
         if !main.is_held() {
             if let Some(t) = self.handles.take_task(|_| true) {
-                return self.handles.release_task(t);
+                return self.handles.release_task(py, t);
             }
         }
-        main.release().map_err(release_error)
+        main.release(py).map_err(release_error)
     }
 
     /// Whether the lock is held right now, by this object or by anyone else
     /// (a holder whose process died does not count). A snapshot, as with
     /// ``threading.Lock.locked``.
-    fn locked(&self) -> PyResult<bool> {
+    fn locked(&self, py: Python<'_>) -> PyResult<bool> {
         let main = self.main()?;
-        Ok(self.held() || someone_holds(&main.status()))
+        Ok(self.held() || main.someone_holds(py)?)
     }
 
     /// Whether this object holds the lock (in this process).
@@ -135,17 +172,18 @@ impl PyLock {
     }
 
     /// Who holds the lock, read without taking it: a LockStatus with the
-    /// last fencing token and a Holder per recorded holder.
+    /// last fencing token and a Holder per recorded holder (etcd: an
+    /// EtcdLockStatus, whose EtcdHolders also have ``host`` and
+    /// ``lease_left``, with the ``waiters`` in the order they will hold).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let main = self.main()?;
-        status(py, main.status())
+        self.main()?.status(py)
     }
 
     /// The Hold of the last acquisition through this object (None before
     /// the first).
     #[getter]
     fn hold(&self) -> Option<PyHold> {
-        self.handles.last().map(PyHold::from)
+        self.handles.last()
     }
 
     /// The lock's name.
@@ -154,16 +192,17 @@ impl PyLock {
         &self.handles.name
     }
 
-    /// The file that holds the lock's state.
+    /// The file that holds the lock's state (etcd: the prefix of its keys,
+    /// ``<namespace>/<name>/``).
     #[getter]
     fn path(&self) -> &OsStr {
         self.handles.path.as_os_str()
     }
 
-    /// ``"shm"`` or ``"file"``.
+    /// ``"shm"``, ``"file"`` or ``"etcd"``.
     #[getter]
     fn backend(&self) -> &'static str {
-        self.handles.backend().name()
+        self.handles.backend()
     }
 
     /// What ``with`` waits before LockTimeout, in seconds (None: for ever).
@@ -174,10 +213,11 @@ impl PyLock {
 
     /// Releases the lock if this object holds it and closes the lock file.
     /// Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self) {
+    fn close(&self, py: Python<'_>) {
         let main = lock(&self.main).take();
-        self.handles.close();
-        drop(main); // the core releases a held handle when it is dropped
+        self.handles.close(py);
+        // the core releases a held handle when it is dropped (etcd: a request)
+        py.detach(|| drop(main));
     }
 
     /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
@@ -189,11 +229,12 @@ impl PyLock {
 
     fn __exit__(
         &self,
+        py: Python<'_>,
         _exc_type: &Bound<'_, PyAny>,
         _exc: &Bound<'_, PyAny>,
         _tb: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        self.release()?;
+        self.release(py)?;
         Ok(false)
     }
 

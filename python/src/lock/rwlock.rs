@@ -1,12 +1,11 @@
 //! `ringlock.RWLock`: a named read/write lock; each thread that holds it has
 //! a core handle of its own, so the threads of one process can read at once.
 
-use super::hold::{someone_holds, status};
 use super::{acquire, args, current_task, helper, lock, mode_name, timed_out, Handles, PyHold};
-use super::{TaskHold, Ticket};
+use super::{EtcdArgs, Handle, LockArgs, TaskHold, Ticket};
 use crate::errors::{not_held, release_error, to_py};
 use pyo3::prelude::*;
-use ringlock::lock::{Lock as CoreLock, Mode};
+use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -35,13 +34,13 @@ use std::time::Duration;
 pub struct PyRWLock {
     handles: Arc<Handles>,
     /// Handle of each thread that holds (or is acquiring) the lock.
-    threads: Mutex<HashMap<ThreadId, Arc<CoreLock>>>,
+    threads: Mutex<HashMap<ThreadId, Arc<Handle>>>,
     /// A handle for `status` (also in the pool); `None` once closed.
-    probe: Mutex<Option<Arc<CoreLock>>>,
+    probe: Mutex<Option<Arc<Handle>>>,
 }
 
 impl PyRWLock {
-    fn probe(&self) -> PyResult<Arc<CoreLock>> {
+    fn probe(&self) -> PyResult<Arc<Handle>> {
         let probe = lock(&self.probe).clone();
         probe.ok_or_else(|| self.handles.closed_error())
     }
@@ -67,11 +66,11 @@ impl PyRWLock {
         let got = acquire(py, &h, mode, timeout, None);
         match got {
             Ok(Some(hold)) if !self.handles.is_closed() => {
-                self.handles.set_last(hold);
-                return Ok(Some(hold.into()));
+                self.handles.set_last(hold.clone());
+                return Ok(Some(hold));
             }
             Ok(Some(_)) => {
-                let _ = h.release();
+                let _ = h.release(py);
             }
             _ => {}
         }
@@ -109,7 +108,15 @@ impl PyRWLock {
         mode: Option<&Bound<'_, PyAny>>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let (handles, first) = Handles::from_args(py, "rwlock", name, backend, dir, mode, timeout)?;
+        let a = LockArgs {
+            name,
+            backend,
+            dir,
+            mode,
+            timeout,
+            etcd: EtcdArgs::default(),
+        };
+        let (handles, first) = Handles::from_args(py, "rwlock", a)?;
         handles.checkin(first.clone());
         Ok(PyRWLock {
             handles,
@@ -164,7 +171,7 @@ impl PyRWLock {
 
     /// Releases what the calling thread holds (read or write). Raises
     /// NotHeldError (a RuntimeError) if it holds nothing.
-    fn release(&self) -> PyResult<()> {
+    fn release(&self, py: Python<'_>) -> PyResult<()> {
         self.handles.check_open()?;
         let me = std::thread::current().id();
         let Some(h) = lock(&self.threads).remove(&me) else {
@@ -173,7 +180,7 @@ impl PyRWLock {
                 self.handles.name
             )));
         };
-        let r = h.release().map_err(release_error);
+        let r = h.release(py).map_err(release_error);
         self.handles.checkin(h);
         r
     }
@@ -187,13 +194,13 @@ impl PyRWLock {
 
     /// Whether anyone holds the lock right now, in any mode and process (a
     /// holder whose process died does not count). A snapshot.
-    fn locked(&self) -> PyResult<bool> {
-        Ok(someone_holds(&self.probe()?.status()))
+    fn locked(&self, py: Python<'_>) -> PyResult<bool> {
+        self.probe()?.someone_holds(py)
     }
 
     /// Who holds the lock, read without taking it (see ``Lock.status``).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        status(py, self.probe()?.status())
+        self.probe()?.status(py)
     }
 
     /// The lock's name.
@@ -211,7 +218,7 @@ impl PyRWLock {
     /// ``"shm"`` or ``"file"``.
     #[getter]
     fn backend(&self) -> &'static str {
-        self.handles.backend().name()
+        self.handles.backend()
     }
 
     /// What ``read()`` and ``write()`` wait before LockTimeout, in seconds
@@ -223,9 +230,9 @@ impl PyRWLock {
 
     /// Releases every hold of this object (all threads and tasks) and closes
     /// its lock files. Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self) {
+    fn close(&self, py: Python<'_>) {
         let probe = lock(&self.probe).take();
-        self.handles.close();
+        self.handles.close(py);
         let threads = std::mem::take(&mut *lock(&self.threads));
         drop(threads); // the core releases held handles when they are dropped
         drop(probe);
@@ -257,7 +264,7 @@ impl PyRWLock {
         let task = current_task(py)?;
         let taken: Option<TaskHold> = self.handles.take_task(|t| t.task.is(&task));
         match taken {
-            Some(t) => self.handles.release_task(t),
+            Some(t) => self.handles.release_task(py, t),
             None => Err(not_held(&format!(
                 "rwlock {:?} is not held by this task",
                 self.handles.name
@@ -305,11 +312,12 @@ impl PyRWLockGuard {
 
     fn __exit__(
         &self,
+        py: Python<'_>,
         _exc_type: &Bound<'_, PyAny>,
         _exc: &Bound<'_, PyAny>,
         _tb: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        self.rw.get().release()?;
+        self.rw.get().release(py)?;
         Ok(false)
     }
 

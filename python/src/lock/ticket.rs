@@ -4,9 +4,9 @@
 //! cancelled task's ticket stops waiting (`cancel`) and gives back a hold
 //! that arrived too late (`release`).
 
-use super::{acquire, args, lock, timed_out, Handles, PyHold};
+use super::{acquire, args, lock, timed_out, Handle, Handles, PyHold};
 use pyo3::prelude::*;
-use ringlock::lock::{Lock as CoreLock, Mode};
+use ringlock::lock::Mode;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,12 +18,14 @@ pub struct Ticket {
     /// The ticket's handle until its hold is registered with `handles` as
     /// the task's (then the object releases it), or the ticket is dropped
     /// (then it goes back to the pool).
-    handle: Mutex<Option<Arc<CoreLock>>>,
+    handle: Mutex<Option<Arc<Handle>>>,
     /// The handle's address: which task hold is this ticket's.
     id: usize,
     mode: Mode,
     task: Py<PyAny>,
     cancelled: AtomicBool,
+    /// Whether a try never waits for the network (see `local`).
+    local: bool,
 }
 
 impl Ticket {
@@ -35,6 +37,7 @@ impl Ticket {
     ) -> PyResult<Ticket> {
         let h = handles.checkout(py)?;
         Ok(Ticket {
+            local: h.is_local(),
             id: Arc::as_ptr(&h) as usize,
             handle: Mutex::new(Some(h)),
             handles,
@@ -59,18 +62,25 @@ impl Ticket {
             return Ok(None);
         };
         if self.handles.is_closed() {
-            let _ = h.release();
+            let _ = h.release(py);
             return Err(self.handles.closed_error());
         }
         lock(&self.handle).take();
         self.handles.add_task(self.task.clone_ref(py), h);
-        self.handles.set_last(hold);
-        Ok(Some(hold.into()))
+        self.handles.set_last(hold.clone());
+        Ok(Some(hold))
     }
 }
 
 #[pymethods]
 impl Ticket {
+    /// Whether ``try_acquire`` is instant (a local lock), so the event
+    /// loop's thread may call it; an etcd ticket does all in ``wait``.
+    #[getter]
+    fn local(&self) -> bool {
+        self.local
+    }
+
     /// One try, without waiting: the Hold, or None if the lock is held.
     fn try_acquire(&self, py: Python<'_>) -> PyResult<Option<PyHold>> {
         self.run(py, Some(Duration::ZERO), None)
@@ -91,12 +101,12 @@ impl Ticket {
 
     /// Releases this ticket's hold if it is still held (a hold that arrived
     /// for a task that was cancelled meanwhile). Quiet otherwise.
-    fn release(&self) -> PyResult<()> {
+    fn release(&self, py: Python<'_>) -> PyResult<()> {
         match self
             .handles
             .take_task(|t| Arc::as_ptr(&t.handle) as usize == self.id)
         {
-            Some(t) => self.handles.release_task(t),
+            Some(t) => self.handles.release_task(py, t),
             None => Ok(()),
         }
     }
