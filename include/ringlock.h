@@ -1587,7 +1587,8 @@ rl_status rl_ring_watcher_wait(const rl_ring_watcher *watcher,
  * Copies the address that member `node` registered (its `addr` in
  * `rl_member_join`), NUL-terminated, into `buf`, a buffer of `cap` bytes
  * the caller owns, and stores the size written (the NUL included) in
- * `*len`. The address is read from the watcher's current placement: a node
+ * `*len`. Addresses are at most 1024 bytes: a buffer of 1025 always
+ * suffices. The address is read from the watcher's current placement: a node
  * that left since a ring was copied is not found.
  *
  * Size query: with `buf` NULL and `cap` 0, stores the size needed (the
