@@ -300,10 +300,8 @@ mod tests {
     #[test]
     fn options() {
         // SAFETY: NULL is allowed.
-        assert_eq!(
-            unsafe { options_of(std::ptr::null()) }.unwrap(),
-            ClientOptions::default()
-        );
+        let none = unsafe { options_of(std::ptr::null()) }.unwrap();
+        assert_eq!(none, ClientOptions::default());
         let o = rl_member_options {
             ttl_s: 3,
             etcd_namespace: c"ns".as_ptr(),

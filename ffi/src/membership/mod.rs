@@ -87,10 +87,8 @@ mod tests {
     #[test]
     fn defaults() {
         // SAFETY: NULL is allowed.
-        assert_eq!(
-            unsafe { namespace(std::ptr::null(), "ns") }.unwrap(),
-            "ringlock"
-        );
+        let none = unsafe { namespace(std::ptr::null(), "ns") }.unwrap();
+        assert_eq!(none, "ringlock");
         // SAFETY: a NUL-terminated string.
         assert_eq!(unsafe { namespace(c"x/y".as_ptr(), "ns") }.unwrap(), "x/y");
         let d = Duration::from_secs(5);

@@ -358,11 +358,12 @@ mod tests {
     fn bad_arguments_are_refused_before_any_network() {
         let ep = [c"http://127.0.0.1:1".as_ptr()];
         let r = c"ring".as_ptr();
-        let quick = Some(rl_ring_watcher_options {
+        let fast = rl_ring_watcher_options {
             etcd_namespace: std::ptr::null(),
             request_timeout_ms: 200,
             coalesce_ms: 0,
-        });
+        };
+        let quick = Some(fast);
         let ro = |algorithm, vnodes, table_size| {
             Some(rl_ring_options {
                 algorithm,
@@ -372,7 +373,7 @@ mod tests {
         };
         let bad_ns = Some(rl_ring_watcher_options {
             etcd_namespace: c"a//b".as_ptr(),
-            ..quick.unwrap()
+            ..fast
         });
         for (eps, ring, ropts, opts) in [
             (&[][..], r, None, quick),
