@@ -1569,8 +1569,9 @@ uint64_t rl_ring_watcher_revision(const rl_ring_watcher *watcher);
  * NULL). Pass the revision of the ring you hold to wait for the next one.
  *
  * `timeout_ms`: -1 waits for ever, 0 does not wait (returns at once), a
- * positive value waits at most that many milliseconds. A newer placement
- * present already returns at once.
+ * positive value waits at most that many milliseconds (one too large for
+ * the clock waits for ever). A newer placement present already returns at
+ * once.
  *
  * Returns `RL_OK`, `RL_ERR_TIMEOUT` (no newer placement in time),
  * `RL_ERR_INVALID_ARGUMENT` (`watcher` NULL, `timeout_ms` below -1) or

@@ -198,8 +198,9 @@ pub extern "C" fn rl_ring_watcher_revision(watcher: *const rl_ring_watcher) -> u
 /// NULL). Pass the revision of the ring you hold to wait for the next one.
 ///
 /// `timeout_ms`: -1 waits for ever, 0 does not wait (returns at once), a
-/// positive value waits at most that many milliseconds. A newer placement
-/// present already returns at once.
+/// positive value waits at most that many milliseconds (one too large for
+/// the clock waits for ever). A newer placement present already returns at
+/// once.
 ///
 /// Returns `RL_OK`, `RL_ERR_TIMEOUT` (no newer placement in time),
 /// `RL_ERR_INVALID_ARGUMENT` (`watcher` NULL, `timeout_ms` below -1) or
@@ -218,7 +219,9 @@ pub extern "C" fn rl_ring_watcher_wait(
         let w = unsafe { rl_ring_watcher::from_ptr(watcher) }?;
         let timeout = match timeout_ms {
             -1 => None,
-            ms if ms >= 0 => Some(Duration::from_millis(ms.unsigned_abs())),
+            // a bound past what a clock can hold is no bound
+            ms if ms >= 0 => Some(Duration::from_millis(ms.unsigned_abs()))
+                .filter(|&d| std::time::Instant::now().checked_add(d).is_some()),
             ms => {
                 return Err(invalid(format!(
                     "timeout_ms is {ms}: -1 waits for ever, 0 does not wait, > 0 is a bound"
@@ -416,6 +419,10 @@ mod tests {
             RL_ERR_INVALID_ARGUMENT
         );
         assert_eq!(rl_ring_watcher_revision(w), 0);
+        assert_eq!(
+            rl_ring_watcher_wait(w, 0, i64::MIN, &mut ring, &mut rev),
+            RL_ERR_INVALID_ARGUMENT
+        );
         assert!(ring.is_null());
         assert_eq!((rev, len), (7, 0));
         rl_ring_watcher_close(std::ptr::null_mut());

@@ -185,8 +185,11 @@ static void test_members_and_watcher(pid_t child, int from_child) {
     double waited = etcd_now() - t0;
     CHECK(waited >= 0.19 && waited < 2);
     CHECK(none == NULL && cur == rev);
-    /* an older revision returns at once */
+    /* an older revision returns at once, whatever the bound */
     EXPECT_OK(rl_ring_watcher_wait(w, rev - 1, -1, NULL, &cur));
+    CHECK(cur == rev);
+    cur = 0;
+    EXPECT_OK(rl_ring_watcher_wait(w, rev - 1, INT64_MAX, NULL, &cur));
     CHECK(cur == rev);
 
     /* a leaves: the next placement is newer and lacks it */
