@@ -2,13 +2,15 @@
  * three members join (one from a forked child process), a watcher's ring
  * holds them and places 10,000 keys as a ring built locally from the same
  * nodes does; one leaves and rl_ring_watcher_wait returns a newer revision
- * without it; the child, killed with SIGKILL, drops out within TTL + 1 s; a
- * freed member drops out; bad arguments; nothing listening on the endpoint
- * is RL_ERR_UNAVAILABLE within the request timeout. Skipped without etcd
- * unless RINGLOCK_REQUIRE_ETCD is set. */
+ * without it (to a second thread waiting too); the child, killed with
+ * SIGKILL, drops out within TTL + 1 s; a freed member drops out; bad
+ * arguments; nothing listening on the endpoint is RL_ERR_UNAVAILABLE within
+ * the request timeout. Skipped without etcd unless RINGLOCK_REQUIRE_ETCD is
+ * set. */
 
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -87,6 +89,24 @@ static void child_member(int fd) {
     for (;;) {
         pause();
     }
+}
+
+/* A second thread waiting on the same watcher as the main one. */
+typedef struct {
+    const rl_ring_watcher *w;
+    uint64_t after, got;
+    rl_status status;
+} waiter;
+
+static void *wait_in_thread(void *arg) {
+    waiter *x = arg;
+    rl_ring *ring = NULL;
+    x->status = rl_ring_watcher_wait(x->w, x->after, 5000, &ring, &x->got);
+    if (x->status == RL_OK && rl_ring_len(ring) != 2) {
+        x->status = RL_ERR_INTERNAL;
+    }
+    rl_ring_free(ring);
+    return NULL;
 }
 
 static void same_placement(const rl_ring *a, const rl_ring *b) {
@@ -192,7 +212,12 @@ static void test_members_and_watcher(pid_t child, int from_child) {
     EXPECT_OK(rl_ring_watcher_wait(w, rev - 1, INT64_MAX, NULL, &cur));
     CHECK(cur == rev);
 
-    /* a leaves: the next placement is newer and lacks it */
+    /* a leaves: the next placement is newer and lacks it, for this thread
+     * and for another one waiting on the same watcher */
+    waiter other = {w, rev, 0, RL_ERR_INTERNAL};
+    pthread_t thread;
+    int started = pthread_create(&thread, NULL, wait_in_thread, &other) == 0;
+    CHECK(started);
     EXPECT_OK(rl_member_leave(a));
     rl_ring *after = NULL;
     uint64_t newer = 0;
@@ -207,6 +232,10 @@ static void test_members_and_watcher(pid_t child, int from_child) {
         rl_ring *local = local_ring(bc, bc_w, 2);
         same_placement(local, after);
         rl_ring_free(local);
+    }
+    if (started) {
+        pthread_join(thread, NULL);
+        CHECK(other.status == RL_OK && other.got > rev);
     }
     EXPECT_FAIL(rl_ring_watcher_addr(w, "a", addr, sizeof addr, &need), RL_ERR_NOT_FOUND,
                 "rl_ring_watcher_addr");
