@@ -31,6 +31,12 @@
  *     process or many map the same pages. rl_shared_ring_publish reads its
  *     rl_ring like a lookup and may run from any thread or process at once
  *     (publishers of one path are serialised by a ringlock lock).
+ *   - An rl_member or rl_ring_watcher may be used by several threads at once:
+ *     rl_member_check/_revision/_rejoins, and rl_ring_watcher_current/_wait/
+ *     _revision/_addr may run concurrently on one handle. Only rl_member_leave,
+ *     rl_member_free and rl_ring_watcher_close need exclusive access. Each
+ *     handle runs a background thread (lease renewal, or etcd's watch).
+ *     rl_ring_watcher_wait blocks the calling thread only.
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
@@ -51,6 +57,11 @@
  *     releases; rl_lock_open creates, rl_lock_close releases;
  *     rl_shared_ring_open creates, rl_shared_ring_close releases (NULL is a
  *     no-op for all four). Whoever allocates frees.
+ *   - Membership handles: rl_member_join creates, rl_member_leave (leaves,
+ *     then frees) or rl_member_free releases; rl_ring_watcher_open creates,
+ *     rl_ring_watcher_close releases. The rings rl_ring_watcher_current and
+ *     rl_ring_watcher_wait store are copies the caller owns (rl_ring_free).
+ *     Endpoints are passed as an array of strings and its length.
  *   - Structs passed in (rl_ring_options, rl_ring_limits, rl_lock_options) are
  *     read during the call only; zero-initialised means the defaults. Structs
  *     passed out (rl_hold, rl_holder) are caller-owned storage the library fills.
@@ -66,7 +77,8 @@
  *
  * CONTENTS, in this order: the version, statuses and the last error; rings
  * (creation, changes, lookups, enumeration, serialisation, migration plans,
- * bounded loads, the load tracker); shared rings; jump hash; locks.
+ * bounded loads, the load tracker); shared rings; jump hash; locks; rings that
+ * follow membership in etcd (rl_member_*, rl_ring_watcher_*).
  */
 
 
@@ -115,6 +127,17 @@
 typedef struct rl_lock rl_lock;
 
 /**
+ * A node registered in a membership ring in etcd (opaque). Created by
+ * `rl_member_join`; released by `rl_member_leave` (leaves, then frees) or
+ * `rl_member_free` (frees; the member drops out as its lease is revoked).
+ *
+ * Thread-safe: `rl_member_check`, `rl_member_revision` and
+ * `rl_member_rejoins` may run concurrently from any number of threads.
+ * `rl_member_leave` and `rl_member_free` need exclusive access.
+ */
+typedef struct rl_member rl_member;
+
+/**
  * A consistent-hashing ring (opaque). Created by `rl_ring_new`,
  * `rl_ring_clone` or `rl_ring_deserialize`; released by `rl_ring_free`.
  *
@@ -123,6 +146,26 @@ typedef struct rl_lock rl_lock;
  * free) need exclusive access: no other call on the same ring at the same time.
  */
 typedef struct rl_ring rl_ring;
+
+/**
+ * Follows one ring's members in etcd (opaque). Created by
+ * `rl_ring_watcher_open`; released by `rl_ring_watcher_close`.
+ *
+ * A background thread lists the members, builds the ring (members sorted
+ * by node id, so every watcher that has seen the same members holds an
+ * identical ring), then follows etcd's watch and swaps in a new placement
+ * after each change; a broken connection or a compacted history never
+ * loses a change (it lists again). Each placement is stamped with its etcd
+ * revision: two watchers that report the same revision hold the same ring.
+ *
+ * Thread-safe: `rl_ring_watcher_current`, `rl_ring_watcher_wait`,
+ * `rl_ring_watcher_revision` and `rl_ring_watcher_addr` may run
+ * concurrently from any number of threads. Only `rl_ring_watcher_close`
+ * needs exclusive access (no call on the watcher may be running, a wait
+ * included). A forked child's copy does not follow: it keeps the
+ * placement it had at the fork.
+ */
+typedef struct rl_ring_watcher rl_ring_watcher;
 
 /**
  * A handle on a published ring (opaque), mapped read-only. Created by
@@ -343,6 +386,62 @@ typedef struct {
 } rl_holder;
 
 /**
+ * How `rl_member_join` registers a member. A zero-initialised struct
+ * (`rl_member_options o = {0};`) means the defaults, as does passing NULL.
+ *
+ * The library reads it during the call only and keeps no pointer into it.
+ */
+typedef struct {
+    /**
+     * The member's lease's time to live, in seconds: how long after this
+     * process stops renewing it (it died, is stopped, or lost etcd) the
+     * member drops out of the ring. 0 means 10; 1 is refused (etcd's
+     * minimum is 2).
+     */
+    uint32_t ttl_s;
+    /**
+     * The prefix of every key, NUL-terminated: 1 to 200 of
+     * `A-Z a-z 0-9 . _ - /`, not beginning or ending with `/`; NULL means
+     * "ringlock". Watchers must use the same one.
+     */
+    const char *etcd_namespace;
+    /**
+     * The bound of each request to etcd (joining, `rl_member_check`,
+     * `rl_member_leave`), in milliseconds; 0 means 5000. Past it a call
+     * fails with `RL_ERR_UNAVAILABLE`.
+     */
+    uint32_t request_timeout_ms;
+} rl_member_options;
+
+/**
+ * How `rl_ring_watcher_open` reaches etcd. A zero-initialised struct
+ * (`rl_ring_watcher_options o = {0};`) means the defaults, as does passing
+ * NULL.
+ *
+ * The library reads it during the call only and keeps no pointer into it.
+ */
+typedef struct {
+    /**
+     * The key prefix the members registered under (their
+     * `rl_member_options.etcd_namespace`), NUL-terminated; NULL means
+     * "ringlock".
+     */
+    const char *etcd_namespace;
+    /**
+     * The bound of each list request (the first one, in
+     * `rl_ring_watcher_open`, and those after a compaction), in
+     * milliseconds; 0 means 5000.
+     */
+    uint32_t request_timeout_ms;
+    /**
+     * Watch events that follow each other within this many milliseconds
+     * build one ring (for at most 10 times this after the first); 0 means
+     * 10.
+     */
+    uint32_t coalesce_ms;
+} rl_ring_watcher_options;
+
+/**
  * Success.
  */
 #define RL_OK 0
@@ -400,6 +499,20 @@ typedef struct {
  * A bug in ringlock (a caught panic included).
  */
 #define RL_ERR_INTERNAL 10
+
+/**
+ * A remote service (etcd) could not be reached, did not answer within the
+ * time allowed, or answered with something that is not etcd's JSON gateway
+ * (etcd-backend locks).
+ */
+#define RL_ERR_UNAVAILABLE 11
+
+/**
+ * A lock hold was lost: its etcd lease expired (the process was paused, or
+ * cut off from etcd, past its TTL) or its key is gone, so another holder may
+ * have taken the lock since (etcd-backend locks).
+ */
+#define RL_ERR_LOST 12
 
 /**
  * libketama-compatible MD5 continuum (default 160 vnodes, a multiple of 4).
@@ -562,7 +675,8 @@ const char *rl_version(void);
 /**
  * The name of a status: "ok", "invalid argument", "empty ring", "not found",
  * "already exists", "would block", "timeout", "deadlock", "i/o error",
- * "corrupt data", "internal error"; "unknown status" for any other value.
+ * "corrupt data", "internal error", "unavailable", "lock lost"; "unknown
+ * status" for any other value.
  *
  * The string is static: never free it. Thread-safe.
  */
@@ -1310,6 +1424,201 @@ rl_status rl_lock_status(const rl_lock *lock,
                          rl_holder *holders,
                          size_t cap,
                          size_t *count);
+
+/**
+ * Registers node `node` with weight `weight` (>= 1) and address `addr` in
+ * ring `ring` in the etcd cluster at `endpoints`, and stores the new member
+ * in `*out`; release it with `rl_member_leave` or `rl_member_free`.
+ *
+ * `endpoints` is an array of `endpoint_count` (at least 1) NUL-terminated
+ * URLs, `http://host:port` (TLS is not supported); when one cannot be
+ * reached the next is tried. `ring`: 1 to 200 characters from
+ * `A-Z a-z 0-9 . _ -`. `node`: the ring's node name (non-empty UTF-8, at
+ * most 1024 bytes). `addr`: free text for the ring's users, e.g.
+ * `host:port`, at most 1024 bytes; NULL means "". `options` may be NULL
+ * for the defaults (see `rl_member_options`).
+ *
+ * The member stays in the ring while this process keeps its lease alive
+ * (a background thread renews it): a process that dies, hangs or loses
+ * etcd drops out within the TTL (plus etcd's 500 ms tick). A member whose
+ * lease was lost while its process lives joins again by itself, under a
+ * new lease, once etcd answers (`rl_member_rejoins`). A forked child does
+ * not inherit the membership: its calls on the handle fail.
+ *
+ * Blocks for up to `request_timeout_ms` (each endpoint tried in turn).
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a pointer NULL, no endpoint,
+ * a malformed endpoint, a bad ring name, node, weight 0, address, TTL or
+ * namespace), `RL_ERR_ALREADY_EXISTS` (a live member of the ring has this
+ * node id) or `RL_ERR_UNAVAILABLE` (no endpoint answered as etcd in time).
+ * `*out` is written only on success. Thread-safe.
+ */
+rl_status rl_member_join(const char *const *endpoints,
+                         size_t endpoint_count,
+                         const rl_member_options *options,
+                         const char *ring,
+                         const char *node,
+                         uint32_t weight,
+                         const char *addr,
+                         rl_member **out);
+
+/**
+ * Checks that `member` is registered now: its lease's local deadline has
+ * not passed and its key is still in etcd (one request).
+ *
+ * Returns `RL_OK`, `RL_ERR_LOST` (the lease expired or the key is gone:
+ * watchers have dropped the node, or will; it joins again by itself once
+ * etcd answers, unless another member took its node id meanwhile),
+ * `RL_ERR_UNAVAILABLE` (etcd did not answer within the request timeout) or
+ * `RL_ERR_INVALID_ARGUMENT` (`member` NULL, or called in a forked child).
+ * Thread-safe.
+ */
+rl_status rl_member_check(const rl_member *member);
+
+/**
+ * The etcd revision at which `member` (last) joined: its key's create
+ * revision, the revision of the first placement that holds it (see
+ * `rl_ring_watcher_wait`). 0 if `member` is NULL (recorded for
+ * `rl_last_error`). Thread-safe.
+ */
+uint64_t rl_member_revision(const rl_member *member);
+
+/**
+ * How many times `member` joined again by itself after its lease was
+ * lost. 0 if `member` is NULL (recorded for `rl_last_error`). Thread-safe.
+ */
+uint64_t rl_member_rejoins(const rl_member *member);
+
+/**
+ * Leaves the ring and frees `member`: stops rejoining, deletes the
+ * member's key (only this member's, never a newer member of the same node
+ * id) and revokes its lease. The handle is freed whatever the status;
+ * never use it again.
+ *
+ * Blocks for up to twice the request timeout. Returns `RL_OK`,
+ * `RL_ERR_LOST` (the key was gone already: the lease had expired),
+ * `RL_ERR_UNAVAILABLE` (etcd did not answer; the key then expires with the
+ * lease, within the TTL) or `RL_ERR_INVALID_ARGUMENT` (`member` NULL:
+ * nothing is freed; or called in a forked child: the parent's member
+ * stays). Needs exclusive access.
+ */
+rl_status rl_member_leave(rl_member *member);
+
+/**
+ * Frees `member` without waiting for an answer: its lease is revoked
+ * (best effort, at most 1 s), which deletes its key, so the node drops out
+ * of the ring at once, or within the TTL if etcd cannot be reached. In a
+ * forked child it only frees the memory (the parent's member stays). NULL
+ * is a no-op. Needs exclusive access; do not free a member twice.
+ */
+void rl_member_free(rl_member *member);
+
+/**
+ * Lists the members of ring `ring` in the etcd cluster at `endpoints`,
+ * builds their ring and starts following them; stores the new watcher in
+ * `*out`. Close it with `rl_ring_watcher_close`.
+ *
+ * `endpoints`, `endpoint_count` and `ring` as for `rl_member_join`.
+ * `ring_options` chooses the algorithm, vnodes and maglev's table size as
+ * for `rl_ring_new_with_options` (NULL: xxh3 with 160 vnodes); every
+ * watcher of one ring should use the same, so that they place keys alike.
+ * `options` may be NULL for the defaults (see `rl_ring_watcher_options`).
+ *
+ * When this returns `RL_OK` the watcher holds the ring of the members at
+ * the list's revision (possibly empty). Blocks for up to
+ * `request_timeout_ms`. Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (a
+ * pointer NULL, no endpoint, a malformed endpoint, a bad ring name, ring
+ * options or namespace) or `RL_ERR_UNAVAILABLE` (etcd did not answer the
+ * list in time). `*out` is written only on success. Thread-safe.
+ */
+rl_status rl_ring_watcher_open(const char *const *endpoints,
+                               size_t endpoint_count,
+                               const char *ring,
+                               const rl_ring_options *ring_options,
+                               const rl_ring_watcher_options *options,
+                               rl_ring_watcher **out);
+
+/**
+ * Stores a copy of the watcher's current ring in `*ring` and its revision
+ * (the etcd revision whose members built it) in `*revision`.
+ *
+ * The ring is a new, independent `rl_ring` that the caller owns: free it
+ * with `rl_ring_free`. It does not follow later changes (call again, or
+ * `rl_ring_watcher_wait`, for a newer one); it may be used after the
+ * watcher is closed. Copying costs one copy of the ring's table: keep it
+ * for a run of lookups rather than copying per key. `revision` may be
+ * NULL; `ring` may be NULL to read the revision alone.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`watcher` NULL) or
+ * `RL_ERR_IO` (out of memory). Outputs are written only on success.
+ * Thread-safe.
+ */
+rl_status rl_ring_watcher_current(const rl_ring_watcher *watcher,
+                                  rl_ring **ring,
+                                  uint64_t *revision);
+
+/**
+ * The revision of the watcher's current placement; 0 if `watcher` is NULL
+ * (recorded for `rl_last_error`). Thread-safe.
+ */
+uint64_t rl_ring_watcher_revision(const rl_ring_watcher *watcher);
+
+/**
+ * Waits until the watcher's placement has a revision above
+ * `after_revision`, then stores a copy of its ring in `*ring` and its
+ * revision in `*revision`, as `rl_ring_watcher_current` does (both may be
+ * NULL). Pass the revision of the ring you hold to wait for the next one.
+ *
+ * `timeout_ms`: -1 waits for ever, 0 does not wait (returns at once), a
+ * positive value waits at most that many milliseconds (one too large for
+ * the clock waits for ever). A newer placement present already returns at
+ * once.
+ *
+ * Returns `RL_OK`, `RL_ERR_TIMEOUT` (no newer placement in time),
+ * `RL_ERR_INVALID_ARGUMENT` (`watcher` NULL, `timeout_ms` below -1) or
+ * `RL_ERR_IO` (out of memory). Outputs are written only on success.
+ * Thread-safe; blocks only the calling thread.
+ */
+rl_status rl_ring_watcher_wait(const rl_ring_watcher *watcher,
+                               uint64_t after_revision,
+                               int64_t timeout_ms,
+                               rl_ring **ring,
+                               uint64_t *revision);
+
+/**
+ * Copies the address that member `node` registered (its `addr` in
+ * `rl_member_join`), NUL-terminated, into `buf`, a buffer of `cap` bytes
+ * the caller owns, and stores the size written (the NUL included) in
+ * `*len`. Addresses are at most 1024 bytes: a buffer of 1025 always
+ * suffices. The address is read from the watcher's current placement: a node
+ * that left since a ring was copied is not found.
+ *
+ * Size query: with `buf` NULL and `cap` 0, stores the size needed (the
+ * NUL included) in `*len` and returns `RL_OK`:
+ *
+ *     size_t need;
+ *     rl_ring_watcher_addr(w, "node-1", NULL, 0, &need);
+ *     char *addr = malloc(need);
+ *     rl_ring_watcher_addr(w, "node-1", addr, need, &need);
+ *
+ * Returns `RL_OK`, `RL_ERR_NOT_FOUND` (`node` is not a member now) or
+ * `RL_ERR_INVALID_ARGUMENT` (`watcher`, `node` or `len` NULL, `node` not
+ * UTF-8, `buf` NULL with `cap` > 0, or `cap` smaller than the size needed:
+ * `rl_last_error` says how many bytes are needed). `buf` and `*len` are
+ * written only on success. Thread-safe.
+ */
+rl_status rl_ring_watcher_addr(const rl_ring_watcher *watcher,
+                               const char *node,
+                               char *buf,
+                               size_t cap,
+                               size_t *len);
+
+/**
+ * Stops the watcher's thread (within 100 ms, or the list request under
+ * way) and frees it. Rings copied from it stay valid (they are the
+ * caller's). NULL is a no-op. Needs exclusive access: no call on the
+ * watcher may be running (a wait included); do not close a watcher twice.
+ */
+void rl_ring_watcher_close(rl_ring_watcher *watcher);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -768,6 +768,227 @@ private:
     Hold hold_;
 };
 
+
+// ---- membership rings in etcd (docs/distributed.md, "Membership") ----------
+//
+//   std::vector<std::string> etcd{"http://10.0.0.1:2379"};
+//   ringlock::Member me(etcd, "cache", "node-1", 1, "10.0.0.1:11211");  // joins
+//   ringlock::RingWatcher watcher(etcd, "cache", ringlock::Algorithm::ketama);
+//   ringlock::Placement p = watcher.current();           // a copy: p.ring, p.revision
+//   std::string_view owner = p.ring.get("user:42");
+//   if (auto next = watcher.wait(p.revision, std::chrono::seconds(5))) { ... }
+//   std::optional<std::string> where = watcher.addr(owner);
+//   me.leave();                                          // or let ~Member free it
+//
+// Member: check, revision and rejoins may run concurrently from any number of
+// threads; leave, moving and destroying need exclusive access. RingWatcher:
+// current, revision, wait and addr may run concurrently (wait blocks only its
+// thread); moving and destroying need exclusive access (no wait running).
+// Errors throw Error: RL_ERR_INVALID_ARGUMENT, RL_ERR_ALREADY_EXISTS (the node
+// is a member already), RL_ERR_UNAVAILABLE (etcd did not answer in time),
+// RL_ERR_LOST (Member::check: the lease expired).
+
+/// How a Member joins (see rl_member_options).
+struct MemberOptions {
+    /// The lease TTL in seconds; 0 means 10, 1 is refused.
+    std::uint32_t ttl_s = 0;
+    /// The key prefix; std::nullopt for "ringlock".
+    std::optional<std::string> etcd_namespace;
+    /// The bound of each request in milliseconds; 0 means 5000.
+    std::uint32_t request_timeout_ms = 0;
+};
+
+/// How a RingWatcher reaches etcd (see rl_ring_watcher_options).
+struct WatcherOptions {
+    /// The members' key prefix; std::nullopt for "ringlock".
+    std::optional<std::string> etcd_namespace;
+    /// The bound of each list request in milliseconds; 0 means 5000.
+    std::uint32_t request_timeout_ms = 0;
+    /// Events this close together (ms) build one ring; 0 means 10.
+    std::uint32_t coalesce_ms = 0;
+};
+
+namespace detail {
+
+/// The endpoints as the C API takes them: an array of C strings, alive as
+/// long as this object.
+class Endpoints {
+public:
+    explicit Endpoints(std::vector<std::string> endpoints) : strings_(std::move(endpoints)) {
+        for (std::string &e : strings_) {
+            e = c_string(std::move(e), "endpoint");
+            pointers_.push_back(e.c_str());
+        }
+    }
+    const char *const *data() const noexcept { return pointers_.data(); }
+    std::size_t size() const noexcept { return pointers_.size(); }
+
+private:
+    std::vector<std::string> strings_;
+    std::vector<const char *> pointers_;
+};
+
+}  // namespace detail
+
+/// A node registered in a membership ring in etcd, owning an rl_member.
+/// Move-only. The constructor joins; leave() leaves; destroying a Member
+/// that has not left frees it, which revokes its lease (it drops out).
+class Member {
+public:
+    /// Joins `node` with `weight` and `addr` to `ring` (rl_member_join).
+    Member(std::vector<std::string> endpoints, std::string ring, std::string node,
+           std::uint32_t weight = 1, std::string addr = "", const MemberOptions &options = {}) {
+        detail::Endpoints eps(std::move(endpoints));
+        ring = detail::c_string(std::move(ring), "ring name");
+        node = detail::c_name(node);
+        addr = detail::c_string(std::move(addr), "address");
+        std::optional<std::string> ns;
+        if (options.etcd_namespace) {
+            ns = detail::c_string(*options.etcd_namespace, "etcd namespace");
+        }
+        rl_member_options o{};
+        o.ttl_s = options.ttl_s;
+        o.etcd_namespace = ns ? ns->c_str() : nullptr;
+        o.request_timeout_ms = options.request_timeout_ms;
+        detail::check(rl_member_join(eps.data(), eps.size(), &o, ring.c_str(), node.c_str(), weight,
+                                     addr.c_str(), &member_));
+    }
+
+    ~Member() { rl_member_free(member_); }
+
+    Member(const Member &) = delete;
+    Member &operator=(const Member &) = delete;
+
+    Member(Member &&other) noexcept : member_(std::exchange(other.member_, nullptr)) {}
+
+    Member &operator=(Member &&other) noexcept {
+        if (this != &other) {
+            rl_member_free(member_);
+            member_ = std::exchange(other.member_, nullptr);
+        }
+        return *this;
+    }
+
+    /// Throws Error unless registered now: RL_ERR_LOST (the lease expired or
+    /// the key is gone; it rejoins by itself), RL_ERR_UNAVAILABLE.
+    void check() const { detail::check(rl_member_check(member_)); }
+
+    /// The etcd revision at which the member (last) joined.
+    std::uint64_t revision() const noexcept { return rl_member_revision(member_); }
+
+    /// How many times it joined again by itself after losing its lease.
+    std::uint64_t rejoins() const noexcept { return rl_member_rejoins(member_); }
+
+    /// Leaves the ring (rl_member_leave). The Member is empty afterwards,
+    /// whether it throws (RL_ERR_LOST, RL_ERR_UNAVAILABLE) or not.
+    void leave() { detail::check(rl_member_leave(std::exchange(member_, nullptr))); }
+
+    /// Whether this object holds a member (false once left or moved from).
+    bool valid() const noexcept { return member_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    const rl_member *handle() const noexcept { return member_; }
+
+private:
+    rl_member *member_ = nullptr;
+};
+
+/// A ring of the members at one etcd revision: the ring is a copy owned
+/// here, independent of the watcher.
+struct Placement {
+    Ring ring;
+    std::uint64_t revision;
+};
+
+/// Follows a membership ring in etcd, owning an rl_ring_watcher. Move-only.
+class RingWatcher {
+public:
+    /// Lists the members of `ring` and starts following them
+    /// (rl_ring_watcher_open); `ring_options` as for Ring (zeros: xxh3).
+    RingWatcher(std::vector<std::string> endpoints, std::string ring,
+                const rl_ring_options &ring_options = {}, const WatcherOptions &options = {}) {
+        detail::Endpoints eps(std::move(endpoints));
+        ring = detail::c_string(std::move(ring), "ring name");
+        std::optional<std::string> ns;
+        if (options.etcd_namespace) {
+            ns = detail::c_string(*options.etcd_namespace, "etcd namespace");
+        }
+        rl_ring_watcher_options o{};
+        o.etcd_namespace = ns ? ns->c_str() : nullptr;
+        o.request_timeout_ms = options.request_timeout_ms;
+        o.coalesce_ms = options.coalesce_ms;
+        detail::check(rl_ring_watcher_open(eps.data(), eps.size(), ring.c_str(), &ring_options, &o,
+                                           &watcher_));
+    }
+
+    /// The same, with `algorithm` and its default parameters.
+    RingWatcher(std::vector<std::string> endpoints, std::string ring, Algorithm algorithm,
+                const WatcherOptions &options = {})
+        : RingWatcher(std::move(endpoints), std::move(ring),
+                      rl_ring_options{static_cast<rl_algorithm>(algorithm), 0, 0}, options) {}
+
+    ~RingWatcher() { rl_ring_watcher_close(watcher_); }
+
+    RingWatcher(const RingWatcher &) = delete;
+    RingWatcher &operator=(const RingWatcher &) = delete;
+
+    RingWatcher(RingWatcher &&other) noexcept : watcher_(std::exchange(other.watcher_, nullptr)) {}
+
+    RingWatcher &operator=(RingWatcher &&other) noexcept {
+        if (this != &other) {
+            rl_ring_watcher_close(watcher_);
+            watcher_ = std::exchange(other.watcher_, nullptr);
+        }
+        return *this;
+    }
+
+    /// A copy of the current ring and its revision.
+    Placement current() const {
+        rl_ring *ring = nullptr;
+        std::uint64_t revision = 0;
+        detail::check(rl_ring_watcher_current(watcher_, &ring, &revision));
+        return Placement{Ring::adopt(ring), revision};
+    }
+
+    /// The current placement's revision.
+    std::uint64_t revision() const noexcept { return rl_ring_watcher_revision(watcher_); }
+
+    /// Waits for a placement newer than `after` (for ever with std::nullopt,
+    /// else at most `timeout`; 0 does not wait); std::nullopt on timeout.
+    std::optional<Placement> wait(std::uint64_t after,
+                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) const {
+        rl_ring *ring = nullptr;
+        std::uint64_t revision = 0;
+        rl_status s = rl_ring_watcher_wait(watcher_, after, detail::timeout_ms(timeout), &ring, &revision);
+        if (s == RL_ERR_TIMEOUT) {
+            return std::nullopt;
+        }
+        detail::check(s);
+        return Placement{Ring::adopt(ring), revision};
+    }
+
+    /// The address `node` registered; std::nullopt when it is not a member now.
+    std::optional<std::string> addr(std::string_view node) const {
+        char buf[1025];  // addresses are at most 1024 bytes
+        std::size_t len = 0;
+        rl_status s = rl_ring_watcher_addr(watcher_, detail::c_name(node).c_str(), buf, sizeof buf, &len);
+        if (s == RL_ERR_NOT_FOUND) {
+            return std::nullopt;
+        }
+        detail::check(s);
+        return std::string(buf, len - 1);
+    }
+
+    /// Whether this object holds a watcher (false once moved from).
+    bool valid() const noexcept { return watcher_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    const rl_ring_watcher *handle() const noexcept { return watcher_; }
+
+private:
+    rl_ring_watcher *watcher_ = nullptr;
+};
+
 }  // namespace ringlock
 
 #endif  // RINGLOCK_HPP

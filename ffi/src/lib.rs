@@ -20,7 +20,7 @@ mod boundary;
 
 // Declaration order is the header's reading order (blank lines keep rustfmt
 // from sorting): the version, statuses and errors, rings, jump hash, then
-// locks, as in DESIGN.md.
+// locks, as in DESIGN.md, and membership rings in etcd.
 pub mod version;
 
 pub mod error;
@@ -31,3 +31,5 @@ pub mod shared_ring;
 pub mod jump;
 
 pub mod lock;
+
+pub mod membership;

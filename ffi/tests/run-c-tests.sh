@@ -2,7 +2,8 @@
 # The C face's checks, run by `make test-c` after `make c-examples`:
 # header compiles (C, C++, twice), the C and C++ tests of rings, limits, bounded loads, maglev,
 # migration plans and locks (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
-# examples agree, C and C++ lock examples share one counter exactly.
+# examples agree, C and C++ lock examples share one counter exactly; membership rings in etcd
+# (C and C++) against an etcd the test starts (skipped without etcd, unless RINGLOCK_REQUIRE_ETCD).
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
 #
 # Environment (set by ffi/ffi.mk): CC CXX RELEASE BUILD CFLAGS CXXFLAGS
@@ -157,6 +158,24 @@ for prog in lock_c lock_cpp; do
         bash -c "echo junk > '$out/junk' && ! '$ex/$prog' ok '$out/junk' 1 file '$out/locks' 2> /dev/null"
 done
 rm -rf "$out/locks" "$out/junk"
+
+# ---- membership rings in etcd, against a real etcd ------------------------------
+# test_membership starts its own etcd (ffi/tests/c/etcd_server.h: free 127.0.0.1
+# ports, data under /tmp, killed by pid) and skips, saying so, without one
+# unless RINGLOCK_REQUIRE_ETCD is set. Shared, static, C++ and under
+# ASAN+UBSAN; not under valgrind: it times a lease's expiry, which valgrind's
+# slowdown would blur.
+m=ffi/tests/c/test_membership.c mcpp=ffi/tests/cpp/test_membership.cpp mbin=$out/test_membership
+check "build test_membership (shared)" $CC $CFLAGS -O1 -g "$m" $LINK_SO -lpthread -o "$mbin"
+check "build test_membership (static)" $CC $CFLAGS -O1 "$m" "$RELEASE/libringlock.a" $STATIC_LIBS -o "${mbin}_static"
+check "build test_membership_cpp" $CXX $CXXFLAGS -O1 -g -pthread -Iffi/tests/c "$mcpp" $LINK_SO -o "${mbin}_cpp"
+run_counted "test_membership (shared)" "$mbin"
+run_counted "test_membership (static)" "${mbin}_static"
+run_counted "test_membership_cpp" "${mbin}_cpp"
+if [[ $has_san == 1 ]]; then
+    check "build test_membership with ASAN+UBSAN" $CC $CFLAGS -O1 -g $san "$m" $LINK_SO -lpthread -o "${mbin}_san"
+    run_counted "test_membership under ASAN+UBSAN" "${mbin}_san"
+fi
 
 echo "test-c: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -24,6 +24,7 @@ mod tracker;
 use crate::args;
 use crate::boundary::{self, internal, invalid, Result};
 use crate::error::rl_status;
+pub(crate) use options::rl_ring_options;
 use ringlock_core::{Algorithm, Ring};
 use std::ffi::{c_char, CString};
 
@@ -163,6 +164,25 @@ impl rl_ring {
 pub(crate) unsafe fn ring_of<'a>(p: *const rl_ring) -> Result<&'a Ring> {
     // SAFETY: the caller's guarantee is `from_ptr`'s.
     unsafe { rl_ring::from_ptr(p) }.map(|r| &r.ring)
+}
+
+/// A new C handle owning `ring`, for the other C types that hand out rings
+/// (the membership watcher's copies); free it with `rl_ring_free`.
+pub(crate) fn into_handle(ring: Ring) -> Result<*mut rl_ring> {
+    Ok(Box::into_raw(rl_ring::boxed(ring)?))
+}
+
+/// The algorithm, vnodes and table size an `rl_ring_options` pointer asks
+/// for (NULL or zeros: the defaults), checked as `rl_ring_new_with_options`
+/// checks them.
+///
+/// # Safety
+/// `options` is NULL or points to a readable `rl_ring_options`.
+pub(crate) unsafe fn config_of(options: *const rl_ring_options) -> Result<(Algorithm, u32, u32)> {
+    // SAFETY: forwarded from the caller's contract.
+    let (algorithm, vnodes, table_size) = unsafe { options::config_of(options) }?;
+    Ring::with_config(algorithm, vnodes, table_size)?;
+    Ok((algorithm, vnodes, table_size))
 }
 
 fn algorithm_of(code: rl_algorithm) -> Result<Algorithm> {

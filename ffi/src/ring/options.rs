@@ -8,7 +8,7 @@ use crate::args;
 use crate::boundary::{self, Result};
 use crate::error::rl_status;
 use ringlock_core::ring::Limits;
-use ringlock_core::Ring;
+use ringlock_core::{Algorithm, Ring};
 
 /// How `rl_ring_new_with_options` makes a ring. A zero-initialised struct
 /// (`rl_ring_options o = {0};`) means the defaults (an xxh3 ring with 160
@@ -88,13 +88,25 @@ pub extern "C" fn rl_ring_new_with_limits(
 /// `options` is NULL or points to a readable `rl_ring_options`.
 unsafe fn new_ring(options: *const rl_ring_options, limits: Limits) -> Result<Box<rl_ring>> {
     // SAFETY: forwarded from the caller's contract.
+    let (algorithm, vnodes, table_size) = unsafe { config_of(options) }?;
+    rl_ring::boxed(Ring::with_limits(algorithm, vnodes, table_size, limits)?)
+}
+
+/// The algorithm (0: xxh3), vnodes and table size of an options pointer
+/// (NULL: the defaults); the algorithm code is checked, the rest is left to
+/// the ring's constructor.
+///
+/// # Safety
+/// `options` is NULL or points to a readable `rl_ring_options`.
+pub(super) unsafe fn config_of(options: *const rl_ring_options) -> Result<(Algorithm, u32, u32)> {
+    // SAFETY: forwarded from the caller's contract.
     let options = unsafe { args::opt_ref(options, "options") }?;
     let (code, vnodes, table_size) = match options {
         None => (RL_ALGORITHM_XXH3, 0, 0),
         Some(o) => (o.algorithm, o.vnodes, o.table_size),
     };
     let algorithm = algorithm_of(if code == 0 { RL_ALGORITHM_XXH3 } else { code })?;
-    rl_ring::boxed(Ring::with_limits(algorithm, vnodes, table_size, limits)?)
+    Ok((algorithm, vnodes, table_size))
 }
 
 /// Maglev's number of table entries (a prime) of `ring`; 0 for the other
