@@ -23,7 +23,7 @@ include ffi/ffi.mk
 include python/python.mk
 include bench/bench.mk
 
-.PHONY: help demo test test-rust test-etcd watch-bin lint test-cross test-profiles balance demo-lock demo-shared fuzz stress clean
+.PHONY: help demo test test-rust test-etcd watch-bin lint test-cross test-profiles balance demo-lock demo-shared demo-cluster fuzz stress clean
 
 help:
 	@echo "make demo     build everything and run the cross-language demo"
@@ -34,6 +34,7 @@ help:
 	@echo "make header   regenerate include/ringlock.h with cbindgen"
 	@echo "make fuzz     the shared-ring reader fuzz, FUZZ_CASES=N cases"
 	@echo "make stress   kill -9 lock stress, STRESS_ROUNDS=N rounds per backend"
+	@echo "make demo-cluster  a 3-member etcd, a ring following membership, C and Python sharing an etcd lock"
 	@echo "make watch-bin  the host watcher target/release/ringlock-watch (membership ring -> SharedRing)"
 
 # ---- Rust -------------------------------------------------------------------
@@ -142,6 +143,14 @@ demo-shared: c-examples python
 	         END { printf "C and Python readers agree; %d of %d keys moved, all to cache-e\n", moved, NR; exit bad }'; \
 	rm -rf "$$dir"
 
+# A 3-member etcd on 127.0.0.1, 5 members in a ring followed by
+# ringlock-watch into a SharedRing, C and Python readers and lock workers (a
+# fenced counter under one etcd lock), one member killed: the migration plan
+# and the new placements (examples/python/cluster_demo.py).
+demo-cluster: c-examples python watch-bin
+	@bash tests/lib/need-etcd.sh > /dev/null
+	$(VPY) examples/python/cluster_demo.py --bin $(BUILD)/examples --watch $(RELEASE)/ringlock-watch
+
 # The shared-ring reader's bit-flip / truncation fuzz for a long run
 # (`cargo test` runs 3,000 cases): FUZZ_CASES=N.
 FUZZ_CASES ?= 2000000
@@ -174,6 +183,8 @@ demo: test-cross
 	@$(MAKE) --no-print-directory demo-lock
 	@echo
 	@$(MAKE) --no-print-directory demo-shared
+	@echo
+	@echo "Across hosts: make demo-cluster (a 3-member etcd, a ring that follows membership, an etcd lock)"
 
 test: lint test-rust test-etcd test-c test-profiles test-cross test-python test-install test-plots
 	@echo
