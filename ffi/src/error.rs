@@ -35,6 +35,14 @@ pub const RL_ERR_IO: rl_status = 8;
 pub const RL_ERR_CORRUPT: rl_status = 9;
 /// A bug in ringlock (a caught panic included).
 pub const RL_ERR_INTERNAL: rl_status = 10;
+/// A remote service (etcd) could not be reached, did not answer within the
+/// time allowed, or answered with something that is not etcd's JSON gateway
+/// (etcd-backend locks).
+pub const RL_ERR_UNAVAILABLE: rl_status = 11;
+/// A lock hold was lost: its etcd lease expired (the process was paused, or
+/// cut off from etcd, past its TTL) or its key is gone, so another holder may
+/// have taken the lock since (etcd-backend locks).
+pub const RL_ERR_LOST: rl_status = 12;
 
 /// The status of a core error kind. `ErrorKind` is `#[non_exhaustive]`: a kind
 /// added to the core later maps to `RL_ERR_INTERNAL` until it gets its own
@@ -51,6 +59,8 @@ pub(crate) fn status_of(kind: ErrorKind) -> rl_status {
         ErrorKind::Io => RL_ERR_IO,
         ErrorKind::Corrupt => RL_ERR_CORRUPT,
         ErrorKind::Internal => RL_ERR_INTERNAL,
+        ErrorKind::Unavailable => RL_ERR_UNAVAILABLE,
+        ErrorKind::Lost => RL_ERR_LOST,
         _ => RL_ERR_INTERNAL,
     }
 }
@@ -68,6 +78,8 @@ fn status_name(status: rl_status) -> &'static CStr {
         RL_ERR_IO => c"i/o error",
         RL_ERR_CORRUPT => c"corrupt data",
         RL_ERR_INTERNAL => c"internal error",
+        RL_ERR_UNAVAILABLE => c"unavailable",
+        RL_ERR_LOST => c"lock lost",
         _ => c"unknown status",
     }
 }
@@ -87,7 +99,8 @@ pub(crate) fn record(message: String) {
 
 /// The name of a status: "ok", "invalid argument", "empty ring", "not found",
 /// "already exists", "would block", "timeout", "deadlock", "i/o error",
-/// "corrupt data", "internal error"; "unknown status" for any other value.
+/// "corrupt data", "internal error", "unavailable", "lock lost"; "unknown
+/// status" for any other value.
 ///
 /// The string is static: never free it. Thread-safe.
 #[no_mangle]
@@ -120,9 +133,7 @@ pub extern "C" fn rl_last_error() -> *const c_char {
 mod tests {
     use super::*;
 
-    // The kinds this face maps so far; the etcd kinds (Unavailable, Lost)
-    // get their own status with the etcd face (until then: the fallback arm).
-    const KINDS: &[ErrorKind] = ErrorKind::ALL.split_at(10).0;
+    const KINDS: &[ErrorKind] = &ErrorKind::ALL;
 
     #[test]
     fn every_kind_has_its_own_status_named_like_the_kind() {
@@ -134,10 +145,12 @@ mod tests {
             seen.push(status);
             assert_eq!(status_name(status).to_str().unwrap(), kind.as_str());
         }
-        // values 1..=10, in the order DESIGN.md fixes
-        assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+        // values 1..=12, in the order DESIGN.md fixes
+        assert_eq!(seen, (1..=12).collect::<Vec<_>>());
+        assert_eq!(status_of(ErrorKind::Unavailable), RL_ERR_UNAVAILABLE);
+        assert_eq!(status_of(ErrorKind::Lost), RL_ERR_LOST);
         assert_eq!(status_name(RL_OK), c"ok");
-        assert_eq!(status_name(11), c"unknown status");
+        assert_eq!(status_name(13), c"unknown status");
         assert_eq!(status_name(u32::MAX), c"unknown status");
     }
 

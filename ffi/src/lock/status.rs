@@ -74,10 +74,17 @@ impl From<&Holder> for rl_holder {
 ///
 /// The answer is a snapshot: it may be stale by the time the call returns.
 ///
-/// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+/// etcd: one request (or a few) to etcd. `*token` is the token of the last
+/// confirmed hold; at most one holder is reported (waiters are not), with
+/// its pid (possibly on another host), `since_ms` (when it began to wait),
+/// its token, and `RL_LIVENESS_ALIVE` while its lease runs,
+/// `RL_LIVENESS_DEAD` once the lease is gone.
+///
+/// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
 /// `holders` NULL with `cap` > 0, or `cap` smaller than the number of
 /// holders: nothing is written then and `rl_last_error` says how many there
-/// are). Outputs are written only on success. Thread-safe: may run
+/// are) or, for etcd, `RL_ERR_UNAVAILABLE` (no answer within
+/// `request_timeout_ms`). Outputs are written only on success. Thread-safe: may run
 /// concurrently with other calls on the same handle except `rl_lock_close`.
 #[no_mangle]
 pub extern "C" fn rl_lock_status(
@@ -99,7 +106,7 @@ pub extern "C" fn rl_lock_status(
                 "holders is NULL but cap is {cap}; pass NULL and 0 to ask for the count"
             )));
         }
-        let st = l.lock.status();
+        let st = l.status()?;
         let n = st.holders.len();
         if !holders.is_null() {
             if cap < n {

@@ -58,16 +58,17 @@ static const rl_algorithm ALGORITHMS[] = {RL_ALGORITHM_KETAMA, RL_ALGORITHM_XXH3
 static void test_status_names(void) {
     static const char *const names[] = {
         "ok", "invalid argument", "empty ring", "not found", "already exists", "would block",
-        "timeout", "deadlock", "i/o error", "corrupt data", "internal error",
+        "timeout", "deadlock", "i/o error", "corrupt data", "internal error", "unavailable",
+        "lock lost",
     };
     CHECK(RL_OK == 0 && RL_ERR_INVALID_ARGUMENT == 1 && RL_ERR_EMPTY_RING == 2 &&
           RL_ERR_NOT_FOUND == 3 && RL_ERR_ALREADY_EXISTS == 4 && RL_ERR_WOULD_BLOCK == 5 &&
           RL_ERR_TIMEOUT == 6 && RL_ERR_DEADLOCK == 7 && RL_ERR_IO == 8 && RL_ERR_CORRUPT == 9 &&
-          RL_ERR_INTERNAL == 10);
-    for (rl_status s = 0; s <= RL_ERR_INTERNAL; s++) {
+          RL_ERR_INTERNAL == 10 && RL_ERR_UNAVAILABLE == 11 && RL_ERR_LOST == 12);
+    for (rl_status s = 0; s <= RL_ERR_LOST; s++) {
         CHECK(strcmp(rl_status_str(s), names[s]) == 0);
     }
-    CHECK(strcmp(rl_status_str(11), "unknown status") == 0);
+    CHECK(strcmp(rl_status_str(13), "unknown status") == 0);
     CHECK(strcmp(rl_status_str(UINT32_MAX), "unknown status") == 0);
     CHECK(rl_version() != NULL && strchr(rl_version(), '.') != NULL);
     CHECK(rl_jump_hash(42, 57) == 43);
