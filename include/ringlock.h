@@ -17,8 +17,8 @@
  *     tracker (an acquire chooses and counts atomically). Only rl_tracker_free
  *     needs exclusive access.
  *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
- *     rl_lock_release, rl_lock_check and rl_lock_status may run concurrently
- *     on one handle (threads sharing a local handle take turns holding it; an
+ *     rl_lock_release, rl_lock_check, rl_lock_status and rl_lock_waiters may
+ *     run concurrently on one handle (threads sharing a local handle take turns holding it; an
  *     etcd handle refuses a second acquisition with RL_ERR_DEADLOCK; any
  *     thread of the holding process may release). Only rl_lock_close needs
  *     exclusive access. Separate handles, in one process or many, contend
@@ -1432,7 +1432,8 @@ rl_status rl_lock_check(const rl_lock *lock);
  * The answer is a snapshot: it may be stale by the time the call returns.
  *
  * etcd: one request (or a few) to etcd. `*token` is the token of the last
- * confirmed hold; at most one holder is reported (waiters are not), with
+ * confirmed hold; at most one holder is reported (the waiters:
+ * `rl_lock_waiters`), with
  * its pid (possibly on another host), `since_ms` (when it began to wait),
  * its token, and `RL_LIVENESS_ALIVE` while its lease runs,
  * `RL_LIVENESS_DEAD` once the lease is gone.
@@ -1449,6 +1450,28 @@ rl_status rl_lock_status(const rl_lock *lock,
                          rl_holder *holders,
                          size_t cap,
                          size_t *count);
+
+/**
+ * Reads the acquisitions waiting for the lock, in the order they will hold
+ * it, into a buffer the caller owns, with their number in `*count`. etcd
+ * only: the local backends do not record their waiters (the count is 0).
+ * Each entry is as `rl_lock_status` reports the holder (pid, possibly on
+ * another host; `since_ms`, when it began to wait; the token it will hold;
+ * `RL_LIVENESS_ALIVE` while its lease runs, `RL_LIVENESS_DEAD` once gone).
+ *
+ * Size convention as `rl_lock_status`: with `waiters` NULL and `cap` 0,
+ * stores the number in `*count`. There is no upper bound on etcd waiters:
+ * if the queue grew between the two calls the second fails with
+ * `RL_ERR_INVALID_ARGUMENT` ("too small"), and the caller asks again.
+ * One request (or a few) to etcd; a snapshot, possibly stale on return.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+ * `waiters` NULL with `cap` > 0, `cap` too small: nothing is written) or
+ * `RL_ERR_UNAVAILABLE` (etcd did not answer within `request_timeout_ms`).
+ * Outputs are written only on success. Thread-safe: may run concurrently
+ * with other calls on the same handle except `rl_lock_close`.
+ */
+rl_status rl_lock_waiters(const rl_lock *lock, rl_holder *waiters, size_t cap, size_t *count);
 
 #ifdef __cplusplus
 }  // extern "C"

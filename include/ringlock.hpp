@@ -44,10 +44,11 @@
 //
 // Thread safety: as the C API. Ring: const member functions may run
 // concurrently from any number of threads; the others need exclusive access.
-// Lock: acquire, try_acquire, release, check and status may run concurrently
-// from any number of threads on one Lock (threads sharing a local Lock take
-// turns holding it; an etcd Lock refuses a second acquisition with
-// RL_ERR_DEADLOCK); moving, assigning and destroying need exclusive access.
+// Lock: acquire, try_acquire, release, check, status and waiters may run
+// concurrently from any number of threads on one Lock (threads sharing a
+// local Lock take turns holding it; an etcd Lock refuses a second acquisition
+// with RL_ERR_DEADLOCK); moving, assigning and destroying need exclusive
+// access.
 
 #ifndef RINGLOCK_HPP
 #define RINGLOCK_HPP
@@ -787,6 +788,28 @@ public:
                                         buf[i].token, static_cast<Liveness>(buf[i].liveness)});
         }
         return st;
+    }
+
+    /// The acquisitions waiting, in the order they will hold (etcd; always
+    /// empty for the local backends, which do not record waiters).
+    std::vector<Holder> waiters() const {
+        for (int attempt = 0;; attempt++) {
+            std::size_t n = 0;
+            detail::check(rl_lock_waiters(lock_, nullptr, 0, &n));
+            std::vector<rl_holder> buf(n + 4);  // room for a few newcomers
+            rl_status s = rl_lock_waiters(lock_, buf.data(), buf.size(), &n);
+            if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
+                continue;  // the queue outgrew the buffer meanwhile: ask again
+            }
+            detail::check(s);
+            std::vector<Holder> out;
+            out.reserve(n);
+            for (std::size_t i = 0; i < n; i++) {
+                out.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
+                                     buf[i].token, static_cast<Liveness>(buf[i].liveness)});
+            }
+            return out;
+        }
     }
 
     /// Whether this object holds a handle (false once moved from).

@@ -82,14 +82,18 @@ impl EtcdLock {
         ))
     }
 
-    /// The holder (the waiters are not reported: `rl_holder` has no room
-    /// for a waiting entry).
+    /// The holder (the waiters: [`EtcdLock::waiters`]).
     pub(super) fn status(&self) -> Result<LockStatus> {
         let st = self.lock.status()?;
         Ok(LockStatus {
             token: st.token,
             holders: st.holder.iter().map(holder_of).collect(),
         })
+    }
+
+    /// The waiters, in the order they will hold.
+    pub(super) fn waiters(&self) -> Result<Vec<Holder>> {
+        Ok(self.lock.status()?.waiters.iter().map(holder_of).collect())
     }
 }
 

@@ -9,7 +9,7 @@ mod status;
 pub use acquire::{rl_hold, rl_lock_acquire, rl_lock_check, rl_lock_release};
 pub use options::{rl_backend, rl_lock_options, RL_BACKEND_ETCD, RL_BACKEND_FILE, RL_BACKEND_SHM};
 pub use status::{
-    rl_holder, rl_liveness, rl_lock_status, RL_LIVENESS_ALIVE, RL_LIVENESS_DEAD,
+    rl_holder, rl_liveness, rl_lock_status, rl_lock_waiters, RL_LIVENESS_ALIVE, RL_LIVENESS_DEAD,
     RL_LIVENESS_STOPPED, RL_LOCK_MAX_HOLDERS,
 };
 
@@ -18,7 +18,7 @@ use crate::boundary::{self, invalid, Result};
 use crate::error::rl_status;
 use etcd::EtcdLock;
 use options::Target;
-use ringlock_core::lock::{Hold, Lock, LockStatus, Mode};
+use ringlock_core::lock::{Hold, Holder, Lock, LockStatus, Mode};
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -93,6 +93,14 @@ impl rl_lock {
         match &self.kind {
             Kind::Local(l) => Ok(l.status()),
             Kind::Etcd(l) => l.status(),
+        }
+    }
+
+    /// The acquisitions waiting, in order (etcd); none recorded locally.
+    fn waiters(&self) -> Result<Vec<Holder>> {
+        match &self.kind {
+            Kind::Local(_) => Ok(Vec::new()),
+            Kind::Etcd(l) => l.waiters(),
         }
     }
 }

@@ -1,7 +1,7 @@
 /* Tests of the C API of locks on the etcd backend, against the real etcd
  * whose client URL is in RINGLOCK_ETCD_ENDPOINT (ffi/tests/run-c-tests.sh
  * starts one with tests/lib/etcd-server.sh): acquire / release / check /
- * status and token growth; two handles exclude each other (try, timeout,
+ * status / waiters and token growth; two handles exclude each other (try, timeout,
  * deadlock, a blocked thread woken by the release); namespaces; several
  * processes incrementing one counter file, which fences by token; a holder
  * killed with SIGKILL replaced within TTL + 1 s; a SIGSTOPped holder resumed
@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -144,14 +145,13 @@ struct waiter {
     rl_lock *lock;
     rl_status status;
     rl_hold hold;
-    double took_ms;
+    atomic_bool done;
 };
 
 static void *wait_for_lock(void *arg) {
     struct waiter *w = arg;
-    double t0 = now_ms();
     w->status = rl_lock_acquire(w->lock, RL_MODE_EXCLUSIVE, -1, &w->hold);
-    w->took_ms = now_ms() - t0;
+    atomic_store(&w->done, true);
     return NULL;
 }
 
@@ -174,16 +174,36 @@ static void test_two_handles(void) {
     EXPECT_OK(rl_lock_check(a)); /* b's failures did not touch a's hold */
 
     /* a thread blocked for ever on b is woken by a's release */
-    struct waiter w = {b, 0xffff, SENTINEL_HOLD, 0};
+    struct waiter w = {b, 0xffff, SENTINEL_HOLD, false};
     pthread_t t;
     if (pthread_create(&t, NULL, wait_for_lock, &w) != 0) die("pthread_create");
     struct timespec pause = {0, 300 * 1000 * 1000};
     nanosleep(&pause, NULL);
+    CHECK(!atomic_load(&w.done)); /* still waiting while a holds */
+    /* the waiting thread's acquisition is in the queue, after a */
+    rl_holder q[4];
+    size_t nq = 0;
+    for (int i = 0; i < 300 && nq == 0; i++) {
+        EXPECT_OK(rl_lock_waiters(a, NULL, 0, &nq));
+        if (nq == 0) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    CHECK(nq == 1);
+    EXPECT_FAIL(rl_lock_waiters(a, q, 0, &nq), RL_ERR_INVALID_ARGUMENT, "rl_lock_waiters");
+    CHECK(strstr(rl_last_error(), "too small") != NULL);
+    EXPECT_OK(rl_lock_waiters(b, q, 4, &nq));
+    CHECK(nq == 1 && q[0].pid == (uint32_t)getpid() && q[0].token > ha.token &&
+          q[0].mode == RL_MODE_EXCLUSIVE && q[0].liveness == RL_LIVENESS_ALIVE);
+    rl_holder hs[RL_LOCK_MAX_HOLDERS];
+    uint64_t last = 0;
+    CHECK(holders_of(b, hs, &last) == 1 && hs[0].token == ha.token); /* the holder only */
+    t0 = now_ms();
     EXPECT_OK(rl_lock_release(a));
     pthread_join(t, NULL);
-    CHECK(w.status == RL_OK && w.took_ms >= 250.0 && w.took_ms < 5000.0);
+    CHECK(w.status == RL_OK && now_ms() - t0 < 5000.0);
     CHECK(w.hold.token > ha.token && !w.hold.previous_owner_died);
     EXPECT_FAIL(rl_lock_acquire(a, RL_MODE_EXCLUSIVE, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    EXPECT_OK(rl_lock_waiters(b, q, 4, &nq));
+    CHECK(nq == 0);
     EXPECT_OK(rl_lock_release(b));
     rl_lock_close(a);
     rl_lock_close(b);

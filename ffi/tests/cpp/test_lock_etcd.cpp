@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -47,6 +48,7 @@ void test_guard_and_check() {
         EXPECT_ERROR(b.acquire(Mode::exclusive, 200ms), RL_ERR_TIMEOUT, "rl_lock_acquire");
         EXPECT_ERROR(a.acquire(), RL_ERR_DEADLOCK, "rl_lock_acquire");
         EXPECT_ERROR(b.check(), RL_ERR_INVALID_ARGUMENT, "rl_lock_check");
+        CHECK(b.waiters().empty());
         ringlock::Status st = b.status();
         CHECK(st.holders.size() == 1 && st.holders[0].pid == static_cast<std::uint32_t>(getpid()) &&
               st.holders[0].token == first && st.holders[0].liveness == ringlock::Liveness::alive);
@@ -63,6 +65,22 @@ void test_guard_and_check() {
     CHECK(a.try_acquire().has_value());
     a.release();
     CHECK(a.status().holders.empty());
+}
+
+void test_waiters() {
+    Lock a(name("waiters"), Options::etcd({endpoint}));
+    Lock b(name("waiters"), Options::etcd({endpoint}));
+    Guard g(a);
+    std::thread t([&] { Guard wait(b, Mode::exclusive, 10000ms); });
+    std::vector<ringlock::Holder> q;
+    for (int i = 0; i < 300 && q.empty(); i++) {
+        q = a.waiters();
+        if (q.empty()) std::this_thread::sleep_for(10ms);
+    }
+    CHECK(q.size() == 1 && q[0].pid == static_cast<std::uint32_t>(getpid()) && q[0].token > g.hold().token);
+    g.release();
+    t.join();
+    CHECK(a.waiters().empty());
 }
 
 void test_errors() {
@@ -118,6 +136,7 @@ int main() {
     prefix = "cpp-" + std::to_string(getpid());
     try {
         test_guard_and_check();
+        test_waiters();
         test_errors();
         test_namespaces();
     } catch (const ringlock::Error &err) {
