@@ -45,8 +45,13 @@ c-examples: lib
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_c
 	$(CXX) $(FFI_CXXFLAGS) -Iinclude examples/cpp/lock.cpp $(FFI_LINK_SO) -o $(FFI_EX)/lock_cpp
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/shared_ring.c $(FFI_LINK_SO) -o $(FFI_EX)/shared_ring_c
+	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock_etcd.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_etcd_c
 
+# The etcd lock tests need an etcd (Debian's etcd-server, installed when
+# missing); RINGLOCK_REQUIRE_ETCD makes them fail rather than skip without one.
 test-c: c-examples
+	bash tests/lib/need-etcd.sh
+	RINGLOCK_REQUIRE_ETCD=1 \
 	CC="$(CC)" CXX="$(CXX)" RELEASE="$(RELEASE)" BUILD="$(BUILD)" \
 	CFLAGS="$(FFI_CFLAGS) -Iinclude" CXXFLAGS="$(FFI_CXXFLAGS) -Iinclude" \
 	LINK_SO="$(FFI_LINK_SO)" STATIC_LIBS="$(FFI_STATIC_LIBS)" \

@@ -1,6 +1,7 @@
 /*
  * ringlock.h — the C API of ringlock: consistent-hashing placement (rl_ring_*)
- * and named locks between the processes of one host (rl_lock_*).
+ * and named locks between processes (rl_lock_*): those of one host (shm, file
+ * backends) or of every host that reaches one etcd cluster (etcd backend).
  *
  * Link with -lringlock (pkg-config --cflags --libs ringlock). C++: see ringlock.hpp.
  *
@@ -16,11 +17,14 @@
  *     tracker (an acquire chooses and counts atomically). Only rl_tracker_free
  *     needs exclusive access.
  *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
- *     rl_lock_release and rl_lock_status may run concurrently on one handle
- *     (threads sharing a handle take turns holding it; any thread of the
- *     holding process may release). Only rl_lock_close needs exclusive access.
- *     Separate handles, in one process or many, contend through the lock
- *     exactly as processes do.
+ *     rl_lock_release, rl_lock_check, rl_lock_status and rl_lock_waiters may
+ *     run concurrently on one handle (threads sharing a local handle take turns holding it; an
+ *     etcd handle refuses a second acquisition with RL_ERR_DEADLOCK; any
+ *     thread of the holding process may release). Only rl_lock_close needs
+ *     exclusive access. Separate handles, in one process or many, contend
+ *     through the lock exactly as processes do. The etcd handles of one
+ *     process with the same configuration share one lease, renewed by one
+ *     background thread.
  *   - rl_lock_acquire blocks: with timeout_ms -1 it may block for ever (behind
  *     a holder that never releases or is stopped). A holder that dies never
  *     blocks anyone. A lock belongs to the process, not to the thread; across
@@ -118,11 +122,13 @@
  * A handle on a named lock (opaque). Created by `rl_lock_open`, released by
  * `rl_lock_close`. A handle holds at most one acquisition at a time.
  *
- * Thread-safe: `rl_lock_acquire`, `rl_lock_release` and `rl_lock_status`
- * may run concurrently from any number of threads on one handle (threads
- * sharing a handle take turns holding it). Only `rl_lock_close` needs
- * exclusive access. Separate handles, in one process or many, contend
- * through the lock exactly as processes do.
+ * Thread-safe: `rl_lock_acquire`, `rl_lock_release`, `rl_lock_check` and
+ * `rl_lock_status` may run concurrently from any number of threads on one
+ * handle (threads sharing a local handle take turns holding it; on etcd a
+ * second acquisition through a handle that holds or is acquiring is
+ * `RL_ERR_DEADLOCK`). Only `rl_lock_close` needs exclusive access. Separate
+ * handles, in one process or many, contend through the lock exactly as
+ * processes do.
  */
 typedef struct rl_lock rl_lock;
 
@@ -294,18 +300,33 @@ typedef uint32_t rl_backend;
 
 /**
  * How `rl_lock_open` opens a lock. A zero-initialised struct
- * (`rl_lock_options o = {0};`) means the defaults, as does passing NULL.
+ * (`rl_lock_options o = {0};`) means the defaults (the shm backend), as does
+ * passing NULL.
+ *
+ * The fields fall in two groups: `dir` and `file_mode` belong to the local
+ * backends (shm, file), `endpoints` to `request_timeout_ms` to etcd. A field
+ * of the other group must be left zero (NULL): setting it is refused with
+ * `RL_ERR_INVALID_ARGUMENT`, so that a mistaken backend is not silently
+ * ignored.
  *
  * The library reads it during `rl_lock_open` only and keeps no pointer into
- * it: it (and `dir`) may be freed once the call returns.
+ * it: it (and the strings it points to) may be freed once the call returns.
+ *
+ *     const char *endpoints[] = {"http://10.0.0.1:2379", "http://10.0.0.2:2379"};
+ *     rl_lock_options o = {0};
+ *     o.backend = RL_BACKEND_ETCD;
+ *     o.endpoints = endpoints;
+ *     o.endpoint_count = 2;
+ *     o.ttl_s = 5;
  */
 typedef struct {
     /**
-     * `RL_BACKEND_SHM` or `RL_BACKEND_FILE`; 0 means `RL_BACKEND_SHM`.
+     * `RL_BACKEND_SHM`, `RL_BACKEND_FILE` or `RL_BACKEND_ETCD`; 0 means
+     * `RL_BACKEND_SHM`.
      */
     rl_backend backend;
     /**
-     * The lock directory, NUL-terminated; NULL means the default,
+     * Local backends. The lock directory, NUL-terminated; NULL means the default,
      * `/dev/shm/ringlock-<uid>/` (created 0700; it must belong to the caller
      * and be private). Any non-empty byte string (UTF-8 not required). A
      * missing directory is created 0700 (its parent must exist). The path is
@@ -315,13 +336,46 @@ typedef struct {
      */
     const char *dir;
     /**
-     * Permission bits of a lock file this call creates; 0 means 0600. Must
-     * include 0600 and stay within 0777; set exactly, whatever the umask.
+     * Local backends. Permission bits of a lock file this call creates; 0
+     * means 0600. Must include 0600 and stay within 0777; set exactly,
+     * whatever the umask.
      * An existing file keeps its mode. An existing lock file that belongs to
      * another user is refused, unless this mode gives the group or others
      * access (the caller shares its locks between users).
      */
     uint32_t file_mode;
+    /**
+     * etcd: an array of `endpoint_count` NUL-terminated UTF-8 strings, the
+     * cluster's client URLs (`http://host:port`; TLS is not supported). At
+     * least one is required (NULL or a count of 0 is refused); when one
+     * cannot be reached the next is tried.
+     */
+    const char *const *endpoints;
+    /**
+     * etcd: the number of strings in `endpoints`.
+     */
+    size_t endpoint_count;
+    /**
+     * etcd: the lease's time to live in seconds: how long after this
+     * process stops renewing it (it died, is stopped, or lost etcd) its hold
+     * ends and another may take the lock. 0 means 10; 1 is refused (etcd's
+     * minimum is 2).
+     */
+    uint32_t ttl_s;
+    /**
+     * etcd: the prefix of every key, NUL-terminated: 1 to 200 of
+     * `A-Z a-z 0-9 . _ - /`, not beginning or ending with `/`; NULL means
+     * "ringlock". Locks of one name under two namespaces are two locks.
+     */
+    const char *etcd_namespace;
+    /**
+     * etcd: the bound of each request that has no deadline of its own
+     * (connecting in `rl_lock_open`, `rl_lock_release`, `rl_lock_check`,
+     * `rl_lock_status`, each step of an acquisition with `timeout_ms` -1),
+     * in milliseconds; 0 means 5000. Past it a call fails with
+     * `RL_ERR_UNAVAILABLE`.
+     */
+    uint32_t request_timeout_ms;
 } rl_lock_options;
 
 /**
@@ -643,6 +697,13 @@ typedef struct {
  * works across containers that mount the same directory.
  */
 #define RL_BACKEND_FILE 2
+
+/**
+ * etcd v3 (through its JSON gateway): a lock shared by the processes of
+ * every host that reaches the same etcd cluster. Exclusive mode only, for
+ * now. docs/distributed.md describes the recipe.
+ */
+#define RL_BACKEND_ETCD 3
 
 /**
  * Running or sleeping.
@@ -1327,23 +1388,36 @@ int32_t rl_jump_hash(uint64_t key, int32_t buckets);
  * `name`: 1 to 200 characters from `A-Z a-z 0-9 . _ -`, not "." or "..";
  * never a path. `options` may be NULL for the defaults (the shm backend in
  * `/dev/shm/ringlock-<uid>/`, files 0600); see `rl_lock_options`. The same
- * name with the other backend is another lock.
+ * name with another backend is another lock.
+ *
+ * etcd (`RL_BACKEND_ETCD`): opening connects. The handles of one process
+ * opened with the same endpoints, `ttl_s`, `etcd_namespace` and
+ * `request_timeout_ms` share one connection and one lease, kept alive by one
+ * background thread while any of them is open; the first open grants the
+ * lease (bounded by `request_timeout_ms`), the later ones make no request.
+ * No key is written until `rl_lock_acquire`.
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`name` or `out` NULL, a bad
  * name, an unknown backend, a bad `file_mode`, an empty `dir`, a symlink in
  * the lock path, a directory other users could write to, another user's lock
- * file: see `rl_lock_options`; nothing is created or changed then),
+ * file; for etcd no endpoint, a NULL or malformed one, `ttl_s` 1, a bad
+ * `etcd_namespace`, a local-backend field set (or an etcd field set with a
+ * local backend): see `rl_lock_options`; nothing is created or changed then),
  * `RL_ERR_CORRUPT` (the lock file exists but is not an intact lock file of
  * this backend and layout version, or its page was made for another file:
- * it is left untouched, remove it yourself if you know it is stale) or
- * `RL_ERR_IO`.
+ * it is left untouched, remove it yourself if you know it is stale),
+ * `RL_ERR_IO`, or for etcd `RL_ERR_UNAVAILABLE` (no endpoint answered as
+ * etcd within `request_timeout_ms`; the message says what each answered).
  * `*out` is written only on success. Thread-safe.
  */
 rl_status rl_lock_open(const char *name, const rl_lock_options *options, rl_lock **out);
 
 /**
  * Closes a handle made by `rl_lock_open`; NULL is a no-op. If the handle
- * holds the lock in this process, the hold is released first. In a forked
+ * holds the lock in this process, the hold is released first (etcd: within
+ * `request_timeout_ms`; a failure is not reported, and the key then expires
+ * with the lease). Closing the last etcd handle of a connection stops its
+ * keep-alive thread and revokes its lease (bounded by 1 s). In a forked
  * child, closing an inherited handle never releases the parent's hold.
  *
  * Needs exclusive access: no other call on the handle may run at the same
@@ -1370,13 +1444,29 @@ void rl_lock_close(rl_lock *lock);
  * handle from the thread that holds it is `RL_ERR_DEADLOCK`, never a hang.
  * Other threads using the same handle wait their turn (within `timeout_ms`).
  *
+ * etcd (`RL_BACKEND_ETCD`): exclusive only (`RL_MODE_SHARED` is
+ * `RL_ERR_INVALID_ARGUMENT` for now). The token is the create revision of
+ * the hold's key in etcd; `previous_owner_died` says that the previous
+ * holder's lease expired (it died, was stopped, or lost etcd) instead of
+ * releasing, which happens within the TTL of its death. A try (0) fails
+ * with `RL_ERR_WOULD_BLOCK` when the lock is held or waited for. Any
+ * acquisition through a handle that holds or is acquiring is
+ * `RL_ERR_DEADLOCK`, from whichever thread (open a handle per thread).
+ * While held, the hold lasts as long as the process's lease is renewed:
+ * see `rl_lock_check`. A failed acquisition leaves no key behind.
+ *
  * Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
  * `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
- * < -1; nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
+ * < -1, shared mode on etcd, a handle inherited across fork() on etcd;
+ * nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
  * truncated, rewritten or reset while in use: nothing is acquired, and the
- * handle stays unusable) or `RL_ERR_IO`. `*hold` is written only
- * on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
- * `rl_lock_release` and `rl_lock_status` on the same handle.
+ * handle stays unusable), `RL_ERR_IO`, or for etcd `RL_ERR_UNAVAILABLE`
+ * (etcd did not answer within `timeout_ms`, or within `request_timeout_ms`
+ * for one step) and `RL_ERR_LOST` (this process's lease expired while it
+ * waited: it does not hold the lock). `*hold` is written only on success.
+ * Thread-safe: may run concurrently with `rl_lock_acquire`,
+ * `rl_lock_release`, `rl_lock_check` and `rl_lock_status` on the same
+ * handle.
  */
 rl_status rl_lock_acquire(rl_lock *lock, rl_mode mode, int64_t timeout_ms, rl_hold *hold);
 
@@ -1387,11 +1477,38 @@ rl_status rl_lock_acquire(rl_lock *lock, rl_mode mode, int64_t timeout_ms, rl_ho
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
  * through this handle, or a handle inherited across fork(): the child does
  * not hold the parent's lock and cannot release it), `RL_ERR_CORRUPT` (the
- * lock file was truncated or rewritten while held: the hold is gone) or
- * `RL_ERR_IO` (the hold is gone all the same). Thread-safe: may run concurrently with other
- * calls on the same handle except `rl_lock_close`.
+ * lock file was truncated or rewritten while held: the hold is gone),
+ * `RL_ERR_IO` (the hold is gone all the same), or for etcd `RL_ERR_LOST`
+ * (the hold had been lost before: the lease expired or the key was gone, so
+ * another may have held the lock meanwhile; what it protected may have been
+ * changed by that other holder) and `RL_ERR_UNAVAILABLE` (etcd did not
+ * answer within `request_timeout_ms`: the key is deleted later, or expires
+ * with the lease). After any of these but `RL_ERR_INVALID_ARGUMENT` the
+ * handle holds nothing. Thread-safe: may run concurrently with other calls
+ * on the same handle except `rl_lock_close`.
  */
 rl_status rl_lock_release(rl_lock *lock);
+
+/**
+ * Checks that `lock` still holds: `RL_OK` while this handle holds the lock
+ * (in this process) and the hold is not known to be lost. Changes nothing.
+ *
+ * shm and file: `RL_OK` if held through this handle (a local hold cannot be
+ * lost while the process lives). etcd: asks etcd that the hold's key still
+ * exists and checks that the lease's deadline has not passed — call it
+ * before acting on the hold after a long pause, or pass the token to a
+ * store that fences.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
+ * through this handle, a handle inherited across fork()), `RL_ERR_LOST`
+ * (etcd: the hold was lost, for good — the lease expired or the key is
+ * gone; another may hold the lock now. The handle still counts as holding
+ * until `rl_lock_release`, which then returns `RL_ERR_LOST` too) or
+ * `RL_ERR_UNAVAILABLE` (etcd did not answer within `request_timeout_ms`; the
+ * hold may be intact). Thread-safe: may run concurrently with other calls
+ * on the same handle except `rl_lock_close`.
+ */
+rl_status rl_lock_check(const rl_lock *lock);
 
 /**
  * Reads who holds the lock, without taking it: the last fencing token
@@ -1413,10 +1530,18 @@ rl_status rl_lock_release(rl_lock *lock);
  *
  * The answer is a snapshot: it may be stale by the time the call returns.
  *
- * Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+ * etcd: one request (or a few) to etcd. `*token` is the token of the last
+ * confirmed hold; at most one holder is reported (the waiters:
+ * `rl_lock_waiters`), with
+ * its pid (possibly on another host), `since_ms` (when it began to wait),
+ * its token, and `RL_LIVENESS_ALIVE` while its lease runs,
+ * `RL_LIVENESS_DEAD` once the lease is gone.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
  * `holders` NULL with `cap` > 0, or `cap` smaller than the number of
  * holders: nothing is written then and `rl_last_error` says how many there
- * are). Outputs are written only on success. Thread-safe: may run
+ * are) or, for etcd, `RL_ERR_UNAVAILABLE` (no answer within
+ * `request_timeout_ms`). Outputs are written only on success. Thread-safe: may run
  * concurrently with other calls on the same handle except `rl_lock_close`.
  */
 rl_status rl_lock_status(const rl_lock *lock,
@@ -1424,6 +1549,28 @@ rl_status rl_lock_status(const rl_lock *lock,
                          rl_holder *holders,
                          size_t cap,
                          size_t *count);
+
+/**
+ * Reads the acquisitions waiting for the lock, in the order they will hold
+ * it, into a buffer the caller owns, with their number in `*count`. etcd
+ * only: the local backends do not record their waiters (the count is 0).
+ * Each entry is as `rl_lock_status` reports the holder (pid, possibly on
+ * another host; `since_ms`, when it began to wait; the token it will hold;
+ * `RL_LIVENESS_ALIVE` while its lease runs, `RL_LIVENESS_DEAD` once gone).
+ *
+ * Size convention as `rl_lock_status`: with `waiters` NULL and `cap` 0,
+ * stores the number in `*count`. There is no upper bound on etcd waiters:
+ * if the queue grew between the two calls the second fails with
+ * `RL_ERR_INVALID_ARGUMENT` ("too small"), and the caller asks again.
+ * One request (or a few) to etcd; a snapshot, possibly stale on return.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+ * `waiters` NULL with `cap` > 0, `cap` too small: nothing is written) or
+ * `RL_ERR_UNAVAILABLE` (etcd did not answer within `request_timeout_ms`).
+ * Outputs are written only on success. Thread-safe: may run concurrently
+ * with other calls on the same handle except `rl_lock_close`.
+ */
+rl_status rl_lock_waiters(const rl_lock *lock, rl_holder *waiters, size_t cap, size_t *count);
 
 /**
  * Registers node `node` with weight `weight` (>= 1) and address `addr` in

@@ -12,7 +12,8 @@
 //   ringlock::LoadTracker tracker(ring);                 // or let it count them
 //   ringlock::Diff plan = ring.diff(bigger);             // ranges whose owner changes
 //
-// Named locks between processes (docs/locks.md):
+// Named locks between processes (docs/locks.md), on this host or on etcd
+// (docs/distributed.md):
 //
 //   ringlock::Lock lock("jobs");                           // shm, /dev/shm/ringlock-<uid>/
 //   {
@@ -22,9 +23,19 @@
 //   if (auto hold = lock.try_acquire(ringlock::Mode::shared)) { ...; lock.release(); }
 //   lock.acquire(ringlock::Mode::exclusive, std::chrono::milliseconds(50));  // or throws
 //
+//   ringlock::Lock jobs("jobs", ringlock::Options::etcd({"http://10.0.0.1:2379"}, 5));
+//   {
+//       ringlock::Guard guard(jobs);                       // exclusive only on etcd
+//       guard.check();                                     // throws RL_ERR_LOST once lost
+//       write_with_fence(guard.hold().token);
+//       guard.release();                                   // reports RL_ERR_LOST too
+//   }
+//
 // Errors throw ringlock::Error (a std::runtime_error) carrying the rl_status
 // and the message of rl_last_error(): a timeout is status() == RL_ERR_TIMEOUT,
-// a failed try RL_ERR_WOULD_BLOCK (try_acquire returns std::nullopt instead).
+// a failed try RL_ERR_WOULD_BLOCK (try_acquire returns std::nullopt instead);
+// on etcd also RL_ERR_UNAVAILABLE (etcd not answering in time) and
+// RL_ERR_LOST (the hold's lease expired: another may hold the lock now).
 //
 // Borrowed names: the std::string_view values returned by get, get_n,
 // get_many and nodes point into the ring; they stay valid until the next
@@ -33,9 +44,11 @@
 //
 // Thread safety: as the C API. Ring: const member functions may run
 // concurrently from any number of threads; the others need exclusive access.
-// Lock: acquire, try_acquire, release and status may run concurrently from
-// any number of threads on one Lock (threads sharing it take turns holding
-// it); moving, assigning and destroying need exclusive access.
+// Lock: acquire, try_acquire, release, check, status and waiters may run
+// concurrently from any number of threads on one Lock (threads sharing a
+// local Lock take turns holding it; an etcd Lock refuses a second acquisition
+// with RL_ERR_DEADLOCK); moving, assigning and destroying need exclusive
+// access.
 
 #ifndef RINGLOCK_HPP
 #define RINGLOCK_HPP
@@ -460,6 +473,7 @@ enum class Mode : rl_mode {
 enum class Backend : rl_backend {
     shm = RL_BACKEND_SHM,    ///< atomics + futex in a mapped page (the default)
     file = RL_BACKEND_FILE,  ///< flock(2): freed by the kernel, works across containers
+    etcd = RL_BACKEND_ETCD,  ///< etcd v3: across hosts; exclusive only for now
 };
 
 /// How a recorded holder's process is doing; values are RL_LIVENESS_*.
@@ -469,13 +483,32 @@ enum class Liveness : rl_liveness {
     dead = RL_LIVENESS_DEAD,
 };
 
-/// How to open a lock (see rl_lock_options).
+/// How to open a lock (see rl_lock_options). dir and file_mode are for the
+/// local backends, the rest for etcd; a field of the other group left at its
+/// default is fine, one set is refused (RL_ERR_INVALID_ARGUMENT).
 struct Options {
     Backend backend = Backend::shm;
     /// The lock directory; std::nullopt for /dev/shm/ringlock-<uid>/.
     std::optional<std::string> dir;
     /// Permission bits of a lock file the open creates; 0 means 0600.
     std::uint32_t file_mode = 0;
+    /// etcd: the client URLs, http://host:port (at least one).
+    std::vector<std::string> endpoints;
+    /// etcd: the lease TTL in seconds; 0 means 10, 1 is refused.
+    std::uint32_t ttl_s = 0;
+    /// etcd: the key prefix; std::nullopt for "ringlock".
+    std::optional<std::string> etcd_namespace;
+    /// etcd: the bound of each request in milliseconds; 0 means 5000.
+    std::uint32_t request_timeout_ms = 0;
+
+    /// The etcd backend at `endpoints`, with a TTL of `ttl_s` (0: 10 s).
+    static Options etcd(std::vector<std::string> endpoints, std::uint32_t ttl_s = 0) {
+        Options o;
+        o.backend = Backend::etcd;
+        o.endpoints = std::move(endpoints);
+        o.ttl_s = ttl_s;
+        return o;
+    }
 };
 
 /// What an acquisition gives (see rl_hold).
@@ -661,16 +694,33 @@ private:
 class Lock {
 public:
     /// Opens (creating if needed) the lock `name`: [A-Za-z0-9._-]{1,200}.
+    /// On etcd this connects (or joins the process's connection with the same
+    /// options); throws Error with RL_ERR_UNAVAILABLE when etcd does not answer.
     explicit Lock(std::string name, const Options &options = {}) {
         name = detail::c_string(std::move(name), "lock name");
-        std::optional<std::string> dir;
+        std::optional<std::string> dir, ns;
         if (options.dir) {
             dir = detail::c_string(*options.dir, "lock directory");
+        }
+        if (options.etcd_namespace) {
+            ns = detail::c_string(*options.etcd_namespace, "etcd namespace");
+        }
+        std::vector<std::string> endpoints;
+        std::vector<const char *> endpoint_ptrs;
+        endpoints.reserve(options.endpoints.size());
+        for (const std::string &e : options.endpoints) {
+            endpoints.push_back(detail::c_string(e, "etcd endpoint"));
+            endpoint_ptrs.push_back(endpoints.back().c_str());
         }
         rl_lock_options o{};
         o.backend = static_cast<rl_backend>(options.backend);
         o.dir = dir ? dir->c_str() : nullptr;
         o.file_mode = options.file_mode;
+        o.endpoints = endpoint_ptrs.empty() ? nullptr : endpoint_ptrs.data();
+        o.endpoint_count = endpoint_ptrs.size();
+        o.ttl_s = options.ttl_s;
+        o.etcd_namespace = ns ? ns->c_str() : nullptr;
+        o.request_timeout_ms = options.request_timeout_ms;
         detail::check(rl_lock_open(name.c_str(), &o, &lock_));
     }
 
@@ -694,7 +744,9 @@ public:
     /// Acquires in `mode`; waits for ever with std::nullopt, else at most
     /// `timeout` (0: a single try). Throws Error: RL_ERR_TIMEOUT,
     /// RL_ERR_WOULD_BLOCK (timeout 0), RL_ERR_DEADLOCK (this thread holds it
-    /// through this Lock already), RL_ERR_INVALID_ARGUMENT (negative timeout).
+    /// through this Lock already; on etcd: any thread), RL_ERR_INVALID_ARGUMENT
+    /// (negative timeout; shared mode on etcd), on etcd RL_ERR_UNAVAILABLE and
+    /// RL_ERR_LOST (the lease expired while waiting).
     Hold acquire(Mode mode = Mode::exclusive,
                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
         rl_hold h{};
@@ -715,8 +767,14 @@ public:
     }
 
     /// Releases the hold (from any thread of this process); throws Error
-    /// (RL_ERR_INVALID_ARGUMENT) when nothing is held through this Lock.
+    /// (RL_ERR_INVALID_ARGUMENT) when nothing is held through this Lock, on
+    /// etcd RL_ERR_LOST when the hold had been lost (nothing is held after).
     void release() { detail::check(rl_lock_release(lock_)); }
+
+    /// Returns if this Lock holds and the hold is not known lost (rl_lock_check);
+    /// throws Error: RL_ERR_INVALID_ARGUMENT (not held), on etcd RL_ERR_LOST
+    /// (lost for good: release, then acquire again) or RL_ERR_UNAVAILABLE.
+    void check() const { detail::check(rl_lock_check(lock_)); }
 
     /// Who holds the lock, read without taking it.
     Status status() const {
@@ -730,6 +788,28 @@ public:
                                         buf[i].token, static_cast<Liveness>(buf[i].liveness)});
         }
         return st;
+    }
+
+    /// The acquisitions waiting, in the order they will hold (etcd; always
+    /// empty for the local backends, which do not record waiters).
+    std::vector<Holder> waiters() const {
+        for (int attempt = 0;; attempt++) {
+            std::size_t n = 0;
+            detail::check(rl_lock_waiters(lock_, nullptr, 0, &n));
+            std::vector<rl_holder> buf(n + 4);  // room for a few newcomers
+            rl_status s = rl_lock_waiters(lock_, buf.data(), buf.size(), &n);
+            if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
+                continue;  // the queue outgrew the buffer meanwhile: ask again
+            }
+            detail::check(s);
+            std::vector<Holder> out;
+            out.reserve(n);
+            for (std::size_t i = 0; i < n; i++) {
+                out.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
+                                     buf[i].token, static_cast<Liveness>(buf[i].liveness)});
+            }
+            return out;
+        }
     }
 
     /// Whether this object holds a handle (false once moved from).
@@ -754,8 +834,13 @@ public:
                    std::optional<std::chrono::milliseconds> timeout = std::nullopt)
         : handle_(lock.handle()), hold_(lock.acquire(mode, timeout)) {}
 
-    /// Releases; a failure cannot be reported from a destructor and is ignored.
-    ~Guard() { (void)rl_lock_release(handle_); }
+    /// Releases unless release() did; a failure cannot be reported from a
+    /// destructor and is ignored.
+    ~Guard() {
+        if (!released_) {
+            (void)rl_lock_release(handle_);
+        }
+    }
 
     Guard(const Guard &) = delete;
     Guard &operator=(const Guard &) = delete;
@@ -763,9 +848,21 @@ public:
     /// What the acquisition gave (token, previous_owner_died, mode).
     const Hold &hold() const noexcept { return hold_; }
 
+    /// Throws Error (RL_ERR_LOST on etcd) unless the hold is intact: see
+    /// Lock::check.
+    void check() const { detail::check(rl_lock_check(handle_)); }
+
+    /// Releases now, reporting a failure (RL_ERR_LOST: the hold had been lost
+    /// before); the destructor then does nothing. Call it at most once.
+    void release() {
+        released_ = true;
+        detail::check(rl_lock_release(handle_));
+    }
+
 private:
     rl_lock *handle_;
     Hold hold_;
+    bool released_ = false;
 };
 
 

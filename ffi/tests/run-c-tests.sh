@@ -2,8 +2,9 @@
 # The C face's checks, run by `make test-c` after `make c-examples`:
 # header compiles (C, C++, twice), the C and C++ tests of rings, limits, bounded loads, maglev,
 # migration plans and locks (shared and static), valgrind and ASAN+UBSAN, exported symbols, SONAME,
-# examples agree, C and C++ lock examples share one counter exactly; membership rings in etcd
-# (C and C++) against an etcd the test starts (skipped without etcd, unless RINGLOCK_REQUIRE_ETCD).
+# examples agree, C and C++ lock examples share one counter exactly; the etcd lock and
+# membership rings in etcd (C and C++) against etcd servers started here (skipped without
+# etcd, unless RINGLOCK_REQUIRE_ETCD is set).
 # Prints "test-c: N passed, N failed" and exits 1 on any failure.
 #
 # Environment (set by ffi/ffi.mk): CC CXX RELEASE BUILD CFLAGS CXXFLAGS
@@ -86,6 +87,56 @@ for t in "${SUITES[@]}"; do
         run_counted "test_$t under ASAN+UBSAN" "${bin}_san"
     fi
 done
+
+# ---- the etcd lock, against a real etcd ---------------------------------------------
+# One etcd on free 127.0.0.1 ports (tests/lib/etcd-server.sh), stopped by pid
+# at the end. test_lock_etcd runs shared, static, C++ and under ASAN+UBSAN,
+# not under valgrind: it times lease expiries, which valgrind's slowdown
+# would blur.
+# shellcheck source=../../tests/lib/etcd-server.sh
+source tests/lib/etcd-server.sh
+if ! etcd_available; then
+    if [[ -n ${RINGLOCK_REQUIRE_ETCD:-} ]]; then
+        fail "etcd lock tests: RINGLOCK_REQUIRE_ETCD is set but no etcd is on PATH (tests/lib/need-etcd.sh installs it)"
+    else
+        echo "SKIPPED: the etcd lock tests (no etcd on PATH: apt-get install etcd-server, or set RINGLOCK_REQUIRE_ETCD=1 to fail instead)"
+    fi
+else
+    c=ffi/tests/c/test_lock_etcd.c cpp=ffi/tests/cpp/test_lock_etcd.cpp bin=$out/test_lock_etcd
+    check "build test_lock_etcd (shared)" $CC $CFLAGS -O1 -g "$c" $LINK_SO -lpthread -o "$bin"
+    check "build test_lock_etcd (static)" $CC $CFLAGS -O1 "$c" "$RELEASE/libringlock.a" $STATIC_LIBS -o "${bin}_static"
+    check "build test_lock_etcd_cpp" $CXX $CXXFLAGS -O1 -g -pthread "$cpp" $LINK_SO -o "${bin}_cpp"
+    [[ $has_san == 1 ]] && check "build test_lock_etcd with ASAN+UBSAN" \
+        $CC $CFLAGS -O1 -g $san "$c" $LINK_SO -lpthread -o "${bin}_san"
+    etcd_counter() { # the example: 3 processes share one counter under one etcd lock
+        local d rc=0 p i pids=()
+        d=$(mktemp -d) || return 1
+        for i in 1 2 3; do
+            "$BUILD/examples/lock_etcd_c" "$ETCD_ENDPOINT" example-counter "$d/counter" 20 > "$d/out.$i" & pids+=($!)
+        done
+        for p in "${pids[@]}"; do wait "$p" || { echo "a process failed"; rc=1; }; done
+        cat "$d"/out.* "$d/counter"
+        [[ $(cut -d' ' -f1 "$d/counter") == 60 ]] || rc=1
+        [[ $(grep -c '^etcd pid=[0-9]* increments=20 last_token=[0-9]*$' "$d"/out.*  | awk -F: '{s += $2} END {print s}') == 3 ]] || rc=1
+        rm -rf "$d"
+        return $rc
+    }
+    if etcd_start; then
+        trap etcd_stop EXIT
+        echo "etcd: $(etcd --version | sed -n 1p) at $ETCD_ENDPOINT (pid $ETCD_PID)"
+        export RINGLOCK_ETCD_ENDPOINT=$ETCD_ENDPOINT
+        run_counted "test_lock_etcd (shared)" "$bin"
+        run_counted "test_lock_etcd (static)" "${bin}_static"
+        run_counted "test_lock_etcd_cpp" "${bin}_cpp"
+        [[ $has_san == 1 ]] && run_counted "test_lock_etcd under ASAN+UBSAN" "${bin}_san"
+        check "lock_etcd_c, 3 processes x 20 fenced increments: exactly 60" etcd_counter
+        unset RINGLOCK_ETCD_ENDPOINT
+        etcd_stop
+        trap - EXIT
+    else
+        fail "start an etcd for the etcd lock tests"
+    fi
+fi
 
 # ---- the shared library -------------------------------------------------------
 so=$RELEASE/libringlock.so

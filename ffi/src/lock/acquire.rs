@@ -1,4 +1,4 @@
-//! Acquire and release: blocking, try or timed; exclusive or shared.
+//! Acquire, release and check: blocking, try or timed; exclusive or shared.
 
 use super::{mode_code, mode_of, rl_lock, rl_mode};
 use crate::args;
@@ -63,13 +63,29 @@ fn timeout_of(ms: i64) -> Result<Option<Duration>> {
 /// handle from the thread that holds it is `RL_ERR_DEADLOCK`, never a hang.
 /// Other threads using the same handle wait their turn (within `timeout_ms`).
 ///
+/// etcd (`RL_BACKEND_ETCD`): exclusive only (`RL_MODE_SHARED` is
+/// `RL_ERR_INVALID_ARGUMENT` for now). The token is the create revision of
+/// the hold's key in etcd; `previous_owner_died` says that the previous
+/// holder's lease expired (it died, was stopped, or lost etcd) instead of
+/// releasing, which happens within the TTL of its death. A try (0) fails
+/// with `RL_ERR_WOULD_BLOCK` when the lock is held or waited for. Any
+/// acquisition through a handle that holds or is acquiring is
+/// `RL_ERR_DEADLOCK`, from whichever thread (open a handle per thread).
+/// While held, the hold lasts as long as the process's lease is renewed:
+/// see `rl_lock_check`. A failed acquisition leaves no key behind.
+///
 /// Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
 /// `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
-/// < -1; nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
+/// < -1, shared mode on etcd, a handle inherited across fork() on etcd;
+/// nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
 /// truncated, rewritten or reset while in use: nothing is acquired, and the
-/// handle stays unusable) or `RL_ERR_IO`. `*hold` is written only
-/// on success. Thread-safe: may run concurrently with `rl_lock_acquire`,
-/// `rl_lock_release` and `rl_lock_status` on the same handle.
+/// handle stays unusable), `RL_ERR_IO`, or for etcd `RL_ERR_UNAVAILABLE`
+/// (etcd did not answer within `timeout_ms`, or within `request_timeout_ms`
+/// for one step) and `RL_ERR_LOST` (this process's lease expired while it
+/// waited: it does not hold the lock). `*hold` is written only on success.
+/// Thread-safe: may run concurrently with `rl_lock_acquire`,
+/// `rl_lock_release`, `rl_lock_check` and `rl_lock_status` on the same
+/// handle.
 #[no_mangle]
 pub extern "C" fn rl_lock_acquire(
     lock: *mut rl_lock,
@@ -84,7 +100,7 @@ pub extern "C" fn rl_lock_acquire(
         let timeout = timeout_of(timeout_ms)?;
         // SAFETY: `hold` is NULL or writable (header contract).
         let hold = unsafe { args::out_opt(hold, "hold") }?;
-        let got = l.lock.acquire(mode, timeout)?;
+        let got = l.acquire(mode, timeout)?;
         if let Some(out) = hold {
             out.write(got.into());
         }
@@ -98,15 +114,47 @@ pub extern "C" fn rl_lock_acquire(
 /// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
 /// through this handle, or a handle inherited across fork(): the child does
 /// not hold the parent's lock and cannot release it), `RL_ERR_CORRUPT` (the
-/// lock file was truncated or rewritten while held: the hold is gone) or
-/// `RL_ERR_IO` (the hold is gone all the same). Thread-safe: may run concurrently with other
-/// calls on the same handle except `rl_lock_close`.
+/// lock file was truncated or rewritten while held: the hold is gone),
+/// `RL_ERR_IO` (the hold is gone all the same), or for etcd `RL_ERR_LOST`
+/// (the hold had been lost before: the lease expired or the key was gone, so
+/// another may have held the lock meanwhile; what it protected may have been
+/// changed by that other holder) and `RL_ERR_UNAVAILABLE` (etcd did not
+/// answer within `request_timeout_ms`: the key is deleted later, or expires
+/// with the lease). After any of these but `RL_ERR_INVALID_ARGUMENT` the
+/// handle holds nothing. Thread-safe: may run concurrently with other calls
+/// on the same handle except `rl_lock_close`.
 #[no_mangle]
 pub extern "C" fn rl_lock_release(lock: *mut rl_lock) -> rl_status {
     boundary::status("rl_lock_release", || {
         // SAFETY: `lock` is NULL or a live handle not being closed (header).
         let l = unsafe { rl_lock::from_ptr(lock) }?;
-        l.lock.release()
+        l.release()
+    })
+}
+
+/// Checks that `lock` still holds: `RL_OK` while this handle holds the lock
+/// (in this process) and the hold is not known to be lost. Changes nothing.
+///
+/// shm and file: `RL_OK` if held through this handle (a local hold cannot be
+/// lost while the process lives). etcd: asks etcd that the hold's key still
+/// exists and checks that the lease's deadline has not passed — call it
+/// before acting on the hold after a long pause, or pass the token to a
+/// store that fences.
+///
+/// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, nothing held
+/// through this handle, a handle inherited across fork()), `RL_ERR_LOST`
+/// (etcd: the hold was lost, for good — the lease expired or the key is
+/// gone; another may hold the lock now. The handle still counts as holding
+/// until `rl_lock_release`, which then returns `RL_ERR_LOST` too) or
+/// `RL_ERR_UNAVAILABLE` (etcd did not answer within `request_timeout_ms`; the
+/// hold may be intact). Thread-safe: may run concurrently with other calls
+/// on the same handle except `rl_lock_close`.
+#[no_mangle]
+pub extern "C" fn rl_lock_check(lock: *const rl_lock) -> rl_status {
+    boundary::status("rl_lock_check", || {
+        // SAFETY: `lock` is NULL or a live handle not being closed (header).
+        let l = unsafe { rl_lock::from_ptr(lock) }?;
+        l.check()
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::{mode_code, rl_lock, rl_mode};
 use crate::args;
-use crate::boundary::{self, invalid};
+use crate::boundary::{self, invalid, Result};
 use crate::error::rl_status;
 use ringlock_core::lock::{Holder, Liveness};
 
@@ -74,10 +74,18 @@ impl From<&Holder> for rl_holder {
 ///
 /// The answer is a snapshot: it may be stale by the time the call returns.
 ///
-/// Returns `RL_OK` or `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+/// etcd: one request (or a few) to etcd. `*token` is the token of the last
+/// confirmed hold; at most one holder is reported (the waiters:
+/// `rl_lock_waiters`), with
+/// its pid (possibly on another host), `since_ms` (when it began to wait),
+/// its token, and `RL_LIVENESS_ALIVE` while its lease runs,
+/// `RL_LIVENESS_DEAD` once the lease is gone.
+///
+/// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
 /// `holders` NULL with `cap` > 0, or `cap` smaller than the number of
 /// holders: nothing is written then and `rl_last_error` says how many there
-/// are). Outputs are written only on success. Thread-safe: may run
+/// are) or, for etcd, `RL_ERR_UNAVAILABLE` (no answer within
+/// `request_timeout_ms`). Outputs are written only on success. Thread-safe: may run
 /// concurrently with other calls on the same handle except `rl_lock_close`.
 #[no_mangle]
 pub extern "C" fn rl_lock_status(
@@ -94,33 +102,99 @@ pub extern "C" fn rl_lock_status(
         let token = unsafe { args::out_opt(token, "token") }?;
         // SAFETY: `count` is NULL or writable (header contract).
         let count = unsafe { args::out(count, "count") }?;
-        if holders.is_null() && cap > 0 {
-            return Err(invalid(format!(
-                "holders is NULL but cap is {cap}; pass NULL and 0 to ask for the count"
-            )));
-        }
-        let st = l.lock.status();
-        let n = st.holders.len();
-        if !holders.is_null() {
-            if cap < n {
-                return Err(invalid(format!(
-                    "a buffer of {cap} holders is too small: the lock has {n} \
-                     (RL_LOCK_MAX_HOLDERS, {RL_LOCK_MAX_HOLDERS}, always suffices)"
-                )));
-            }
-            // SAFETY: `holders` is non-NULL and holds `cap` >= n writable
-            // entries (header contract).
-            let out = unsafe { args::slice_out(holders, n, "holders") }?;
-            for (slot, h) in out.iter_mut().zip(&st.holders) {
-                slot.write(h.into());
-            }
-        }
+        check_buffer(holders, cap, "holders")?;
+        let st = l.status()?;
+        let too_small = |n| {
+            format!(
+                "a buffer of {cap} holders is too small: the lock has {n} \
+                 (RL_LOCK_MAX_HOLDERS, {RL_LOCK_MAX_HOLDERS}, always suffices)"
+            )
+        };
+        // SAFETY: `holders` is NULL or holds `cap` writable entries (header).
+        unsafe { write_entries(&st.holders, holders, cap, too_small) }?;
         if let Some(t) = token {
             t.write(st.token);
         }
-        count.write(n);
+        count.write(st.holders.len());
         Ok(())
     })
+}
+
+/// Reads the acquisitions waiting for the lock, in the order they will hold
+/// it, into a buffer the caller owns, with their number in `*count`. etcd
+/// only: the local backends do not record their waiters (the count is 0).
+/// Each entry is as `rl_lock_status` reports the holder (pid, possibly on
+/// another host; `since_ms`, when it began to wait; the token it will hold;
+/// `RL_LIVENESS_ALIVE` while its lease runs, `RL_LIVENESS_DEAD` once gone).
+///
+/// Size convention as `rl_lock_status`: with `waiters` NULL and `cap` 0,
+/// stores the number in `*count`. There is no upper bound on etcd waiters:
+/// if the queue grew between the two calls the second fails with
+/// `RL_ERR_INVALID_ARGUMENT` ("too small"), and the caller asks again.
+/// One request (or a few) to etcd; a snapshot, possibly stale on return.
+///
+/// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+/// `waiters` NULL with `cap` > 0, `cap` too small: nothing is written) or
+/// `RL_ERR_UNAVAILABLE` (etcd did not answer within `request_timeout_ms`).
+/// Outputs are written only on success. Thread-safe: may run concurrently
+/// with other calls on the same handle except `rl_lock_close`.
+#[no_mangle]
+pub extern "C" fn rl_lock_waiters(
+    lock: *const rl_lock,
+    waiters: *mut rl_holder,
+    cap: usize,
+    count: *mut usize,
+) -> rl_status {
+    boundary::status("rl_lock_waiters", || {
+        // SAFETY: `lock` is NULL or a live handle not being closed (header).
+        let l = unsafe { rl_lock::from_ptr(lock) }?;
+        // SAFETY: `count` is NULL or writable (header contract).
+        let count = unsafe { args::out(count, "count") }?;
+        check_buffer(waiters, cap, "waiters")?;
+        let list = l.waiters()?;
+        let too_small = |n| format!("a buffer of {cap} waiters is too small: the lock has {n}");
+        // SAFETY: `waiters` is NULL or holds `cap` writable entries (header).
+        unsafe { write_entries(&list, waiters, cap, too_small) }?;
+        count.write(list.len());
+        Ok(())
+    })
+}
+
+fn check_buffer(buf: *mut rl_holder, cap: usize, what: &str) -> Result<()> {
+    if buf.is_null() && cap > 0 {
+        return Err(invalid(format!(
+            "{what} is NULL but cap is {cap}; pass NULL and 0 to ask for the count"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `list` into `buf` (unless NULL: a size query), refusing a `cap`
+/// smaller than the list with the message `too_small(len)`.
+///
+/// # Safety
+/// `buf` is NULL or points to `cap` writable `rl_holder` that nothing else
+/// accesses during the call.
+unsafe fn write_entries(
+    list: &[Holder],
+    buf: *mut rl_holder,
+    cap: usize,
+    too_small: impl Fn(usize) -> String,
+) -> Result<()> {
+    if buf.is_null() {
+        return Ok(());
+    }
+    let n = list.len();
+    if cap < n {
+        return Err(invalid(too_small(n)));
+    }
+    // SAFETY: `buf` is non-NULL and holds `cap` >= n writable entries
+    // (caller).
+    let out = unsafe { args::slice_out(buf, n, "holders") }?;
+    for (slot, h) in out.iter_mut().zip(list) {
+        slot.write(h.into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +205,36 @@ mod tests {
     };
     use super::*;
     use crate::error::{RL_ERR_INVALID_ARGUMENT, RL_OK};
+
+    #[test]
+    fn local_locks_record_no_waiters() {
+        let (d, dir) = scratch("waiters");
+        let a = open(&dir, RL_BACKEND_FILE, "w");
+        let null = std::ptr::null_mut();
+        let mut n = 7usize;
+        assert_eq!(rl_lock_waiters(a, null, 0, &mut n), RL_OK);
+        assert_eq!(n, 0);
+        let mut buf = [rl_holder {
+            pid: 0,
+            mode: 0,
+            since_ms: 0,
+            token: 0,
+            liveness: 0,
+        }; 1];
+        assert_eq!(rl_lock_waiters(a, buf.as_mut_ptr(), 1, &mut n), RL_OK);
+        assert_eq!(n, 0);
+        assert_eq!(rl_lock_waiters(a, null, 1, &mut n), RL_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            rl_lock_waiters(a, null, 0, std::ptr::null_mut()),
+            RL_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            rl_lock_waiters(std::ptr::null(), null, 0, &mut n),
+            RL_ERR_INVALID_ARGUMENT
+        );
+        rl_lock_close(a);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn max_holders_is_what_the_page_records() {

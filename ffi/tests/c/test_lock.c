@@ -203,8 +203,15 @@ static void test_open_errors(void) {
     rl_lock_options bad = o;
     bad.backend = 9;
     EXPECT_FAIL(rl_lock_open("ok", &bad, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
-    bad.backend = 3;
+    bad.backend = 4;
     EXPECT_FAIL(rl_lock_open("ok", &bad, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
+    bad.backend = RL_BACKEND_ETCD; /* with a lock directory, which etcd has not */
+    EXPECT_FAIL(rl_lock_open("ok", &bad, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
+    CHECK(strstr(rl_last_error(), "options->dir") != NULL);
+    bad = o; /* an etcd field with a local backend */
+    bad.ttl_s = 5;
+    EXPECT_FAIL(rl_lock_open("ok", &bad, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
+    CHECK(strstr(rl_last_error(), "options->ttl_s") != NULL);
     bad = o;
     bad.file_mode = 0400;
     EXPECT_FAIL(rl_lock_open("ok", &bad, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
@@ -385,12 +392,21 @@ static void test_call_errors(void) {
 
     EXPECT_FAIL(rl_lock_release(NULL), RL_ERR_INVALID_ARGUMENT, "rl_lock_release");
     EXPECT_FAIL(rl_lock_release(a), RL_ERR_INVALID_ARGUMENT, "rl_lock_release");
+    EXPECT_FAIL(rl_lock_check(NULL), RL_ERR_INVALID_ARGUMENT, "rl_lock_check");
+    EXPECT_FAIL(rl_lock_check(a), RL_ERR_INVALID_ARGUMENT, "rl_lock_check");
+    CHECK(strstr(rl_last_error(), "not held") != NULL);
     EXPECT_OK(rl_lock_acquire(a, RL_MODE_EXCLUSIVE, 0, NULL));
+    EXPECT_OK(rl_lock_check(a));
     EXPECT_OK(rl_lock_release(a));
+    EXPECT_FAIL(rl_lock_check(a), RL_ERR_INVALID_ARGUMENT, "rl_lock_check");
     EXPECT_FAIL(rl_lock_release(a), RL_ERR_INVALID_ARGUMENT, "rl_lock_release");
+    EXPECT_OK(rl_lock_acquire(a, RL_MODE_SHARED, 0, NULL));
+    EXPECT_OK(rl_lock_check(a));
+    EXPECT_OK(rl_lock_release(a));
     /* a release through another handle does not release ours */
     rl_lock *b = open_lock(dir, "e");
     EXPECT_OK(rl_lock_acquire(a, RL_MODE_EXCLUSIVE, 0, NULL));
+    EXPECT_FAIL(rl_lock_check(b), RL_ERR_INVALID_ARGUMENT, "rl_lock_check");
     EXPECT_FAIL(rl_lock_release(b), RL_ERR_INVALID_ARGUMENT, "rl_lock_release");
     CHECK(!free_for(dir, "e", RL_MODE_SHARED));
 
