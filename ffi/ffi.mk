@@ -45,7 +45,6 @@ c-examples: lib
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_c
 	$(CXX) $(FFI_CXXFLAGS) -Iinclude examples/cpp/lock.cpp $(FFI_LINK_SO) -o $(FFI_EX)/lock_cpp
 	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/shared_ring.c $(FFI_LINK_SO) -o $(FFI_EX)/shared_ring_c
-	$(CC) $(FFI_CFLAGS) -Iinclude examples/c/lock_etcd.c $(FFI_LINK_SO) -o $(FFI_EX)/lock_etcd_c
 
 # The etcd lock tests need an etcd (Debian's etcd-server, installed when
 # missing); RINGLOCK_REQUIRE_ETCD makes them fail rather than skip without one.

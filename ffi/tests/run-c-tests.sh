@@ -112,12 +112,13 @@ else
         local d rc=0 p i pids=()
         d=$(mktemp -d) || return 1
         for i in 1 2 3; do
-            "$BUILD/examples/lock_etcd_c" "$ETCD_ENDPOINT" example-counter "$d/counter" 20 > "$d/out.$i" & pids+=($!)
+            "$BUILD/examples/lock_c" example-counter "$d/counter" 20 etcd "$ETCD_ENDPOINT" > "$d/out.$i" & pids+=($!)
         done
         for p in "${pids[@]}"; do wait "$p" || { echo "a process failed"; rc=1; }; done
         cat "$d"/out.* "$d/counter"
         [[ $(cut -d' ' -f1 "$d/counter") == 60 ]] || rc=1
-        [[ $(grep -c '^etcd pid=[0-9]* increments=20 last_token=[0-9]*$' "$d"/out.*  | awk -F: '{s += $2} END {print s}') == 3 ]] || rc=1
+        [[ $(cut -d' ' -f3 "$d/counter") == 0 ]] || rc=1
+        [[ $(grep -c '^c pid=[0-9]* increments=20 last_token=[0-9]* died_seen=0 rejected=0$' "$d"/out.*  | awk -F: '{s += $2} END {print s}') == 3 ]] || rc=1
         rm -rf "$d"
         return $rc
     }
@@ -129,7 +130,7 @@ else
         run_counted "test_lock_etcd (static)" "${bin}_static"
         run_counted "test_lock_etcd_cpp" "${bin}_cpp"
         [[ $has_san == 1 ]] && run_counted "test_lock_etcd under ASAN+UBSAN" "${bin}_san"
-        check "lock_etcd_c, 3 processes x 20 fenced increments: exactly 60" etcd_counter
+        check "lock_c etcd, 3 processes x 20 fenced increments: exactly 60, none rejected" etcd_counter
         unset RINGLOCK_ETCD_ENDPOINT
         etcd_stop
         trap - EXIT
