@@ -11,136 +11,24 @@
 mod common;
 
 use common::etcd::Etcd;
+use common::etcd_agent::{
+    answer, ask, connect, kill, kind_word, options, scratch, send, serial, signal, spawn, Store,
+    TTL,
+};
 use ringlock::etcd::{Client, ClientOptions, Guard, Lock};
-use ringlock::{Backend, ErrorKind};
+use ringlock::ErrorKind;
 use std::io::{BufRead, Write};
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Child;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-const TTL: Duration = Duration::from_secs(2);
 /// How long after TTL a dead holder's lock may take to pass on: etcd
 /// expires a lease at most TTL after its last renewal, on a 500 ms tick;
 /// 100 ms more for the hand-off itself (watch event, two transactions, the
 /// child's answer) on a loaded 2-core machine.
 const HAND_OFF: Duration = Duration::from_millis(600);
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        ttl: TTL,
-        namespace: "test".into(),
-        request_timeout: Duration::from_secs(3),
-    }
-}
-
-fn connect(endpoints: &[String]) -> Client {
-    Client::connect(endpoints, &options()).unwrap()
-}
-
 // ---- the fencing store ------------------------------------------------------------
-
-/// A counter kept by a "store" that checks fencing tokens: a write whose
-/// token is lower than the highest it has seen is rejected (and counted).
-/// File: `value max_token rejected`; the store serialises its own
-/// check-and-write with flock (that is the store's business, not the lock's:
-/// reading the value and writing it back are two separate requests).
-struct Store(PathBuf);
-
-impl Store {
-    fn create(path: PathBuf) -> Store {
-        std::fs::write(&path, "0 0 0\n").unwrap();
-        Store(path)
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut [u64; 3]) -> T) -> T {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.0)
-            .unwrap();
-        // SAFETY: flock on a descriptor we own; released when `file` closes.
-        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        let text = std::fs::read_to_string(&self.0).unwrap();
-        let mut v = [0u64; 3];
-        for (slot, word) in v.iter_mut().zip(text.split_whitespace()) {
-            *slot = word.parse().unwrap();
-        }
-        let out = f(&mut v);
-        std::fs::write(&self.0, format!("{} {} {}\n", v[0], v[1], v[2])).unwrap();
-        out
-    }
-
-    /// (value, highest token, rejected writes)
-    fn read(&self) -> (u64, u64, u64) {
-        self.with(|v| (v[0], v[1], v[2]))
-    }
-
-    /// Writes `value` with `token`; false if the token is stale.
-    fn write(&self, token: u64, value: u64) -> bool {
-        self.with(|v| {
-            if token < v[1] {
-                v[2] += 1;
-                false
-            } else {
-                v[0] = value;
-                v[1] = token;
-                true
-            }
-        })
-    }
-
-    /// One increment under a hold: read, then a fenced write of value + 1.
-    fn increment(&self, token: u64) -> bool {
-        let (value, _, _) = self.read();
-        self.write(token, value + 1)
-    }
-}
-
-// ---- children ----------------------------------------------------------------------
-
-fn scratch(tag: &str) -> PathBuf {
-    common::scratch(&format!("etcd-{tag}"))
-}
-
-fn spawn(role: &str, dir: &Path, endpoints: &str, extra: &[(&str, &str)]) -> Child {
-    let store = dir.join("store");
-    let mut env = vec![
-        ("RINGLOCK_ETCD", endpoints),
-        ("RINGLOCK_STORE", store.to_str().unwrap()),
-    ];
-    env.extend_from_slice(extra);
-    common::spawn(role, dir, Backend::Shm, &env)
-}
-
-/// Sends one command line to an agent child.
-fn send(child: &mut Child, line: &str) {
-    let stdin = child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{line}").unwrap();
-    stdin.flush().unwrap();
-}
-
-/// Sends `command` and returns the rest of the agent's answer line.
-fn ask(child: &mut Child, command: &str) -> String {
-    send(child, command);
-    answer(child, command.split(' ').next().unwrap())
-}
-
-/// The rest of the next line starting with `word`.
-fn answer(child: &mut Child, word: &str) -> String {
-    let line = common::read_until(child, word)
-        .unwrap_or_else(|| panic!("child ended before answering {word:?}"));
-    line[word.len()..].trim().to_owned()
-}
-
-/// `acquired <token> <died>` → (token, died)
+// ---- children ----------------------------------------------------------------------/// Sends one command line to an agent child./// Sends `command` and returns the rest of the agent's answer line./// The rest of the next line starting with `word`./// `acquired <token> <died>` → (token, died)
 fn acquired(answer: &str) -> (u64, bool) {
     let mut words = answer.split(' ');
     assert_eq!(words.next(), Some("ok"), "acquisition failed: {answer}");
@@ -148,17 +36,6 @@ fn acquired(answer: &str) -> (u64, bool) {
     let died = words.next().unwrap() == "true";
     (token, died)
 }
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: sending a signal to our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
-}
-
-fn kill(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// Waits until `lock` has `n` waiters behind its holder.
 fn wait_waiters(lock: &Lock, n: usize) {
     let until = Instant::now() + Duration::from_secs(10);
@@ -171,11 +48,6 @@ fn wait_waiters(lock: &Lock, n: usize) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
-
-fn kind_word(e: &ringlock::Error) -> String {
-    format!("{:?}", e.kind())
-}
-
 /// The child side.
 #[test]
 #[ignore]

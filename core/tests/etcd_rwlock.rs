@@ -12,128 +12,27 @@
 mod common;
 
 use common::etcd::Etcd;
-use ringlock::etcd::{Client, ClientOptions, Lock, RWGuard, RWLock, RWLockStatus};
-use ringlock::{Backend, ErrorKind, Mode};
+use common::etcd_agent::{
+    answer, ask, connect, kill, kind_word, scratch, send, serial, signal, spawn, Store, TTL,
+};
+use ringlock::etcd::{Lock, RWGuard, RWLock, RWLockStatus};
+use ringlock::{ErrorKind, Mode};
 use std::io::{BufRead, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-const TTL: Duration = Duration::from_secs(2);
 /// How long after TTL a dead holder's lock may take to pass on: etcd
 /// expires a lease at most TTL after its last renewal, on a 500 ms tick;
 /// the rest for the hand-off on a loaded 2-core machine.
 const HAND_OFF: Duration = Duration::from_secs(1);
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        ttl: TTL,
-        namespace: "test".into(),
-        request_timeout: Duration::from_secs(3),
-    }
-}
-
-fn connect(endpoints: &[String]) -> Client {
-    Client::connect(endpoints, &options()).unwrap()
-}
-
 // ---- the store -------------------------------------------------------------------
-
-/// Three numbers in a file, read and written under flock (the store's own
-/// serialisation, not the lock's). As the value store: `value max_token
-/// rejected`, rejecting a write whose token is lower than the highest seen.
-/// As the occupancy record: `readers_now max_readers violations`.
-struct Store(PathBuf);
-
-impl Store {
-    fn create(path: PathBuf) -> Store {
-        std::fs::write(&path, "0 0 0\n").unwrap();
-        Store(path)
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut [u64; 3]) -> T) -> T {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.0)
-            .unwrap();
-        // SAFETY: flock on a descriptor we own; released when `file` closes.
-        assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
-        let text = std::fs::read_to_string(&self.0).unwrap();
-        let mut v = [0u64; 3];
-        for (slot, word) in v.iter_mut().zip(text.split_whitespace()) {
-            *slot = word.parse().unwrap();
-        }
-        let out = f(&mut v);
-        std::fs::write(&self.0, format!("{} {} {}\n", v[0], v[1], v[2])).unwrap();
-        out
-    }
-
-    fn read(&self) -> (u64, u64, u64) {
-        self.with(|v| (v[0], v[1], v[2]))
-    }
-
-    /// One increment under a write hold: read, then a fenced write of
-    /// value + 1; false if the token is stale.
-    fn increment(&self, token: u64) -> bool {
-        let (value, _, _) = self.read();
-        self.with(|v| {
-            if token < v[1] {
-                v[2] += 1;
-                false
-            } else {
-                v[0] = value + 1;
-                v[1] = token;
-                true
-            }
-        })
-    }
-}
-
-// ---- children ----------------------------------------------------------------------
-
-fn scratch(tag: &str) -> PathBuf {
-    common::scratch(&format!("etcd-rw-{tag}"))
-}
-
-fn spawn(role: &str, dir: &Path, endpoints: &str, extra: &[(&str, &str)]) -> Child {
-    let mut env = vec![("RINGLOCK_ETCD", endpoints)];
-    env.extend_from_slice(extra);
-    common::spawn(role, dir, Backend::Shm, &env)
-}
-
-/// An agent child, connected.
+// ---- children ----------------------------------------------------------------------/// An agent child, connected.
 fn agent(dir: &Path, endpoints: &str) -> Child {
     let mut c = spawn("agent", dir, endpoints, &[]);
     answer(&mut c, "connected");
     c
 }
-
-fn send(child: &mut Child, line: &str) {
-    let stdin = child.stdin.as_mut().unwrap();
-    writeln!(stdin, "{line}").unwrap();
-    stdin.flush().unwrap();
-}
-
-fn ask(child: &mut Child, command: &str) -> String {
-    send(child, command);
-    answer(child, command.split(' ').next().unwrap())
-}
-
-fn answer(child: &mut Child, word: &str) -> String {
-    let line = common::read_until(child, word)
-        .unwrap_or_else(|| panic!("child ended before answering {word:?}"));
-    line[word.len()..].trim().to_owned()
-}
-
 /// `ok <token> <died>` → (token, died)
 fn held(answer: &str) -> (u64, bool) {
     let mut words = answer.split(' ');
@@ -142,17 +41,6 @@ fn held(answer: &str) -> (u64, bool) {
     let died = words.next().unwrap() == "true";
     (token, died)
 }
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: sending a signal to our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
-}
-
-fn kill(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 /// The modes of the holders and of the waiters.
 fn modes(status: &RWLockStatus) -> (Vec<Mode>, Vec<Mode>) {
     (
@@ -173,11 +61,6 @@ fn wait_waiters(lock: &RWLock, want: &[Mode]) -> RWLockStatus {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
-
-fn kind_word(e: &ringlock::Error) -> String {
-    format!("{:?}", e.kind())
-}
-
 fn acquired(r: ringlock::Result<RWGuard>, guard: &mut Option<RWGuard>) -> String {
     match r {
         Ok(g) => {

@@ -78,3 +78,5 @@ pub fn wait_ready(child: &mut Child) -> u64 {
 }
 
 pub mod etcd;
+#[cfg(feature = "etcd")]
+pub mod etcd_agent;
