@@ -91,13 +91,17 @@ class EtcdHolder(Holder):
 @disjoint_base
 class EtcdLockStatus(LockStatus):
     """Who holds an etcd lock and who waits, read without taking it: a
-    :class:`LockStatus` (``token`` of the last confirmed hold, ``holders``:
-    the holder, if any) with the ``waiters`` besides the tuple's fields."""
+    :class:`LockStatus` (``token`` of the last confirmed exclusive hold,
+    ``holders``) with the ``waiters`` besides the tuple's fields. Each says
+    its ``mode``: a Lock acquisition or an RWLock write is "exclusive", an
+    RWLock read "shared"."""
 
     holders: list[EtcdHolder]  # type: ignore[assignment]
-    """The holder (the oldest key), if any: empty or one."""
+    """The holders: none, one exclusive, or the shared ones that hold
+    together (readers with no writer before them)."""
     waiters: list[EtcdHolder]
-    """The acquisitions waiting, in the order they will hold."""
+    """The acquisitions waiting, in the order they will hold (a reader
+    behind a waiting writer waits, even while readers hold)."""
 
     def __new__(cls, token: int, holders: list[EtcdHolder], waiters: list[EtcdHolder]) -> EtcdLockStatus:
         self = super().__new__(cls, token, holders)  # type: ignore[arg-type]

@@ -400,7 +400,6 @@ def jump_hash(key: SupportsIndex, buckets: SupportsIndex) -> int:
     anything else raises InvalidArgumentError (a ValueError).
     """
 
-_Backend: TypeAlias = Literal["shm", "file"]
 _LockBackend: TypeAlias = Literal["shm", "file", "etcd"]
 _Mode: TypeAlias = Literal["exclusive", "shared"]
 _Timeout: TypeAlias = SupportsFloat | None
@@ -419,7 +418,10 @@ class Hold:
     ``previous_owner_died``: a holder died (``kill -9`` included) without
     releasing since the last exclusive acquisition; reported once, to the
     next exclusive acquirer. What it protected may be half written. With
-    etcd: the previous holder's lease expired instead of it releasing.
+    etcd: the previous exclusive holder's lease expired instead of it
+    releasing; a shared hold says it of the last exclusive holder (every read
+    until the next write does: what it reads may be half written), and a
+    reader that dies is reported to nobody.
 
     ``lost``: an etcd hold whose lease expired (the process was paused or
     cut off from etcd past its TTL) is lost: another process may hold the
@@ -586,9 +588,9 @@ class Lock:
 
 @final
 class RWLock:
-    """A read/write lock named ``name`` between the processes of the host:
-    any number of readers at once, or one writer. The arguments are those of
-    :class:`Lock`.
+    """A read/write lock named ``name`` between the processes of the host (or,
+    with ``backend="etcd"``, of any host): any number of readers at once, or
+    one writer. The arguments are those of :class:`Lock`.
 
     ``with rw.read() as hold:`` holds it shared, ``with rw.write() as hold:``
     exclusive; both wait the lock's ``timeout`` and raise LockTimeout when it
@@ -603,16 +605,30 @@ class RWLock:
     that exits while holding leaves the lock held until ``close()``, garbage
     collection or the end of the process. With the shm backend a waiting
     writer keeps new readers out, so readers cannot starve it.
+
+    ``backend="etcd"`` (``endpoints``, ``ttl``, ``namespace`` and
+    ``request_timeout`` as for :class:`Lock`): a reader that comes after a
+    waiting writer waits for it too (writer preference by queue order), a
+    read's ``token`` is that of the last write (0 if none), and ``hold.lost``
+    says whether the lease expired under the hold (``release()`` then raises
+    LockLostError). An RWLock and a Lock of the same name are one lock: a
+    Lock acquisition is a write. ``status()`` is an EtcdLockStatus whose
+    holders (one writer, or the readers) and waiters (in the order they will
+    hold) say their ``mode``.
     """
 
     def __new__(
         cls,
         name: str,
         *,
-        backend: _Backend = "shm",
+        backend: _LockBackend = "shm",
         dir: str | os.PathLike[str] | None = None,
         mode: SupportsIndex = 0o600,
         timeout: _Timeout = None,
+        endpoints: str | Sequence[str] | None = None,
+        ttl: SupportsFloat | None = 10,
+        namespace: str | None = "ringlock",
+        request_timeout: SupportsFloat | None = 5,
     ) -> RWLock: ...
     def read(self) -> RWLockGuard:
         """A context manager that holds the lock shared: ``with rw.read() as
@@ -641,16 +657,21 @@ class RWLock:
         holder whose process died does not count). A snapshot.
         """
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it (see ``Lock.status``)."""
+        """Who holds the lock, read without taking it (see ``Lock.status``;
+        etcd: an EtcdLockStatus, the holders one writer or the readers, the
+        waiters in the order they will hold, each with its ``mode``).
+        """
     @property
     def name(self) -> str:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state."""
+        """The file that holds the lock's state (etcd: the prefix of its keys,
+        ``<namespace>/<name>/``).
+        """
     @property
-    def backend(self) -> _Backend:
-        """``"shm"`` or ``"file"``."""
+    def backend(self) -> _LockBackend:
+        """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
         """What ``read()`` and ``write()`` wait before LockTimeout, in seconds

@@ -428,8 +428,6 @@ def test_bad_arguments(etcd: str) -> None:
             ringlock.Lock("x", backend="file", **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ringlock.InvalidArgumentError, match="etcd"):
         ringlock.Lock("x", backend="nope")  # type: ignore[arg-type]
-    with pytest.raises(ringlock.InvalidArgumentError, match="RWLock"):
-        ringlock.RWLock("x", backend="etcd")  # type: ignore[arg-type]
 
 
 def test_one_str_of_endpoints_and_a_repr(etcd: str) -> None:

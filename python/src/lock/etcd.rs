@@ -1,5 +1,11 @@
-//! The etcd side of `ringlock.Lock(backend="etcd")`: a handle on a
-//! [`ringlock::etcd::Lock`] that behaves as a local core handle does.
+//! The etcd side of `ringlock.Lock(backend="etcd")` and
+//! `ringlock.RWLock(backend="etcd")`: a handle on a
+//! [`ringlock::etcd::RWLock`] that behaves as a local core handle does.
+//!
+//! Both classes take the core's `RWLock`: its exclusive mode *is* a core
+//! `Lock` acquisition (the same keys and transactions), and its status says
+//! in which mode each holder and waiter is, which a `Lock` of a name that
+//! readers also use needs too.
 //!
 //! The core's etcd handle holds one acquisition at a time and refuses a
 //! second (`Deadlock`) whoever asks. A Python lock object shares its handle
@@ -14,13 +20,13 @@
 //! that gives up leaves it behind with a fresh core handle in its place: the
 //! core call ends at its timeout, or takes its turn and releases at once.
 //!
-//! The core's [`Guard`] lives in an [`EtcdHold`], shared with the `Hold`s
-//! Python has of it, so that `hold.lost` can ask [`Guard::check`].
+//! The core's [`RWGuard`] lives in an [`EtcdHold`], shared with the `Hold`s
+//! Python has of it, so that `hold.lost` can ask [`RWGuard::check`].
 
 use super::{lock, PyHold};
-use crate::errors::{invalid, to_py};
+use crate::errors::to_py;
 use pyo3::prelude::*;
-use ringlock::etcd::{Client, Entry, Guard, Lock as EtcdLock};
+use ringlock::etcd::{Client, RWEntry, RWGuard, RWLock as EtcdRWLock};
 use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
@@ -33,7 +39,7 @@ pub(crate) struct EtcdHandle {
     client: Client,
     /// The core handle; replaced by a fresh one when a caller gives up a
     /// wait that goes on in its thread.
-    lock: Mutex<Arc<EtcdLock>>,
+    lock: Mutex<Arc<EtcdRWLock>>,
     state: Mutex<State>,
     /// Signalled when the handle is free again.
     turn: Condvar,
@@ -50,14 +56,14 @@ struct State {
 /// One acquisition's guard, shared with the `Hold`s of it.
 pub(crate) struct EtcdHold {
     /// `None` once released.
-    guard: Mutex<Option<Guard>>,
-    /// Known lost: `Guard::check` or the release said `Lost`.
+    guard: Mutex<Option<RWGuard>>,
+    /// Known lost: `RWGuard::check` or the release said `Lost`.
     lost: AtomicBool,
 }
 
 impl EtcdHold {
     /// Whether the hold is known lost. While it is held, asks etcd
-    /// ([`Guard::check`], GIL released); etcd out of reach is "not known"
+    /// ([`RWGuard::check`], GIL released); etcd out of reach is "not known"
     /// (false) until the lease's own deadline passes, which `check` sees
     /// without etcd.
     pub(crate) fn lost(&self, py: Python<'_>) -> bool {
@@ -66,7 +72,7 @@ impl EtcdHold {
         }
         py.detach(|| {
             let guard = lock(&self.guard);
-            if let Some(Err(e)) = guard.as_ref().map(Guard::check) {
+            if let Some(Err(e)) = guard.as_ref().map(RWGuard::check) {
                 if e.kind() == ErrorKind::Lost {
                     self.lost.store(true, Relaxed);
                 }
@@ -81,7 +87,7 @@ impl EtcdHandle {
     pub(crate) fn new(client: &Client, name: &str) -> ringlock::Result<EtcdHandle> {
         Ok(EtcdHandle {
             client: client.clone(),
-            lock: Mutex::new(Arc::new(EtcdLock::new(client, name)?)),
+            lock: Mutex::new(Arc::new(EtcdRWLock::new(client, name)?)),
             state: Mutex::new(State::default()),
             turn: Condvar::new(),
         })
@@ -102,9 +108,6 @@ impl EtcdHandle {
         slice: Option<Duration>,
         cancel: Option<&AtomicBool>,
     ) -> PyResult<Option<PyHold>> {
-        if mode == Mode::Shared {
-            return Err(invalid("etcd locks are exclusive only (no shared mode)"));
-        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if !self.claim(py, deadline, slice, cancel)? {
             return Ok(None);
@@ -114,7 +117,7 @@ impl EtcdHandle {
         let core = self.core();
         let got = match slice {
             Some(slice) if left != Some(Duration::ZERO) => {
-                match self.wait_aside(py, core, left, slice, cancel) {
+                match self.wait_aside(py, core, mode, left, slice, cancel) {
                     Ok(Some(got)) => got,
                     given_up => {
                         self.free();
@@ -122,17 +125,18 @@ impl EtcdHandle {
                     }
                 }
             }
-            _ => py.detach(|| core.acquire(left)),
+            _ => py.detach(|| core.acquire(mode, left)),
         };
         match got {
             Ok(guard) => {
                 let (token, died) = (guard.token(), guard.previous_owner_died());
+                let shared = guard.mode() == Mode::Shared;
                 let hold = Arc::new(EtcdHold {
                     guard: Mutex::new(Some(guard)),
                     lost: AtomicBool::new(false),
                 });
                 lock(&self.state).hold = Some(Arc::clone(&hold));
-                Ok(Some(PyHold::etcd(token, died, hold)))
+                Ok(Some(PyHold::etcd(token, died, shared, hold)))
             }
             Err(e) => {
                 self.free();
@@ -144,11 +148,11 @@ impl EtcdHandle {
         }
     }
 
-    fn core(&self) -> Arc<EtcdLock> {
+    fn core(&self) -> Arc<EtcdRWLock> {
         Arc::clone(&lock(&self.lock))
     }
 
-    /// `core.acquire(left)` in a thread of its own, its answer waited for
+    /// `core.acquire(mode, left)` in a thread of its own, its answer waited for
     /// in `slice`s (GIL released) with `cancel` and signals checked between
     /// them. `Ok(None)` when cancelled, the signal handler's error when it
     /// raised: then the handle gets a fresh core handle (the caller frees
@@ -157,15 +161,16 @@ impl EtcdHandle {
     fn wait_aside(
         &self,
         py: Python<'_>,
-        core: Arc<EtcdLock>,
+        core: Arc<EtcdRWLock>,
+        mode: Mode,
         left: Option<Duration>,
         slice: Duration,
         cancel: Option<&AtomicBool>,
-    ) -> PyResult<Option<ringlock::Result<Guard>>> {
+    ) -> PyResult<Option<ringlock::Result<RWGuard>>> {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("ringlock-etcd-wait".into())
-            .spawn(move || drop(tx.send(core.acquire(left))));
+            .spawn(move || drop(tx.send(core.acquire(mode, left))));
         if let Err(e) = spawned {
             return Err(to_py(Error::new(
                 ErrorKind::Io,
@@ -206,7 +211,7 @@ impl EtcdHandle {
     /// waits (a core handle acquires one at a time).
     fn renew(&self) {
         let name = self.core().name().to_owned();
-        if let Ok(fresh) = EtcdLock::new(&self.client, &name) {
+        if let Ok(fresh) = EtcdRWLock::new(&self.client, &name) {
             *lock(&self.lock) = Arc::new(fresh);
         }
     }
@@ -289,7 +294,7 @@ impl EtcdHandle {
             ));
         };
         let guard = lock(&hold.guard).take();
-        let result = guard.map_or(Ok(()), Guard::release);
+        let result = guard.map_or(Ok(()), RWGuard::release);
         if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Lost) {
             hold.lost.store(true, Relaxed);
         }
@@ -297,13 +302,14 @@ impl EtcdHandle {
         result
     }
 
-    /// The holder and the waiters (GIL released while etcd answers):
-    /// `EtcdLockStatus(token, [EtcdHolder], [EtcdHolder, ...])`.
+    /// The holders and the waiters, with their modes (GIL released while
+    /// etcd answers): `EtcdLockStatus(token, [EtcdHolder, ...],
+    /// [EtcdHolder, ...])`.
     pub(crate) fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let core = self.core();
         let st = py.detach(|| core.status()).map_err(to_py)?;
         let holders = st
-            .holder
+            .holders
             .iter()
             .map(|e| holder(py, e))
             .collect::<PyResult<Vec<_>>>()?;
@@ -319,7 +325,7 @@ impl EtcdHandle {
     pub(crate) fn someone_holds(&self, py: Python<'_>) -> PyResult<bool> {
         let core = self.core();
         let st = py.detach(|| core.status()).map_err(to_py)?;
-        Ok(st.holder.is_some_and(|h| h.lease_left.is_some()))
+        Ok(st.holders.iter().any(|h| h.entry.lease_left.is_some()))
     }
 }
 
@@ -334,8 +340,9 @@ impl Drop for EtcdHandle {
     }
 }
 
-/// `EtcdHolder(pid, "exclusive", since, token, liveness, host, lease_left)`.
-fn holder<'py>(py: Python<'py>, e: &Entry) -> PyResult<Bound<'py, PyAny>> {
+/// `EtcdHolder(pid, mode, since, token, liveness, host, lease_left)`.
+fn holder<'py>(py: Python<'py>, rw: &RWEntry) -> PyResult<Bound<'py, PyAny>> {
+    let e = &rw.entry;
     let liveness = if e.lease_left.is_some() {
         "alive"
     } else {
@@ -348,7 +355,7 @@ fn holder<'py>(py: Python<'py>, e: &Entry) -> PyResult<Bound<'py, PyAny>> {
         "EtcdHolder",
         (
             e.pid,
-            "exclusive",
+            super::mode_name(rw.mode),
             since,
             e.token,
             liveness,

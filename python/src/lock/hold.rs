@@ -20,7 +20,10 @@ use std::sync::Arc;
 /// ``previous_owner_died``: a holder died (``kill -9`` included) without
 /// releasing since the last exclusive acquisition; reported once, to the
 /// next exclusive acquirer. What it protected may be half written. With
-/// etcd: the previous holder's lease expired instead of it releasing.
+/// etcd: the previous exclusive holder's lease expired instead of it
+/// releasing; a shared hold says it of the last exclusive holder (every read
+/// until the next write does: what it reads may be half written), and a
+/// reader that dies is reported to nobody.
 ///
 /// ``lost``: an etcd hold whose lease expired (the process was paused or
 /// cut off from etcd past its TTL) is lost: another process may hold the
@@ -48,12 +51,17 @@ impl From<Hold> for PyHold {
 }
 
 impl PyHold {
-    /// The hold of an etcd acquisition (exclusive).
-    pub(super) fn etcd(token: u64, previous_owner_died: bool, hold: Arc<EtcdHold>) -> Self {
+    /// The hold of an etcd acquisition.
+    pub(super) fn etcd(
+        token: u64,
+        previous_owner_died: bool,
+        shared: bool,
+        hold: Arc<EtcdHold>,
+    ) -> Self {
         PyHold {
             token,
             previous_owner_died,
-            shared: false,
+            shared,
             etcd: Some(hold),
         }
     }

@@ -18,9 +18,8 @@
 //! Handles not in use wait in the object's pool, so threads and tasks that
 //! come and go do not open the lock file each time.
 //!
-//! A handle is a local core lock or an etcd one (`handle.rs`); `Lock` takes
-//! either, `RWLock` only local ones so far (etcd's read/write lock is not
-//! in the core yet).
+//! A handle is a local core lock or an etcd one (`handle.rs`); both classes
+//! take either.
 
 mod args;
 mod etcd;
@@ -120,11 +119,6 @@ impl Handles {
                     dir: args::dir(a.dir)?,
                     file_mode: a.mode.map(args::file_mode).transpose()?.unwrap_or(0o600),
                 })
-            }
-            Where::Etcd if what == "rwlock" => {
-                return Err(invalid(
-                    "RWLock has no etcd backend yet; Lock(backend='etcd') is the exclusive one",
-                ))
             }
             Where::Etcd => {
                 let local = [("dir", a.dir), ("mode", a.mode)];

@@ -1,5 +1,6 @@
-//! `ringlock.RWLock`: a named read/write lock; each thread that holds it has
-//! a core handle of its own, so the threads of one process can read at once.
+//! `ringlock.RWLock`: a named read/write lock, on this host or in etcd; each
+//! thread that holds it has a core handle of its own, so the threads of one
+//! process can read at once.
 
 use super::{acquire, args, current_task, helper, lock, mode_name, timed_out, Handles, PyHold};
 use super::{EtcdArgs, Handle, LockArgs, TaskHold, Ticket};
@@ -13,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-/// A read/write lock named ``name`` between the processes of the host:
-/// any number of readers at once, or one writer. The arguments are those of
-/// :class:`Lock`.
+/// A read/write lock named ``name`` between the processes of the host (or,
+/// with ``backend="etcd"``, of any host): any number of readers at once, or
+/// one writer. The arguments are those of :class:`Lock`.
 ///
 /// ``with rw.read() as hold:`` holds it shared, ``with rw.write() as hold:``
 /// exclusive; both wait the lock's ``timeout`` and raise LockTimeout when it
@@ -30,6 +31,16 @@ use std::time::Duration;
 /// that exits while holding leaves the lock held until ``close()``, garbage
 /// collection or the end of the process. With the shm backend a waiting
 /// writer keeps new readers out, so readers cannot starve it.
+///
+/// ``backend="etcd"`` (``endpoints``, ``ttl``, ``namespace`` and
+/// ``request_timeout`` as for :class:`Lock`): a reader that comes after a
+/// waiting writer waits for it too (writer preference by queue order), a
+/// read's ``token`` is that of the last write (0 if none), and ``hold.lost``
+/// says whether the lease expired under the hold (``release()`` then raises
+/// LockLostError). An RWLock and a Lock of the same name are one lock: a
+/// Lock acquisition is a write. ``status()`` is an EtcdLockStatus whose
+/// holders (one writer, or the readers) and waiters (in the order they will
+/// hold) say their ``mode``.
 #[pyclass(module = "ringlock", name = "RWLock", frozen, weakref)]
 pub struct PyRWLock {
     handles: Arc<Handles>,
@@ -97,9 +108,12 @@ impl PyRWLock {
 impl PyRWLock {
     #[new]
     #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None)"
+        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
+                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
+        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
+                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
     )]
+    #[allow(clippy::too_many_arguments)] // the Python signature
     fn new(
         py: Python<'_>,
         name: &Bound<'_, PyAny>,
@@ -107,6 +121,10 @@ impl PyRWLock {
         dir: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
         timeout: Option<&Bound<'_, PyAny>>,
+        endpoints: Option<&Bound<'_, PyAny>>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        namespace: Option<&Bound<'_, PyAny>>,
+        request_timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let a = LockArgs {
             name,
@@ -114,7 +132,12 @@ impl PyRWLock {
             dir,
             mode,
             timeout,
-            etcd: EtcdArgs::default(),
+            etcd: EtcdArgs {
+                endpoints,
+                ttl,
+                namespace,
+                request_timeout,
+            },
         };
         let (handles, first) = Handles::from_args(py, "rwlock", a)?;
         handles.checkin(first.clone());
@@ -198,7 +221,9 @@ impl PyRWLock {
         self.probe()?.someone_holds(py)
     }
 
-    /// Who holds the lock, read without taking it (see ``Lock.status``).
+    /// Who holds the lock, read without taking it (see ``Lock.status``;
+    /// etcd: an EtcdLockStatus, the holders one writer or the readers, the
+    /// waiters in the order they will hold, each with its ``mode``).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.probe()?.status(py)
     }
@@ -209,13 +234,14 @@ impl PyRWLock {
         &self.handles.name
     }
 
-    /// The file that holds the lock's state.
+    /// The file that holds the lock's state (etcd: the prefix of its keys,
+    /// ``<namespace>/<name>/``).
     #[getter]
     fn path(&self) -> &OsStr {
         self.handles.path.as_os_str()
     }
 
-    /// ``"shm"`` or ``"file"``.
+    /// ``"shm"``, ``"file"`` or ``"etcd"``.
     #[getter]
     fn backend(&self) -> &'static str {
         self.handles.backend()
@@ -234,8 +260,8 @@ impl PyRWLock {
         let probe = lock(&self.probe).take();
         self.handles.close(py);
         let threads = std::mem::take(&mut *lock(&self.threads));
-        drop(threads); // the core releases held handles when they are dropped
-        drop(probe);
+        // the core releases held handles when they are dropped (etcd: a request)
+        py.detach(|| drop((threads, probe)));
     }
 
     /// A ticket for an asyncio acquisition by the current task (private).
