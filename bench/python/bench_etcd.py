@@ -28,60 +28,21 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+import etcd_server  # noqa: E402  (tests/lib/etcd_server.py)
 
 HOLD_S = 0.05
 TARGET = 20.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def etcd_server() -> Iterator[str]:
-    """One etcd member on free 127.0.0.1 ports, data on /dev/shm; killed by
-    pid at the end."""
-    client, peer = free_port(), free_port()
-    data = tempfile.mkdtemp(prefix="ringlock-bench-etcd-", dir="/dev/shm")
-    url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
-    proc = subprocess.Popen(
-        ["etcd", "--name", "b0", "--data-dir", f"{data}/b0",
-         "--listen-client-urls", url, "--advertise-client-urls", url,
-         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-         "--initial-cluster", f"b0={peer_url}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        until = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                    if b'"health":"true"' in r.read():
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > until:
-                raise SystemExit("bench_etcd: etcd did not start")
-            time.sleep(0.02)
-        yield url
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
-
-
 # ---- the two mechanisms: make(url, tag) -> (acquire, release) ----------------
+
 
 def ringlock_lock(url: str, tag: str) -> tuple[Callable[[], object], Callable[[], object]]:
     import ringlock
@@ -166,7 +127,7 @@ def main() -> None:
     rounds = {"ringlock etcd Lock": 20 if quick else 100, "tooz etcd3gw": 5 if quick else 20}
     if shutil.which("etcd") is None:
         raise SystemExit("bench_etcd: no etcd on PATH (bash tests/lib/need-etcd.sh)")
-    with etcd_server() as url:
+    with etcd_server.running(prefix="ringlock-bench-etcd-") as [url]:
         version = urllib.request.urlopen(f"{url}/version", timeout=2).read().decode().strip()
         print(f"== etcd lock hand-off from Python, release -> the blocked waiter's return, us "
               f"(etcd {version}, hold {HOLD_S * 1e3:.0f} ms) ==")

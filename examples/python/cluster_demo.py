@@ -27,16 +27,17 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 import ringlock
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+import etcd_server  # noqa: E402  (tests/lib/etcd_server.py)
 
 RING = "demo"
 TTL = 2
@@ -50,26 +51,12 @@ def fail(why: str) -> None:
     sys.exit(1)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(what: str, ok, within: float = 15) -> None:  # type: ignore[no-untyped-def]
     until = time.monotonic() + within
     while not ok():
         if time.monotonic() > until:
             fail(f"{what}: not within {within:.0f} s")
         time.sleep(0.02)
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-            return b'"health":"true"' in r.read()
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -82,24 +69,6 @@ def processes() -> Iterator[list[subprocess.Popen]]:  # type: ignore[type-arg]
             if p.poll() is None:
                 p.kill()
             p.wait()
-
-
-def etcd_cluster(data: str, started: list) -> list[str]:  # type: ignore[type-arg]
-    names = ["e0", "e1", "e2"]
-    client = {n: f"http://127.0.0.1:{free_port()}" for n in names}
-    peer = {n: f"http://127.0.0.1:{free_port()}" for n in names}
-    cluster = ",".join(f"{n}={peer[n]}" for n in names)
-    for n in names:
-        started.append(subprocess.Popen(
-            ["etcd", "--name", n, "--data-dir", f"{data}/{n}",
-             "--listen-client-urls", client[n], "--advertise-client-urls", client[n],
-             "--listen-peer-urls", peer[n], "--initial-advertise-peer-urls", peer[n],
-             "--initial-cluster", cluster, "--initial-cluster-state", "new"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-    for n in names:
-        wait_for(f"etcd {n} healthy", lambda n=n: healthy(client[n]), 30)
-    return [client[n] for n in names]
 
 
 def member(endpoints: str, node: str, addr: str) -> None:
@@ -148,7 +117,10 @@ def main() -> None:
     with ExitStack() as stack, processes() as started:
         stack.callback(shutil.rmtree, data, True)
         print("== cluster: 3 etcd members on 127.0.0.1 ==")
-        eps = etcd_cluster(data, started)
+        try:
+            eps = stack.enter_context(etcd_server.running(3, prefix="ringlock-demo-cluster-"))
+        except etcd_server.DidNotStart as e:
+            fail(str(e))
         endpoints = ",".join(eps)
         print(f"  {endpoints}")
 

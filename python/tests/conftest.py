@@ -5,17 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import ringlock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
+import etcd_server as etcd_servers  # noqa: E402  (tests/lib/etcd_server.py)
 
 ALGORITHMS = ("ketama", "xxh3", "jump")
 
@@ -62,49 +61,19 @@ def lock_dir(tmp_path: Path) -> str:
 # ---- etcd ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def etcd_server() -> Iterator[str]:
     """A real etcd on free 127.0.0.1 ports, its data under /dev/shm, killed
-    when the block ends: its client URL. Skips (or fails, under
-    RINGLOCK_REQUIRE_ETCD) as the ``etcd`` fixture says."""
+    when the block ends (tests/lib/etcd_server.py): its client URL. Skips (or
+    fails, under RINGLOCK_REQUIRE_ETCD) as the ``etcd`` fixture says."""
     if os.environ.get("RINGLOCK_SKIP_ETCD"):
         pytest.skip("RINGLOCK_SKIP_ETCD is set")
     if shutil.which("etcd") is None:
         if os.environ.get("RINGLOCK_REQUIRE_ETCD"):
             pytest.fail("RINGLOCK_REQUIRE_ETCD is set but no etcd is on PATH")
         pytest.skip("etcd is not installed (tests/lib/need-etcd.sh)")
-    client, peer = _free_port(), _free_port()
-    data = tempfile.mkdtemp(prefix="ringlock-py-etcd-", dir="/dev/shm")
-    url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
-    proc = subprocess.Popen(
-        ["etcd", "--name", "m0", "--data-dir", f"{data}/m0",
-         "--listen-client-urls", url, "--advertise-client-urls", url,
-         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-         "--initial-cluster", f"m0={peer_url}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        until = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                    if b'"health":"true"' in r.read():
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < until, "etcd did not start"
-            time.sleep(0.02)
+    with etcd_servers.running(prefix="ringlock-py-etcd-") as [url]:
         yield url
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
