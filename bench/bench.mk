@@ -13,8 +13,9 @@
 #   make bench-c        only the C hand-off bench (pinned, then not pinned)
 #   make bench-python   only the Python benches, ring and lock
 #   make bench-lock     only the lock benches: Rust, its table, C, Python
-#   make bench-etcd     the etcd lock beside two raw etcd transactions (Rust), and its
-#                       hand-off beside tooz's etcd3gw lock (Python) (docs/distributed.md)
+#   make bench-etcd     the etcd lock beside two raw etcd transactions (Rust), its
+#                       hand-off beside tooz's etcd3gw lock (Python), and a membership
+#                       change to every watcher's new ring beside a raw watch (docs/distributed.md)
 #   make bench-probe    micro-experiment: where a ringlock get spends its time
 #   make bench-shared   SharedRing beside Ring: Rust get (criterion) and publish,
 #                       their table, Rust get interleaved (the 1.2x target), C get, Python get and publish, publish -> reader
@@ -151,6 +152,7 @@ bench: python bench-deps
 bench-etcd: python bench-deps
 	bash tests/lib/need-etcd.sh
 	$(BENCH_CARGO) --bench etcd
+	$(BENCH_CARGO) --bench etcd_membership
 	@echo
 	$(VPY) bench/python/bench_etcd.py
 

@@ -72,14 +72,25 @@ impl Floor {
             "success": [{"request_put": {"key": k, "value": STANDARD.encode("x"), "lease": self.lease}}],
         });
         let answer = self.post("/v3/kv/txn", &put);
-        assert_eq!(answer["succeeded"], json!(true), "the key was free: {answer}");
-        let rev = answer["header"]["revision"].as_str().expect("a revision").to_owned();
+        assert_eq!(
+            answer["succeeded"],
+            json!(true),
+            "the key was free: {answer}"
+        );
+        let rev = answer["header"]["revision"]
+            .as_str()
+            .expect("a revision")
+            .to_owned();
         let delete = json!({
             "compare": [{"key": k, "target": "CREATE", "result": "EQUAL", "create_revision": rev}],
             "success": [{"request_delete_range": {"key": k}}],
         });
         let answer = self.post("/v3/kv/txn", &delete);
-        assert_eq!(answer["succeeded"], json!(true), "the key was ours: {answer}");
+        assert_eq!(
+            answer["succeeded"],
+            json!(true),
+            "the key was ours: {answer}"
+        );
     }
 }
 
