@@ -535,10 +535,51 @@ struct Status {
     std::vector<Holder> holders;
 };
 
+/// A holder or waiter of an etcd lock, with what only etcd knows (see
+/// rl_etcd_holder).
+struct EtcdHolder {
+    Holder holder;
+    std::string host;                 ///< the host name its process recorded
+    std::int64_t lease_left_ms = -1;  ///< its lease's time left; -1: gone or unknown
+};
+
+/// Who holds an etcd lock, with hosts and leases (see rl_lock_etcd_status).
+struct EtcdStatus {
+    std::uint64_t token = 0;  ///< the last confirmed exclusive hold's token
+    std::vector<EtcdHolder> holders;
+};
+
 namespace detail {
 
 inline Hold hold_of(const rl_hold &h) noexcept {
     return Hold{h.token, h.previous_owner_died, static_cast<Mode>(h.mode)};
+}
+
+inline Holder holder_of(const rl_holder &h) noexcept {
+    return Holder{h.pid, static_cast<Mode>(h.mode), h.since_ms, h.token, static_cast<Liveness>(h.liveness)};
+}
+
+inline EtcdHolder holder_of(const rl_etcd_holder &h) {
+    return EtcdHolder{holder_of(h.holder), std::string(h.host), h.lease_left_ms};
+}
+
+/// A size query, then a read into a buffer with room for a few newcomers,
+/// asked again while the list outgrew it meanwhile. `read(buf, cap, &n)` is
+/// one call of the C function; `R` is its record type.
+template <typename R, typename Read>
+std::vector<R> read_list(Read read) {
+    for (int attempt = 0;; attempt++) {
+        std::size_t n = 0;
+        check(read(nullptr, 0, &n));
+        std::vector<R> buf(n + 4);
+        rl_status s = read(buf.data(), buf.size(), &n);
+        if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
+            continue;  // the list outgrew the buffer meanwhile: ask again
+        }
+        check(s);
+        buf.resize(n);
+        return buf;
+    }
 }
 
 /// A C string without an inner NUL, which the C API could not see.
@@ -776,40 +817,61 @@ public:
     /// (lost for good: release, then acquire again) or RL_ERR_UNAVAILABLE.
     void check() const { detail::check(rl_lock_check(lock_)); }
 
-    /// Who holds the lock, read without taking it.
+    /// Who holds the lock, read without taking it (on etcd any number of
+    /// readers).
     Status status() const {
-        rl_holder buf[RL_LOCK_MAX_HOLDERS];
-        std::size_t n = 0;
         Status st;
-        detail::check(rl_lock_status(lock_, &st.token, buf, RL_LOCK_MAX_HOLDERS, &n));
-        st.holders.reserve(n);
-        for (std::size_t i = 0; i < n; i++) {
-            st.holders.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
-                                        buf[i].token, static_cast<Liveness>(buf[i].liveness)});
+        std::uint64_t token = 0;
+        auto read = [&](rl_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_status(lock_, &token, buf, cap, n);
+        };
+        for (const rl_holder &h : detail::read_list<rl_holder>(read)) {
+            st.holders.push_back(detail::holder_of(h));
         }
+        st.token = token;
         return st;
     }
 
     /// The acquisitions waiting, in the order they will hold (etcd; always
     /// empty for the local backends, which do not record waiters).
     std::vector<Holder> waiters() const {
-        for (int attempt = 0;; attempt++) {
-            std::size_t n = 0;
-            detail::check(rl_lock_waiters(lock_, nullptr, 0, &n));
-            std::vector<rl_holder> buf(n + 4);  // room for a few newcomers
-            rl_status s = rl_lock_waiters(lock_, buf.data(), buf.size(), &n);
-            if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
-                continue;  // the queue outgrew the buffer meanwhile: ask again
-            }
-            detail::check(s);
-            std::vector<Holder> out;
-            out.reserve(n);
-            for (std::size_t i = 0; i < n; i++) {
-                out.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
-                                     buf[i].token, static_cast<Liveness>(buf[i].liveness)});
-            }
-            return out;
+        std::vector<Holder> out;
+        auto read = [&](rl_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_waiters(lock_, buf, cap, n);
+        };
+        for (const rl_holder &h : detail::read_list<rl_holder>(read)) {
+            out.push_back(detail::holder_of(h));
         }
+        return out;
+    }
+
+    /// etcd only: the holders with their hosts and leases' time left
+    /// (rl_lock_etcd_status); throws Error RL_ERR_INVALID_ARGUMENT on a
+    /// local lock.
+    EtcdStatus etcd_status() const {
+        EtcdStatus st;
+        std::uint64_t token = 0;
+        auto read = [&](rl_etcd_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_etcd_status(lock_, &token, buf, cap, n);
+        };
+        for (const rl_etcd_holder &h : detail::read_list<rl_etcd_holder>(read)) {
+            st.holders.push_back(detail::holder_of(h));
+        }
+        st.token = token;
+        return st;
+    }
+
+    /// etcd only: the waiters, in order, with their hosts and leases' time
+    /// left (rl_lock_etcd_waiters); throws as etcd_status().
+    std::vector<EtcdHolder> etcd_waiters() const {
+        std::vector<EtcdHolder> out;
+        auto read = [&](rl_etcd_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_etcd_waiters(lock_, buf, cap, n);
+        };
+        for (const rl_etcd_holder &h : detail::read_list<rl_etcd_holder>(read)) {
+            out.push_back(detail::holder_of(h));
+        }
+        return out;
     }
 
     /// Whether this object holds a handle (false once moved from).
