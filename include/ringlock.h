@@ -531,6 +531,68 @@ typedef struct {
 } rl_ring_watcher_options;
 
 /**
+ * One change of a watched ring, as the callback of
+ * `rl_ring_watcher_open_with_callback` gets it.
+ *
+ * Everything it points to is borrowed for the duration of the callback
+ * only: the rings and the moves are freed when the callback returns. To
+ * keep a ring, copy it (`rl_ring_clone`); to keep the plan, copy the
+ * records and the names they point to, or compute it again later with
+ * `rl_ring_diff` on rings you kept. Do not free or mutate anything here.
+ */
+typedef struct {
+    /**
+     * The etcd revision of the ring before.
+     */
+    uint64_t before_revision;
+    /**
+     * The etcd revision of the ring now current.
+     */
+    uint64_t revision;
+    /**
+     * The ring before the change (read-only, borrowed).
+     */
+    const rl_ring *before;
+    /**
+     * The ring now current (read-only, borrowed): what
+     * `rl_ring_watcher_current` returns from now on.
+     */
+    const rl_ring *after;
+    /**
+     * Whether a plan is given: false for jump rings, which place keys by
+     * bucket number and have no key positions (`rl_ring_diff` refuses
+     * them too); compare the rings' nodes instead.
+     */
+    bool has_plan;
+    /**
+     * The migration plan, exactly `rl_ring_diff(before, after)`: the ranges
+     * of key positions whose owner changed, with the old and new owner;
+     * `move_count` records. NULL when `has_plan` is false.
+     */
+    const rl_move *moves;
+    /**
+     * The number of records in `moves` (0 without a plan).
+     */
+    size_t move_count;
+    /**
+     * The share of the key space that moves (0 to 1; 0 without a plan).
+     */
+    double fraction;
+    /**
+     * Whether the change was found by listing the members again (after a
+     * compacted history or a broken watch) rather than from watch events.
+     */
+    bool relisted;
+} rl_ring_change;
+
+/**
+ * The callback of `rl_ring_watcher_open_with_callback`: `change` and what
+ * it points to are valid until the callback returns; `user_data` is the
+ * pointer given at open.
+ */
+typedef void (*rl_ring_change_fn)(const rl_ring_change *change, void *user_data);
+
+/**
  * Success.
  */
 #define RL_OK 0
@@ -1853,6 +1915,42 @@ rl_status rl_ring_watcher_addr(const rl_ring_watcher *watcher,
  * watcher may be running (a wait included); do not close a watcher twice.
  */
 void rl_ring_watcher_close(rl_ring_watcher *watcher);
+
+/**
+ * `rl_ring_watcher_open`, and `on_change(change, user_data)` called after
+ * each change of the ring (not for the first ring, which the open returns
+ * with): each new ring comes with the migration plan from the ring before
+ * it, `rl_ring_change`. The watcher's other calls are as for
+ * `rl_ring_watcher_open`; close it with `rl_ring_watcher_close`, after
+ * which the callback is never called again.
+ *
+ * The callback runs on the watcher's background thread, one change at a
+ * time, in revision order, after the swap: `rl_ring_watcher_current` from
+ * another thread already returns the new ring, and a thread blocked in
+ * `rl_ring_watcher_wait` may wake before or while it runs. Every change the
+ * watcher applies is handed over: when events follow each other within
+ * `coalesce_ms` they make one change. Constraints: the callback must not
+ * call `rl_ring_watcher_close` on this watcher (a deadlock: close waits for
+ * the thread) and should not call back into it at all; it must not block
+ * long — the watcher waits for it, so the next ring is delayed meanwhile
+ * (the changes in between coalesce into one); it must not unwind (a C++
+ * exception escaping it aborts the process). `user_data` (may be NULL) is
+ * passed as given; the caller keeps it valid, and usable from that thread,
+ * until `rl_ring_watcher_close` returns. Each call allocates a copy of both
+ * rings and the plan (freed when it returns); if that fails (out of
+ * memory) that change's callback is skipped.
+ *
+ * Returns as `rl_ring_watcher_open`, and `RL_ERR_INVALID_ARGUMENT` when
+ * `on_change` is NULL. `*out` is written only on success. Thread-safe.
+ */
+rl_status rl_ring_watcher_open_with_callback(const char *const *endpoints,
+                                             size_t endpoint_count,
+                                             const char *ring,
+                                             const rl_ring_options *ring_options,
+                                             const rl_ring_watcher_options *options,
+                                             rl_ring_change_fn on_change,
+                                             void *user_data,
+                                             rl_ring_watcher **out);
 
 #ifdef __cplusplus
 }  // extern "C"
