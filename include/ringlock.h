@@ -17,7 +17,8 @@
  *     tracker (an acquire chooses and counts atomically). Only rl_tracker_free
  *     needs exclusive access.
  *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
- *     rl_lock_release, rl_lock_check, rl_lock_status and rl_lock_waiters may
+ *     rl_lock_release, rl_lock_check, rl_lock_status, rl_lock_waiters and
+ *     rl_lock_etcd_status/_waiters may
  *     run concurrently on one handle (threads sharing a local handle take turns holding it; an
  *     etcd handle refuses a second acquisition with RL_ERR_DEADLOCK; any
  *     thread of the holding process may release). Only rl_lock_close needs
@@ -40,7 +41,9 @@
  *     _revision/_addr may run concurrently on one handle. Only rl_member_leave,
  *     rl_member_free and rl_ring_watcher_close need exclusive access. Each
  *     handle runs a background thread (lease renewal, or etcd's watch).
- *     rl_ring_watcher_wait blocks the calling thread only.
+ *     rl_ring_watcher_wait blocks the calling thread only. The callback of
+ *     rl_ring_watcher_open_with_callback runs on the watcher's thread, one
+ *     change at a time; it must not close the watcher nor block long.
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
