@@ -56,7 +56,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -1062,10 +1064,25 @@ struct Placement {
 /// Follows a membership ring in etcd, owning an rl_ring_watcher. Move-only.
 class RingWatcher {
 public:
+    /// What the change callback gets (see rl_ring_change): the rings and the
+    /// plan are borrowed for the call only (copy a ring with Ring's
+    /// rl_ring_clone, or keep the revision and ask current() later).
+    using OnChange = std::function<void(const rl_ring_change &)>;
+
     /// Lists the members of `ring` and starts following them
     /// (rl_ring_watcher_open); `ring_options` as for Ring (zeros: xxh3).
     RingWatcher(std::vector<std::string> endpoints, std::string ring,
-                const rl_ring_options &ring_options = {}, const WatcherOptions &options = {}) {
+                const rl_ring_options &ring_options = {}, const WatcherOptions &options = {})
+        : RingWatcher(std::move(endpoints), std::move(ring), ring_options, options, OnChange{}) {}
+
+    /// The same, and `on_change` called on the watcher's thread after each
+    /// change with the new ring and the migration plan from the one before
+    /// (rl_ring_watcher_open_with_callback): it must not destroy this
+    /// watcher nor block long; an exception it throws is swallowed (it
+    /// cannot cross the C library). An empty `on_change` means none.
+    RingWatcher(std::vector<std::string> endpoints, std::string ring,
+                const rl_ring_options &ring_options, const WatcherOptions &options,
+                OnChange on_change) {
         detail::Endpoints eps(std::move(endpoints));
         ring = detail::c_string(std::move(ring), "ring name");
         std::optional<std::string> ns;
@@ -1076,8 +1093,16 @@ public:
         o.etcd_namespace = ns ? ns->c_str() : nullptr;
         o.request_timeout_ms = options.request_timeout_ms;
         o.coalesce_ms = options.coalesce_ms;
-        detail::check(rl_ring_watcher_open(eps.data(), eps.size(), ring.c_str(), &ring_options, &o,
-                                           &watcher_));
+        if (!on_change) {
+            detail::check(rl_ring_watcher_open(eps.data(), eps.size(), ring.c_str(), &ring_options, &o,
+                                               &watcher_));
+            return;
+        }
+        auto callback = std::make_unique<OnChange>(std::move(on_change));
+        detail::check(rl_ring_watcher_open_with_callback(eps.data(), eps.size(), ring.c_str(),
+                                                         &ring_options, &o, &RingWatcher::call,
+                                                         callback.get(), &watcher_));
+        on_change_ = std::move(callback);  // its address stays the same: user_data
     }
 
     /// The same, with `algorithm` and its default parameters.
@@ -1091,12 +1116,14 @@ public:
     RingWatcher(const RingWatcher &) = delete;
     RingWatcher &operator=(const RingWatcher &) = delete;
 
-    RingWatcher(RingWatcher &&other) noexcept : watcher_(std::exchange(other.watcher_, nullptr)) {}
+    RingWatcher(RingWatcher &&other) noexcept
+        : on_change_(std::move(other.on_change_)), watcher_(std::exchange(other.watcher_, nullptr)) {}
 
     RingWatcher &operator=(RingWatcher &&other) noexcept {
         if (this != &other) {
-            rl_ring_watcher_close(watcher_);
+            rl_ring_watcher_close(watcher_);  // before its callback goes
             watcher_ = std::exchange(other.watcher_, nullptr);
+            on_change_ = std::move(other.on_change_);
         }
         return *this;
     }
@@ -1145,6 +1172,15 @@ public:
     const rl_ring_watcher *handle() const noexcept { return watcher_; }
 
 private:
+    static void call(const rl_ring_change *change, void *user_data) noexcept {
+        try {
+            (*static_cast<OnChange *>(user_data))(*change);
+        } catch (...) {
+            // nothing may unwind into the C library's thread
+        }
+    }
+
+    std::unique_ptr<OnChange> on_change_;  // user_data of the C callback
     rl_ring_watcher *watcher_ = nullptr;
 };
 
