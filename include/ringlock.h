@@ -17,7 +17,8 @@
  *     tracker (an acquire chooses and counts atomically). Only rl_tracker_free
  *     needs exclusive access.
  *   - An rl_lock may be used by several threads at once: rl_lock_acquire,
- *     rl_lock_release, rl_lock_check, rl_lock_status and rl_lock_waiters may
+ *     rl_lock_release, rl_lock_check, rl_lock_status, rl_lock_waiters and
+ *     rl_lock_etcd_status/_waiters may
  *     run concurrently on one handle (threads sharing a local handle take turns holding it; an
  *     etcd handle refuses a second acquisition with RL_ERR_DEADLOCK; any
  *     thread of the holding process may release). Only rl_lock_close needs
@@ -40,7 +41,9 @@
  *     _revision/_addr may run concurrently on one handle. Only rl_member_leave,
  *     rl_member_free and rl_ring_watcher_close need exclusive access. Each
  *     handle runs a background thread (lease renewal, or etcd's watch).
- *     rl_ring_watcher_wait blocks the calling thread only.
+ *     rl_ring_watcher_wait blocks the calling thread only. The callback of
+ *     rl_ring_watcher_open_with_callback runs on the watcher's thread, one
+ *     change at a time; it must not close the watcher nor block long.
  *   - rl_last_error() is per thread; rl_version(), rl_status_str() and
  *     rl_jump_hash() are pure.
  *
@@ -110,6 +113,13 @@
  * The patch version of the header.
  */
 #define RINGLOCK_VERSION_PATCH 0
+
+/**
+ * The size of `rl_etcd_holder.host`, its terminating NUL included: a host
+ * name of up to `RL_HOST_MAX - 1` bytes is stored whole (Linux's are at
+ * most 64).
+ */
+#define RL_HOST_MAX 256
 
 /**
  * The most holders `rl_lock_status` ever reports: an array of this many
@@ -397,8 +407,10 @@ typedef struct {
     uint64_t token;
     /**
      * A holder died without releasing since the last exclusive acquisition.
-     * Reported once, to the next exclusive acquirer (always false for
-     * shared). What it was protecting may be half written.
+     * Reported once, to the next exclusive acquirer (on the local backends
+     * always false for shared; on etcd a shared hold says whether the last
+     * exclusive holder's lease expired). What it was protecting may be half
+     * written.
      */
     bool previous_owner_died;
     /**
@@ -438,6 +450,32 @@ typedef struct {
      */
     rl_liveness liveness;
 } rl_holder;
+
+/**
+ * One holder or waiter of an etcd lock, as `rl_lock_etcd_status` and
+ * `rl_lock_etcd_waiters` see it. A plain value the caller owns: nothing in
+ * it points elsewhere.
+ */
+typedef struct {
+    /**
+     * What `rl_lock_status` (or `rl_lock_waiters`) reports of it: pid
+     * (possibly on another host), mode, `since_ms` (when it began to wait),
+     * token, and liveness (`RL_LIVENESS_ALIVE` while its lease runs,
+     * `RL_LIVENESS_DEAD` once the lease is gone).
+     */
+    rl_holder holder;
+    /**
+     * The host name its process recorded, NUL-terminated; cut at the last
+     * whole UTF-8 character that fits `RL_HOST_MAX - 1` bytes (or at a NUL
+     * in the name); empty if none was recorded.
+     */
+    char host[RL_HOST_MAX];
+    /**
+     * Milliseconds left on its lease as etcd answered (at most its TTL
+     * times 1000), or -1 when the lease is gone or unknown.
+     */
+    int64_t lease_left_ms;
+} rl_etcd_holder;
 
 /**
  * How `rl_member_join` registers a member. A zero-initialised struct
@@ -494,6 +532,68 @@ typedef struct {
      */
     uint32_t coalesce_ms;
 } rl_ring_watcher_options;
+
+/**
+ * One change of a watched ring, as the callback of
+ * `rl_ring_watcher_open_with_callback` gets it.
+ *
+ * Everything it points to is borrowed for the duration of the callback
+ * only: the rings and the moves are freed when the callback returns. To
+ * keep a ring, copy it (`rl_ring_clone`); to keep the plan, copy the
+ * records and the names they point to, or compute it again later with
+ * `rl_ring_diff` on rings you kept. Do not free or mutate anything here.
+ */
+typedef struct {
+    /**
+     * The etcd revision of the ring before.
+     */
+    uint64_t before_revision;
+    /**
+     * The etcd revision of the ring now current.
+     */
+    uint64_t revision;
+    /**
+     * The ring before the change (read-only, borrowed).
+     */
+    const rl_ring *before;
+    /**
+     * The ring now current (read-only, borrowed): what
+     * `rl_ring_watcher_current` returns from now on.
+     */
+    const rl_ring *after;
+    /**
+     * Whether a plan is given: false for jump rings, which place keys by
+     * bucket number and have no key positions (`rl_ring_diff` refuses
+     * them too); compare the rings' nodes instead.
+     */
+    bool has_plan;
+    /**
+     * The migration plan, exactly `rl_ring_diff(before, after)`: the ranges
+     * of key positions whose owner changed, with the old and new owner;
+     * `move_count` records. NULL when `has_plan` is false.
+     */
+    const rl_move *moves;
+    /**
+     * The number of records in `moves` (0 without a plan).
+     */
+    size_t move_count;
+    /**
+     * The share of the key space that moves (0 to 1; 0 without a plan).
+     */
+    double fraction;
+    /**
+     * Whether the change was found by listing the members again (after a
+     * compacted history or a broken watch) rather than from watch events.
+     */
+    bool relisted;
+} rl_ring_change;
+
+/**
+ * The callback of `rl_ring_watcher_open_with_callback`: `change` and what
+ * it points to are valid until the callback returns; `user_data` is the
+ * pointer given at open.
+ */
+typedef void (*rl_ring_change_fn)(const rl_ring_change *change, void *user_data);
 
 /**
  * Success.
@@ -1444,12 +1544,20 @@ void rl_lock_close(rl_lock *lock);
  * handle from the thread that holds it is `RL_ERR_DEADLOCK`, never a hang.
  * Other threads using the same handle wait their turn (within `timeout_ms`).
  *
- * etcd (`RL_BACKEND_ETCD`): exclusive only (`RL_MODE_SHARED` is
- * `RL_ERR_INVALID_ARGUMENT` for now). The token is the create revision of
- * the hold's key in etcd; `previous_owner_died` says that the previous
- * holder's lease expired (it died, was stopped, or lost etcd) instead of
- * releasing, which happens within the TTL of its death. A try (0) fails
- * with `RL_ERR_WOULD_BLOCK` when the lock is held or waited for. Any
+ * etcd (`RL_BACKEND_ETCD`): both modes, queued in one order of arrival. An
+ * exclusive acquisition holds when nothing came before it; a shared one
+ * when no exclusive acquisition came before it (readers hold together; a
+ * reader that comes after a waiting writer waits for it). The handle is the
+ * same lock as an exclusive-only etcd lock of the same name in any
+ * language. Exclusive: the token is the create revision of the hold's key
+ * in etcd; `previous_owner_died` says that the previous exclusive holder's
+ * lease expired (it died, was stopped, or lost etcd) instead of releasing,
+ * which happens within the TTL of its death. Shared: the token is the last
+ * exclusive hold's (0 if none), and `previous_owner_died` says whether that
+ * holder's lease expired (a reader that dies is not reported). A try (0)
+ * fails with `RL_ERR_WOULD_BLOCK` when it would wait: exclusive, when the
+ * lock is held or waited for; shared, when an exclusive acquisition holds
+ * or waits. Any
  * acquisition through a handle that holds or is acquiring is
  * `RL_ERR_DEADLOCK`, from whichever thread (open a handle per thread).
  * While held, the hold lasts as long as the process's lease is renewed:
@@ -1457,7 +1565,7 @@ void rl_lock_close(rl_lock *lock);
  *
  * Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
  * `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
- * < -1, shared mode on etcd, a handle inherited across fork() on etcd;
+ * < -1, a handle inherited across fork() on etcd;
  * nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
  * truncated, rewritten or reset while in use: nothing is acquired, and the
  * handle stays unusable), `RL_ERR_IO`, or for etcd `RL_ERR_UNAVAILABLE`
@@ -1511,6 +1619,45 @@ rl_status rl_lock_release(rl_lock *lock);
 rl_status rl_lock_check(const rl_lock *lock);
 
 /**
+ * `rl_lock_status` for an etcd lock, each holder with its host and its
+ * lease's time left: the last confirmed exclusive hold's token (0 if never
+ * held exclusively) into `*token` (may be NULL), and the holders — one
+ * exclusive, or every shared one — into `holders[0..*count]`, a buffer the
+ * caller owns (nothing written keeps pointing into the library).
+ *
+ * Size convention as `rl_lock_status`: with `holders` NULL and `cap` 0,
+ * stores the number of holders in `*count`. There are at most as many
+ * shared holders as processes reading the lock: if they grew between two
+ * calls, the second fails with `RL_ERR_INVALID_ARGUMENT` ("too small") and
+ * the caller asks again. One request (or a few) to etcd; a snapshot,
+ * possibly stale on return.
+ *
+ * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
+ * `holders` NULL with `cap` > 0, `cap` too small, or a local (shm, file)
+ * lock: these records exist only on etcd) or `RL_ERR_UNAVAILABLE` (etcd did
+ * not answer within `request_timeout_ms`). Outputs are written only on
+ * success. Thread-safe: may run concurrently with other calls on the same
+ * handle except `rl_lock_close`.
+ */
+rl_status rl_lock_etcd_status(const rl_lock *lock,
+                              uint64_t *token,
+                              rl_etcd_holder *holders,
+                              size_t cap,
+                              size_t *count);
+
+/**
+ * `rl_lock_waiters` for an etcd lock, each waiter with its host and its
+ * lease's time left: the acquisitions waiting, in the order they will hold,
+ * with their modes, into `waiters[0..*count]`, a buffer the caller owns.
+ * Size convention, errors and thread-safety as `rl_lock_etcd_status`
+ * (`RL_ERR_INVALID_ARGUMENT` on a local lock).
+ */
+rl_status rl_lock_etcd_waiters(const rl_lock *lock,
+                               rl_etcd_holder *waiters,
+                               size_t cap,
+                               size_t *count);
+
+/**
  * Reads who holds the lock, without taking it: the last fencing token
  * handed out (0 if never acquired exclusively) into `*token` (may be NULL),
  * and the recorded holders (an exclusive one, or shared ones; a dead one
@@ -1531,11 +1678,15 @@ rl_status rl_lock_check(const rl_lock *lock);
  * The answer is a snapshot: it may be stale by the time the call returns.
  *
  * etcd: one request (or a few) to etcd. `*token` is the token of the last
- * confirmed hold; at most one holder is reported (the waiters:
- * `rl_lock_waiters`), with
- * its pid (possibly on another host), `since_ms` (when it began to wait),
- * its token, and `RL_LIVENESS_ALIVE` while its lease runs,
- * `RL_LIVENESS_DEAD` once the lease is gone.
+ * confirmed exclusive hold; the holders are one exclusive holder or every
+ * shared one (the waiters: `rl_lock_waiters`; hosts and leases' time left:
+ * `rl_lock_etcd_status`), each with its pid (possibly on another host), its
+ * mode, `since_ms` (when it began to wait), its token (a shared holder's is
+ * the last exclusive token when it took its hold), and `RL_LIVENESS_ALIVE`
+ * while its lease runs, `RL_LIVENESS_DEAD` once the lease is gone. Shared
+ * holders on etcd are not bounded by `RL_LOCK_MAX_HOLDERS`: if the buffer is
+ * too small the call fails (nothing written) and `rl_last_error` says how
+ * many there are.
  *
  * Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
  * `holders` NULL with `cap` > 0, or `cap` smaller than the number of
@@ -1554,8 +1705,9 @@ rl_status rl_lock_status(const rl_lock *lock,
  * Reads the acquisitions waiting for the lock, in the order they will hold
  * it, into a buffer the caller owns, with their number in `*count`. etcd
  * only: the local backends do not record their waiters (the count is 0).
- * Each entry is as `rl_lock_status` reports the holder (pid, possibly on
- * another host; `since_ms`, when it began to wait; the token it will hold;
+ * Each entry is as `rl_lock_status` reports a holder (pid, possibly on
+ * another host; the mode it waits for; `since_ms`, when it began to wait;
+ * the token it will hold (exclusive) or its key's revision (shared);
  * `RL_LIVENESS_ALIVE` while its lease runs, `RL_LIVENESS_DEAD` once gone).
  *
  * Size convention as `rl_lock_status`: with `waiters` NULL and `cap` 0,
@@ -1766,6 +1918,42 @@ rl_status rl_ring_watcher_addr(const rl_ring_watcher *watcher,
  * watcher may be running (a wait included); do not close a watcher twice.
  */
 void rl_ring_watcher_close(rl_ring_watcher *watcher);
+
+/**
+ * `rl_ring_watcher_open`, and `on_change(change, user_data)` called after
+ * each change of the ring (not for the first ring, which the open returns
+ * with): each new ring comes with the migration plan from the ring before
+ * it, `rl_ring_change`. The watcher's other calls are as for
+ * `rl_ring_watcher_open`; close it with `rl_ring_watcher_close`, after
+ * which the callback is never called again.
+ *
+ * The callback runs on the watcher's background thread, one change at a
+ * time, in revision order, after the swap: `rl_ring_watcher_current` from
+ * another thread already returns the new ring, and a thread blocked in
+ * `rl_ring_watcher_wait` may wake before or while it runs. Every change the
+ * watcher applies is handed over: when events follow each other within
+ * `coalesce_ms` they make one change. Constraints: the callback must not
+ * call `rl_ring_watcher_close` on this watcher (a deadlock: close waits for
+ * the thread) and should not call back into it at all; it must not block
+ * long — the watcher waits for it, so the next ring is delayed meanwhile
+ * (the changes in between coalesce into one); it must not unwind (a C++
+ * exception escaping it aborts the process). `user_data` (may be NULL) is
+ * passed as given; the caller keeps it valid, and usable from that thread,
+ * until `rl_ring_watcher_close` returns. Each call allocates a copy of both
+ * rings and the plan (freed when it returns); if that fails (out of
+ * memory) that change's callback is skipped.
+ *
+ * Returns as `rl_ring_watcher_open`, and `RL_ERR_INVALID_ARGUMENT` when
+ * `on_change` is NULL. `*out` is written only on success. Thread-safe.
+ */
+rl_status rl_ring_watcher_open_with_callback(const char *const *endpoints,
+                                             size_t endpoint_count,
+                                             const char *ring,
+                                             const rl_ring_options *ring_options,
+                                             const rl_ring_watcher_options *options,
+                                             rl_ring_change_fn on_change,
+                                             void *user_data,
+                                             rl_ring_watcher **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -56,7 +56,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -535,10 +537,51 @@ struct Status {
     std::vector<Holder> holders;
 };
 
+/// A holder or waiter of an etcd lock, with what only etcd knows (see
+/// rl_etcd_holder).
+struct EtcdHolder {
+    Holder holder;
+    std::string host;                 ///< the host name its process recorded
+    std::int64_t lease_left_ms = -1;  ///< its lease's time left; -1: gone or unknown
+};
+
+/// Who holds an etcd lock, with hosts and leases (see rl_lock_etcd_status).
+struct EtcdStatus {
+    std::uint64_t token = 0;  ///< the last confirmed exclusive hold's token
+    std::vector<EtcdHolder> holders;
+};
+
 namespace detail {
 
 inline Hold hold_of(const rl_hold &h) noexcept {
     return Hold{h.token, h.previous_owner_died, static_cast<Mode>(h.mode)};
+}
+
+inline Holder holder_of(const rl_holder &h) noexcept {
+    return Holder{h.pid, static_cast<Mode>(h.mode), h.since_ms, h.token, static_cast<Liveness>(h.liveness)};
+}
+
+inline EtcdHolder holder_of(const rl_etcd_holder &h) {
+    return EtcdHolder{holder_of(h.holder), std::string(h.host), h.lease_left_ms};
+}
+
+/// A size query, then a read into a buffer with room for a few newcomers,
+/// asked again while the list outgrew it meanwhile. `read(buf, cap, &n)` is
+/// one call of the C function; `R` is its record type.
+template <typename R, typename Read>
+std::vector<R> read_list(Read read) {
+    for (int attempt = 0;; attempt++) {
+        std::size_t n = 0;
+        check(read(nullptr, 0, &n));
+        std::vector<R> buf(n + 4);
+        rl_status s = read(buf.data(), buf.size(), &n);
+        if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
+            continue;  // the list outgrew the buffer meanwhile: ask again
+        }
+        check(s);
+        buf.resize(n);
+        return buf;
+    }
 }
 
 /// A C string without an inner NUL, which the C API could not see.
@@ -776,40 +819,61 @@ public:
     /// (lost for good: release, then acquire again) or RL_ERR_UNAVAILABLE.
     void check() const { detail::check(rl_lock_check(lock_)); }
 
-    /// Who holds the lock, read without taking it.
+    /// Who holds the lock, read without taking it (on etcd any number of
+    /// readers).
     Status status() const {
-        rl_holder buf[RL_LOCK_MAX_HOLDERS];
-        std::size_t n = 0;
         Status st;
-        detail::check(rl_lock_status(lock_, &st.token, buf, RL_LOCK_MAX_HOLDERS, &n));
-        st.holders.reserve(n);
-        for (std::size_t i = 0; i < n; i++) {
-            st.holders.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
-                                        buf[i].token, static_cast<Liveness>(buf[i].liveness)});
+        std::uint64_t token = 0;
+        auto read = [&](rl_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_status(lock_, &token, buf, cap, n);
+        };
+        for (const rl_holder &h : detail::read_list<rl_holder>(read)) {
+            st.holders.push_back(detail::holder_of(h));
         }
+        st.token = token;
         return st;
     }
 
     /// The acquisitions waiting, in the order they will hold (etcd; always
     /// empty for the local backends, which do not record waiters).
     std::vector<Holder> waiters() const {
-        for (int attempt = 0;; attempt++) {
-            std::size_t n = 0;
-            detail::check(rl_lock_waiters(lock_, nullptr, 0, &n));
-            std::vector<rl_holder> buf(n + 4);  // room for a few newcomers
-            rl_status s = rl_lock_waiters(lock_, buf.data(), buf.size(), &n);
-            if (s == RL_ERR_INVALID_ARGUMENT && attempt < 10) {
-                continue;  // the queue outgrew the buffer meanwhile: ask again
-            }
-            detail::check(s);
-            std::vector<Holder> out;
-            out.reserve(n);
-            for (std::size_t i = 0; i < n; i++) {
-                out.push_back(Holder{buf[i].pid, static_cast<Mode>(buf[i].mode), buf[i].since_ms,
-                                     buf[i].token, static_cast<Liveness>(buf[i].liveness)});
-            }
-            return out;
+        std::vector<Holder> out;
+        auto read = [&](rl_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_waiters(lock_, buf, cap, n);
+        };
+        for (const rl_holder &h : detail::read_list<rl_holder>(read)) {
+            out.push_back(detail::holder_of(h));
         }
+        return out;
+    }
+
+    /// etcd only: the holders with their hosts and leases' time left
+    /// (rl_lock_etcd_status); throws Error RL_ERR_INVALID_ARGUMENT on a
+    /// local lock.
+    EtcdStatus etcd_status() const {
+        EtcdStatus st;
+        std::uint64_t token = 0;
+        auto read = [&](rl_etcd_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_etcd_status(lock_, &token, buf, cap, n);
+        };
+        for (const rl_etcd_holder &h : detail::read_list<rl_etcd_holder>(read)) {
+            st.holders.push_back(detail::holder_of(h));
+        }
+        st.token = token;
+        return st;
+    }
+
+    /// etcd only: the waiters, in order, with their hosts and leases' time
+    /// left (rl_lock_etcd_waiters); throws as etcd_status().
+    std::vector<EtcdHolder> etcd_waiters() const {
+        std::vector<EtcdHolder> out;
+        auto read = [&](rl_etcd_holder *buf, std::size_t cap, std::size_t *n) {
+            return rl_lock_etcd_waiters(lock_, buf, cap, n);
+        };
+        for (const rl_etcd_holder &h : detail::read_list<rl_etcd_holder>(read)) {
+            out.push_back(detail::holder_of(h));
+        }
+        return out;
     }
 
     /// Whether this object holds a handle (false once moved from).
@@ -1000,10 +1064,25 @@ struct Placement {
 /// Follows a membership ring in etcd, owning an rl_ring_watcher. Move-only.
 class RingWatcher {
 public:
+    /// What the change callback gets (see rl_ring_change): the rings and the
+    /// plan are borrowed for the call only (copy a ring with Ring's
+    /// rl_ring_clone, or keep the revision and ask current() later).
+    using OnChange = std::function<void(const rl_ring_change &)>;
+
     /// Lists the members of `ring` and starts following them
     /// (rl_ring_watcher_open); `ring_options` as for Ring (zeros: xxh3).
     RingWatcher(std::vector<std::string> endpoints, std::string ring,
-                const rl_ring_options &ring_options = {}, const WatcherOptions &options = {}) {
+                const rl_ring_options &ring_options = {}, const WatcherOptions &options = {})
+        : RingWatcher(std::move(endpoints), std::move(ring), ring_options, options, OnChange{}) {}
+
+    /// The same, and `on_change` called on the watcher's thread after each
+    /// change with the new ring and the migration plan from the one before
+    /// (rl_ring_watcher_open_with_callback): it must not destroy this
+    /// watcher nor block long; an exception it throws is swallowed (it
+    /// cannot cross the C library). An empty `on_change` means none.
+    RingWatcher(std::vector<std::string> endpoints, std::string ring,
+                const rl_ring_options &ring_options, const WatcherOptions &options,
+                OnChange on_change) {
         detail::Endpoints eps(std::move(endpoints));
         ring = detail::c_string(std::move(ring), "ring name");
         std::optional<std::string> ns;
@@ -1014,8 +1093,16 @@ public:
         o.etcd_namespace = ns ? ns->c_str() : nullptr;
         o.request_timeout_ms = options.request_timeout_ms;
         o.coalesce_ms = options.coalesce_ms;
-        detail::check(rl_ring_watcher_open(eps.data(), eps.size(), ring.c_str(), &ring_options, &o,
-                                           &watcher_));
+        if (!on_change) {
+            detail::check(rl_ring_watcher_open(eps.data(), eps.size(), ring.c_str(), &ring_options, &o,
+                                               &watcher_));
+            return;
+        }
+        auto callback = std::make_unique<OnChange>(std::move(on_change));
+        detail::check(rl_ring_watcher_open_with_callback(eps.data(), eps.size(), ring.c_str(),
+                                                         &ring_options, &o, &RingWatcher::call,
+                                                         callback.get(), &watcher_));
+        on_change_ = std::move(callback);  // its address stays the same: user_data
     }
 
     /// The same, with `algorithm` and its default parameters.
@@ -1029,12 +1116,14 @@ public:
     RingWatcher(const RingWatcher &) = delete;
     RingWatcher &operator=(const RingWatcher &) = delete;
 
-    RingWatcher(RingWatcher &&other) noexcept : watcher_(std::exchange(other.watcher_, nullptr)) {}
+    RingWatcher(RingWatcher &&other) noexcept
+        : on_change_(std::move(other.on_change_)), watcher_(std::exchange(other.watcher_, nullptr)) {}
 
     RingWatcher &operator=(RingWatcher &&other) noexcept {
         if (this != &other) {
-            rl_ring_watcher_close(watcher_);
+            rl_ring_watcher_close(watcher_);  // before its callback goes
             watcher_ = std::exchange(other.watcher_, nullptr);
+            on_change_ = std::move(other.on_change_);
         }
         return *this;
     }
@@ -1083,6 +1172,15 @@ public:
     const rl_ring_watcher *handle() const noexcept { return watcher_; }
 
 private:
+    static void call(const rl_ring_change *change, void *user_data) noexcept {
+        try {
+            (*static_cast<OnChange *>(user_data))(*change);
+        } catch (...) {
+            // nothing may unwind into the C library's thread
+        }
+    }
+
+    std::unique_ptr<OnChange> on_change_;  // user_data of the C callback
     rl_ring_watcher *watcher_ = nullptr;
 };
 

@@ -17,8 +17,10 @@ pub struct rl_hold {
     /// acquisition (0 if none).
     pub token: u64,
     /// A holder died without releasing since the last exclusive acquisition.
-    /// Reported once, to the next exclusive acquirer (always false for
-    /// shared). What it was protecting may be half written.
+    /// Reported once, to the next exclusive acquirer (on the local backends
+    /// always false for shared; on etcd a shared hold says whether the last
+    /// exclusive holder's lease expired). What it was protecting may be half
+    /// written.
     pub previous_owner_died: bool,
     /// The mode held (`RL_MODE_*`).
     pub mode: rl_mode,
@@ -63,12 +65,20 @@ fn timeout_of(ms: i64) -> Result<Option<Duration>> {
 /// handle from the thread that holds it is `RL_ERR_DEADLOCK`, never a hang.
 /// Other threads using the same handle wait their turn (within `timeout_ms`).
 ///
-/// etcd (`RL_BACKEND_ETCD`): exclusive only (`RL_MODE_SHARED` is
-/// `RL_ERR_INVALID_ARGUMENT` for now). The token is the create revision of
-/// the hold's key in etcd; `previous_owner_died` says that the previous
-/// holder's lease expired (it died, was stopped, or lost etcd) instead of
-/// releasing, which happens within the TTL of its death. A try (0) fails
-/// with `RL_ERR_WOULD_BLOCK` when the lock is held or waited for. Any
+/// etcd (`RL_BACKEND_ETCD`): both modes, queued in one order of arrival. An
+/// exclusive acquisition holds when nothing came before it; a shared one
+/// when no exclusive acquisition came before it (readers hold together; a
+/// reader that comes after a waiting writer waits for it). The handle is the
+/// same lock as an exclusive-only etcd lock of the same name in any
+/// language. Exclusive: the token is the create revision of the hold's key
+/// in etcd; `previous_owner_died` says that the previous exclusive holder's
+/// lease expired (it died, was stopped, or lost etcd) instead of releasing,
+/// which happens within the TTL of its death. Shared: the token is the last
+/// exclusive hold's (0 if none), and `previous_owner_died` says whether that
+/// holder's lease expired (a reader that dies is not reported). A try (0)
+/// fails with `RL_ERR_WOULD_BLOCK` when it would wait: exclusive, when the
+/// lock is held or waited for; shared, when an exclusive acquisition holds
+/// or waits. Any
 /// acquisition through a handle that holds or is acquiring is
 /// `RL_ERR_DEADLOCK`, from whichever thread (open a handle per thread).
 /// While held, the hold lasts as long as the process's lease is renewed:
@@ -76,7 +86,7 @@ fn timeout_of(ms: i64) -> Result<Option<Duration>> {
 ///
 /// Returns `RL_OK`, `RL_ERR_WOULD_BLOCK`, `RL_ERR_TIMEOUT`, `RL_ERR_DEADLOCK`,
 /// `RL_ERR_INVALID_ARGUMENT` (`lock` NULL, an unknown mode, `timeout_ms`
-/// < -1, shared mode on etcd, a handle inherited across fork() on etcd;
+/// < -1, a handle inherited across fork() on etcd;
 /// nothing is acquired then), `RL_ERR_CORRUPT` (the lock file was
 /// truncated, rewritten or reset while in use: nothing is acquired, and the
 /// handle stays unusable), `RL_ERR_IO`, or for etcd `RL_ERR_UNAVAILABLE`

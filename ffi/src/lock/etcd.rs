@@ -1,24 +1,26 @@
-//! The etcd side of an `rl_lock`: a core etcd lock and the hold it gives.
+//! The etcd side of an `rl_lock`: a core etcd read-write lock and the hold
+//! it gives.
 //!
-//! The core hands out a [`Guard`] per hold; the C face holds at most one
-//! acquisition per handle, so the handle keeps that guard until
+//! The handle wraps the core's [`RWLock`], as the Python face does: its
+//! exclusive mode *is* a core `Lock` acquisition (the same keys and
+//! transactions), so a C handle excludes `Lock` users of the same name in
+//! every language, and its status says in which mode each holder and waiter
+//! is. The core hands out an [`RWGuard`] per hold; the C face holds at most
+//! one acquisition per handle, so the handle keeps that guard until
 //! `rl_lock_release` (or `rl_lock_close`, which drops it: a release). The
 //! handles of one process opened with the same endpoints and client options
 //! share one client ([`Client::shared`]: one lease, one keep-alive thread).
-//!
-//! Shared mode is refused for now: an etcd read-write lock plugs in at
-//! [`EtcdLock::acquire`].
 
 use crate::boundary::{invalid, Result};
-use ringlock_core::etcd::{Client, ClientOptions, Entry, Guard, Lock};
+use ringlock_core::etcd::{Client, ClientOptions, RWEntry, RWGuard, RWLock, RWLockStatus};
 use ringlock_core::lock::{Hold, Holder, Liveness, LockStatus, Mode};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 pub(super) struct EtcdLock {
-    lock: Lock,
+    lock: RWLock,
     /// The hold of this handle, if any.
-    hold: Mutex<Option<Guard>>,
+    hold: Mutex<Option<RWGuard>>,
 }
 
 impl EtcdLock {
@@ -28,36 +30,29 @@ impl EtcdLock {
         ringlock_core::lock::validate_lock_name(name)?;
         let client = Client::shared(endpoints, options)?;
         Ok(EtcdLock {
-            lock: Lock::new(&client, name)?,
+            lock: RWLock::new(&client, name)?,
             hold: Mutex::new(None),
         })
     }
 
     /// The slot of the hold. A panic while it was locked cannot have left a
     /// half-made value (it is an `Option` set or taken whole): ignore poison.
-    fn slot(&self) -> MutexGuard<'_, Option<Guard>> {
+    fn slot(&self) -> MutexGuard<'_, Option<RWGuard>> {
         self.hold
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(super) fn acquire(&self, mode: Mode, timeout: Option<Duration>) -> Result<Hold> {
-        if mode == Mode::Shared {
-            return Err(invalid(format!(
-                "lock {:?}: RL_MODE_SHARED is not available on the etcd backend yet \
-                 (it is exclusive only); use RL_MODE_EXCLUSIVE",
-                self.lock.name()
-            )));
-        }
         // Not under the slot's mutex: a wait may be long, and release, check
         // and status must not wait behind it. The core refuses (Deadlock) a
-        // second acquisition through a handle that holds or is acquiring, so
-        // the slot is empty when this one fills it.
-        let guard = self.lock.acquire(timeout)?;
+        // second acquisition through a handle that holds or is acquiring, in
+        // either mode, so the slot is empty when this one fills it.
+        let guard = self.lock.acquire(mode, timeout)?;
         let hold = Hold {
             token: guard.token(),
             previous_owner_died: guard.previous_owner_died(),
-            mode: Mode::Exclusive,
+            mode: guard.mode(),
         };
         *self.slot() = Some(guard);
         Ok(hold)
@@ -82,12 +77,18 @@ impl EtcdLock {
         ))
     }
 
-    /// The holder (the waiters: [`EtcdLock::waiters`]).
+    /// The holders (one exclusive, or the shared ones) and the waiters, in
+    /// the order they will hold, with their modes, hosts and leases.
+    pub(super) fn etcd_status(&self) -> Result<RWLockStatus> {
+        self.lock.status()
+    }
+
+    /// The holders as local records (the waiters: [`EtcdLock::waiters`]).
     pub(super) fn status(&self) -> Result<LockStatus> {
         let st = self.lock.status()?;
         Ok(LockStatus {
             token: st.token,
-            holders: st.holder.iter().map(holder_of).collect(),
+            holders: st.holders.iter().map(holder_of).collect(),
         })
     }
 
@@ -100,10 +101,11 @@ impl EtcdLock {
 /// An etcd queue entry as a holder record: its lease still running is
 /// "alive", a lease gone is "dead" (the process may be on another host: its
 /// state cannot be read from here).
-fn holder_of(e: &Entry) -> Holder {
+pub(super) fn holder_of(rw: &RWEntry) -> Holder {
+    let e = &rw.entry;
     Holder {
         pid: e.pid,
-        mode: Mode::Exclusive,
+        mode: rw.mode,
         since_ms: e.since_ms,
         token: e.token,
         liveness: if e.lease_left.is_some() {
@@ -117,21 +119,27 @@ fn holder_of(e: &Entry) -> Holder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringlock_core::etcd::Entry;
 
     #[test]
     fn entries_map_to_holders() {
-        let mut e = Entry {
-            pid: 42,
-            host: "h".into(),
-            token: 7,
-            since_ms: 1_000,
-            lease: 99,
-            lease_left: Some(Duration::from_secs(3)),
+        let mut e = RWEntry {
+            mode: Mode::Shared,
+            entry: Entry {
+                pid: 42,
+                host: "h".into(),
+                token: 7,
+                since_ms: 1_000,
+                lease: 99,
+                lease_left: Some(Duration::from_secs(3)),
+            },
         };
         let h = holder_of(&e);
         assert_eq!((h.pid, h.token, h.since_ms), (42, 7, 1_000));
-        assert_eq!((h.mode, h.liveness), (Mode::Exclusive, Liveness::Alive));
-        e.lease_left = None;
-        assert_eq!(holder_of(&e).liveness, Liveness::Dead);
+        assert_eq!((h.mode, h.liveness), (Mode::Shared, Liveness::Alive));
+        e.entry.lease_left = None;
+        e.mode = Mode::Exclusive;
+        let h = holder_of(&e);
+        assert_eq!((h.mode, h.liveness), (Mode::Exclusive, Liveness::Dead));
     }
 }

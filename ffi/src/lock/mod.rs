@@ -3,10 +3,12 @@
 
 mod acquire;
 mod etcd;
+mod etcd_status;
 mod options;
 mod status;
 
 pub use acquire::{rl_hold, rl_lock_acquire, rl_lock_check, rl_lock_release};
+pub use etcd_status::{rl_etcd_holder, rl_lock_etcd_status, rl_lock_etcd_waiters, RL_HOST_MAX};
 pub use options::{rl_backend, rl_lock_options, RL_BACKEND_ETCD, RL_BACKEND_FILE, RL_BACKEND_SHM};
 pub use status::{
     rl_holder, rl_liveness, rl_lock_status, rl_lock_waiters, RL_LIVENESS_ALIVE, RL_LIVENESS_DEAD,

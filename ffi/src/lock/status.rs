@@ -75,11 +75,15 @@ impl From<&Holder> for rl_holder {
 /// The answer is a snapshot: it may be stale by the time the call returns.
 ///
 /// etcd: one request (or a few) to etcd. `*token` is the token of the last
-/// confirmed hold; at most one holder is reported (the waiters:
-/// `rl_lock_waiters`), with
-/// its pid (possibly on another host), `since_ms` (when it began to wait),
-/// its token, and `RL_LIVENESS_ALIVE` while its lease runs,
-/// `RL_LIVENESS_DEAD` once the lease is gone.
+/// confirmed exclusive hold; the holders are one exclusive holder or every
+/// shared one (the waiters: `rl_lock_waiters`; hosts and leases' time left:
+/// `rl_lock_etcd_status`), each with its pid (possibly on another host), its
+/// mode, `since_ms` (when it began to wait), its token (a shared holder's is
+/// the last exclusive token when it took its hold), and `RL_LIVENESS_ALIVE`
+/// while its lease runs, `RL_LIVENESS_DEAD` once the lease is gone. Shared
+/// holders on etcd are not bounded by `RL_LOCK_MAX_HOLDERS`: if the buffer is
+/// too small the call fails (nothing written) and `rl_last_error` says how
+/// many there are.
 ///
 /// Returns `RL_OK`, `RL_ERR_INVALID_ARGUMENT` (`lock` or `count` NULL,
 /// `holders` NULL with `cap` > 0, or `cap` smaller than the number of
@@ -111,7 +115,7 @@ pub extern "C" fn rl_lock_status(
             )
         };
         // SAFETY: `holders` is NULL or holds `cap` writable entries (header).
-        unsafe { write_entries(&st.holders, holders, cap, too_small) }?;
+        unsafe { write_entries(&st.holders, holders, cap, |h| rl_holder::from(h), too_small) }?;
         if let Some(t) = token {
             t.write(st.token);
         }
@@ -123,8 +127,9 @@ pub extern "C" fn rl_lock_status(
 /// Reads the acquisitions waiting for the lock, in the order they will hold
 /// it, into a buffer the caller owns, with their number in `*count`. etcd
 /// only: the local backends do not record their waiters (the count is 0).
-/// Each entry is as `rl_lock_status` reports the holder (pid, possibly on
-/// another host; `since_ms`, when it began to wait; the token it will hold;
+/// Each entry is as `rl_lock_status` reports a holder (pid, possibly on
+/// another host; the mode it waits for; `since_ms`, when it began to wait;
+/// the token it will hold (exclusive) or its key's revision (shared);
 /// `RL_LIVENESS_ALIVE` while its lease runs, `RL_LIVENESS_DEAD` once gone).
 ///
 /// Size convention as `rl_lock_status`: with `waiters` NULL and `cap` 0,
@@ -154,13 +159,13 @@ pub extern "C" fn rl_lock_waiters(
         let list = l.waiters()?;
         let too_small = |n| format!("a buffer of {cap} waiters is too small: the lock has {n}");
         // SAFETY: `waiters` is NULL or holds `cap` writable entries (header).
-        unsafe { write_entries(&list, waiters, cap, too_small) }?;
+        unsafe { write_entries(&list, waiters, cap, |h| rl_holder::from(h), too_small) }?;
         count.write(list.len());
         Ok(())
     })
 }
 
-fn check_buffer(buf: *mut rl_holder, cap: usize, what: &str) -> Result<()> {
+pub(super) fn check_buffer<T>(buf: *mut T, cap: usize, what: &str) -> Result<()> {
     if buf.is_null() && cap > 0 {
         return Err(invalid(format!(
             "{what} is NULL but cap is {cap}; pass NULL and 0 to ask for the count"
@@ -169,16 +174,18 @@ fn check_buffer(buf: *mut rl_holder, cap: usize, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes `list` into `buf` (unless NULL: a size query), refusing a `cap`
-/// smaller than the list with the message `too_small(len)`.
+/// Writes `list`, each entry converted by `conv`, into `buf` (unless NULL: a
+/// size query), refusing a `cap` smaller than the list with the message
+/// `too_small(len)`.
 ///
 /// # Safety
-/// `buf` is NULL or points to `cap` writable `rl_holder` that nothing else
-/// accesses during the call.
-unsafe fn write_entries(
-    list: &[Holder],
-    buf: *mut rl_holder,
+/// `buf` is NULL or points to `cap` writable `T` that nothing else accesses
+/// during the call.
+pub(super) unsafe fn write_entries<S, T>(
+    list: &[S],
+    buf: *mut T,
     cap: usize,
+    conv: impl Fn(&S) -> T,
     too_small: impl Fn(usize) -> String,
 ) -> Result<()> {
     if buf.is_null() {
@@ -192,7 +199,7 @@ unsafe fn write_entries(
     // (caller).
     let out = unsafe { args::slice_out(buf, n, "holders") }?;
     for (slot, h) in out.iter_mut().zip(list) {
-        slot.write(h.into());
+        slot.write(conv(h));
     }
     Ok(())
 }

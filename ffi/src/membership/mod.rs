@@ -8,6 +8,8 @@ mod member;
 
 mod watcher;
 
+mod on_change;
+
 use crate::args;
 use crate::boundary::{invalid, Result};
 use std::ffi::c_char;

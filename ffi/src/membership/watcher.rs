@@ -52,7 +52,7 @@ pub struct rl_ring_watcher_options {
 /// included). A forked child's copy does not follow: it keeps the
 /// placement it had at the fork.
 pub struct rl_ring_watcher {
-    watcher: Watcher,
+    pub(super) watcher: Watcher,
 }
 
 impl rl_ring_watcher {
@@ -69,7 +69,7 @@ impl rl_ring_watcher {
 /// `ring_options` is NULL or a readable `rl_ring_options`; `options` is NULL
 /// or a readable `rl_ring_watcher_options` whose `etcd_namespace` is NULL or
 /// a NUL-terminated string.
-unsafe fn options_of(
+pub(super) unsafe fn options_of(
     ring_options: *const rl_ring_options,
     options: *const rl_ring_watcher_options,
 ) -> Result<WatchOptions> {

@@ -140,7 +140,7 @@ pub extern "C" fn rl_moves_free(moves: *mut rl_move) {
 
 /// Lays the moves out in one allocation: header (size), the `rl_move` array,
 /// then each distinct name once, NUL-terminated.
-fn pack(diff: &Diff) -> Result<*mut rl_move> {
+pub(crate) fn pack(diff: &Diff) -> Result<*mut rl_move> {
     let too_big = || internal("the diff does not fit in memory");
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut text = 0usize;

@@ -15,7 +15,7 @@ mod inspect;
 
 mod serial;
 
-mod diff;
+pub(crate) mod diff;
 
 mod bounded;
 

@@ -6,6 +6,11 @@
  * processes incrementing one counter file, which fences by token; a holder
  * killed with SIGKILL replaced within TTL + 1 s; a SIGSTOPped holder resumed
  * after its TTL told RL_ERR_LOST; bad options and unreachable endpoints.
+ * Shared mode: readers in several processes hold at once (a pipe barrier),
+ * a writer waits for them, a reader behind a waiting writer waits, a read's
+ * token is the last write's, a killed reader lets a writer in within
+ * TTL + 1 s, readers and exclusive holders of one name exclude each other;
+ * rl_lock_etcd_status / _waiters: host, lease time left, pid.
  * Prints "test_lock_etcd: N passed, N failed"; exits 1 on any failure, 2
  * without RINGLOCK_ETCD_ENDPOINT. */
 
@@ -464,13 +469,11 @@ static void test_bad_options(void) {
     EXPECT_FAIL(rl_lock_open(lock_name("b"), &o, &out), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
     CHECK(out == SENTINEL_LOCK);
 
-    /* shared mode is refused, and acquires nothing */
-    rl_lock *l = open_etcd("shared", 0);
+    /* an unknown mode is refused, and acquires nothing */
+    rl_lock *l = open_etcd("mode", 0);
     rl_hold h = SENTINEL_HOLD;
-    EXPECT_FAIL(rl_lock_acquire(l, RL_MODE_SHARED, 0, &h), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
-    CHECK(strstr(rl_last_error(), "RL_MODE_SHARED") != NULL);
-    EXPECT_FAIL(rl_lock_acquire(l, RL_MODE_SHARED, -1, &h), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
     EXPECT_FAIL(rl_lock_acquire(l, 7, -1, &h), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
+    EXPECT_FAIL(rl_lock_acquire(l, 0, 0, &h), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
     CHECK(same_hold(h, SENTINEL_HOLD));
     rl_holder hs[RL_LOCK_MAX_HOLDERS];
     uint64_t token = 0;
@@ -478,6 +481,266 @@ static void test_bad_options(void) {
     EXPECT_OK(rl_lock_acquire(l, RL_MODE_EXCLUSIVE, 0, NULL));
     EXPECT_OK(rl_lock_release(l));
     rl_lock_close(l);
+}
+
+/* ---- shared mode ------------------------------------------------------------------ */
+
+struct moded_waiter {
+    rl_lock *lock;
+    rl_mode mode;
+    int64_t timeout_ms;
+    rl_status status;
+    rl_hold hold;
+    atomic_bool done;
+};
+
+static void *wait_in_mode(void *arg) {
+    struct moded_waiter *w = arg;
+    w->status = rl_lock_acquire(w->lock, w->mode, w->timeout_ms, &w->hold);
+    atomic_store(&w->done, true);
+    return NULL;
+}
+
+/* Waits until lock `l` has `n` waiters (at most 5 s); their number. */
+static size_t await_waiters(const rl_lock *l, size_t n) {
+    size_t got = 0;
+    for (int i = 0; i < 500; i++) {
+        if (rl_lock_waiters(l, NULL, 0, &got) != RL_OK) die("rl_lock_waiters");
+        if (got == n) break;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return got;
+}
+
+/* A child that takes lock `what` shared (TTL `ttl_s`), writes a byte to
+ * `report` once it holds, waits for a byte on `go` (or for ever: to be
+ * killed), releases and exits 0. */
+static void reader_child(const char *what, uint32_t ttl_s, int report, int go) {
+    rl_lock *l = open_etcd(what, ttl_s);
+    rl_hold h;
+    if (rl_lock_acquire(l, RL_MODE_SHARED, 10000, &h) != RL_OK || h.mode != RL_MODE_SHARED) _exit(4);
+    if (write(report, "r", 1) != 1) _exit(5);
+    char byte;
+    if (read(go, &byte, 1) != 1) {
+        for (;;) pause();
+    }
+    if (rl_lock_release(l) != RL_OK) _exit(6);
+    rl_lock_close(l);
+    _exit(0);
+}
+
+enum { READERS = 3, READER_TTL = 5 };
+
+static void test_shared_readers(void) {
+    char host[RL_HOST_MAX];
+    if (gethostname(host, sizeof host) != 0) die("gethostname");
+    host[sizeof host - 1] = '\0';
+    /* a writer before the readers: its token is what they read */
+    rl_lock *w = open_etcd("rw", 0);
+    rl_hold wh = SENTINEL_HOLD;
+    EXPECT_OK(rl_lock_acquire(w, RL_MODE_EXCLUSIVE, 0, &wh));
+    EXPECT_OK(rl_lock_release(w));
+
+    /* READERS processes hold at once: each says so, and none releases
+     * before every one has said so (the barrier is the parent) */
+    int up[2], down[2];
+    if (pipe(up) != 0 || pipe(down) != 0) die("pipe");
+    pid_t pids[READERS];
+    for (int i = 0; i < READERS; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) die("fork");
+        if (pids[i] == 0) {
+            close(up[0]);
+            close(down[1]);
+            reader_child("rw", READER_TTL, up[1], down[0]);
+        }
+    }
+    close(up[1]);
+    close(down[0]);
+    int holding = 0;
+    char byte;
+    while (holding < READERS && read(up[0], &byte, 1) == 1) holding++;
+    CHECK(holding == READERS); /* all READERS hold at the same moment */
+
+    rl_holder hs[RL_LOCK_MAX_HOLDERS];
+    uint64_t token = 0;
+    size_t n = holders_of(w, hs, &token);
+    CHECK(n == READERS && token == wh.token);
+    int shared = 0;
+    for (size_t i = 0; i < n; i++) shared += hs[i].mode == RL_MODE_SHARED && hs[i].liveness == RL_LIVENESS_ALIVE;
+    CHECK(shared == READERS);
+
+    /* the etcd records: host, lease left, the readers' pids */
+    rl_etcd_holder eh[READERS + 1];
+    size_t en = 0;
+    uint64_t etoken = 0;
+    EXPECT_OK(rl_lock_etcd_status(w, NULL, NULL, 0, &en));
+    CHECK(en == READERS);
+    EXPECT_FAIL(rl_lock_etcd_status(w, &etoken, eh, 1, &en), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    CHECK(strstr(rl_last_error(), "too small") != NULL && etoken == 0);
+    EXPECT_OK(rl_lock_etcd_status(w, &etoken, eh, READERS + 1, &en));
+    CHECK(en == READERS && etoken == wh.token);
+    int good = 0;
+    for (size_t i = 0; i < en; i++) {
+        bool ours = false;
+        for (int j = 0; j < READERS; j++) ours |= eh[i].holder.pid == (uint32_t)pids[j];
+        good += ours && strcmp(eh[i].host, host) == 0 && eh[i].lease_left_ms > 0 &&
+                eh[i].lease_left_ms <= READER_TTL * 1000 && eh[i].holder.mode == RL_MODE_SHARED &&
+                eh[i].holder.liveness == RL_LIVENESS_ALIVE;
+    }
+    CHECK(good == READERS);
+    if (good != READERS && en > 0) {
+        fprintf(stderr, "etcd holder: pid %u host %s (want %s) lease_left_ms %" PRId64 "\n",
+                eh[0].holder.pid, eh[0].host, host, eh[0].lease_left_ms);
+    }
+    EXPECT_OK(rl_lock_etcd_waiters(w, NULL, 0, &en));
+    CHECK(en == 0);
+
+    /* a writer excludes itself from readers: a try fails, a wait waits */
+    EXPECT_FAIL(rl_lock_acquire(w, RL_MODE_EXCLUSIVE, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    struct moded_waiter wt = {w, RL_MODE_EXCLUSIVE, 20000, 0xffff, SENTINEL_HOLD, false};
+    pthread_t t;
+    if (pthread_create(&t, NULL, wait_in_mode, &wt) != 0) die("pthread_create");
+    CHECK(await_waiters(w, 1) == 1);
+    CHECK(!atomic_load(&wt.done));
+    rl_etcd_holder q[2];
+    EXPECT_OK(rl_lock_etcd_waiters(w, q, 2, &en));
+    CHECK(en == 1 && q[0].holder.mode == RL_MODE_EXCLUSIVE && q[0].holder.pid == (uint32_t)getpid() &&
+          strcmp(q[0].host, host) == 0 && q[0].lease_left_ms > 0 && q[0].lease_left_ms <= 10000);
+
+    /* a reader behind the waiting writer waits too */
+    rl_lock *r = open_etcd("rw", 0);
+    EXPECT_FAIL(rl_lock_acquire(r, RL_MODE_SHARED, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    EXPECT_FAIL(rl_lock_acquire(r, RL_MODE_SHARED, 300, NULL), RL_ERR_TIMEOUT, "rl_lock_acquire");
+    struct moded_waiter rt = {r, RL_MODE_SHARED, 20000, 0xffff, SENTINEL_HOLD, false};
+    pthread_t t2;
+    if (pthread_create(&t2, NULL, wait_in_mode, &rt) != 0) die("pthread_create");
+    CHECK(await_waiters(w, 2) == 2);
+    rl_holder wq[2];
+    EXPECT_OK(rl_lock_waiters(w, wq, 2, &en));
+    CHECK(en == 2 && wq[0].mode == RL_MODE_EXCLUSIVE && wq[1].mode == RL_MODE_SHARED);
+
+    /* the readers release: the writer holds, then the reader after it */
+    CHECK(write(down[1], "gogo", READERS) == READERS);
+    int clean = 0;
+    for (int i = 0; i < READERS; i++) {
+        int st = 0;
+        waitpid(pids[i], &st, 0);
+        clean += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    CHECK(clean == READERS);
+    close(up[0]);
+    close(down[1]);
+    pthread_join(t, NULL);
+    CHECK(wt.status == RL_OK && wt.hold.mode == RL_MODE_EXCLUSIVE && wt.hold.token > wh.token);
+    CHECK(!atomic_load(&rt.done)); /* the reader waits for the writer */
+    nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    CHECK(!atomic_load(&rt.done));
+    EXPECT_OK(rl_lock_release(w));
+    pthread_join(t2, NULL);
+    /* a read's token is the last write's */
+    CHECK(rt.status == RL_OK && rt.hold.mode == RL_MODE_SHARED && rt.hold.token == wt.hold.token);
+    CHECK(!rt.hold.previous_owner_died);
+    EXPECT_OK(rl_lock_check(r));
+    EXPECT_OK(rl_lock_release(r));
+    rl_lock_close(r);
+    rl_lock_close(w);
+}
+
+/* A reader and an exclusive acquisition of one name exclude each other,
+ * whichever comes first; two readers share. */
+static void test_shared_and_exclusive(void) {
+    rl_lock *a = open_etcd("mixed", 0), *b = open_etcd("mixed", 0), *c = open_etcd("mixed", 0);
+    rl_hold h = SENTINEL_HOLD;
+    EXPECT_OK(rl_lock_acquire(a, RL_MODE_SHARED, 0, &h));
+    CHECK(h.mode == RL_MODE_SHARED && h.token == 0 && !h.previous_owner_died);
+    EXPECT_FAIL(rl_lock_acquire(a, RL_MODE_SHARED, 0, NULL), RL_ERR_DEADLOCK, "rl_lock_acquire");
+    EXPECT_OK(rl_lock_acquire(c, RL_MODE_SHARED, 0, NULL));
+    EXPECT_FAIL(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    EXPECT_FAIL(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 200, NULL), RL_ERR_TIMEOUT, "rl_lock_acquire");
+    EXPECT_OK(rl_lock_release(a));
+    EXPECT_FAIL(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    EXPECT_OK(rl_lock_release(c));
+    EXPECT_OK(rl_lock_acquire(b, RL_MODE_EXCLUSIVE, 0, &h));
+    uint64_t wrote = h.token;
+    CHECK(h.mode == RL_MODE_EXCLUSIVE && wrote > 0);
+    EXPECT_FAIL(rl_lock_acquire(a, RL_MODE_SHARED, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    EXPECT_FAIL(rl_lock_acquire(a, RL_MODE_SHARED, 200, NULL), RL_ERR_TIMEOUT, "rl_lock_acquire");
+    rl_holder hs[RL_LOCK_MAX_HOLDERS];
+    uint64_t token = 0;
+    CHECK(holders_of(a, hs, &token) == 1 && hs[0].mode == RL_MODE_EXCLUSIVE && token == wrote);
+    EXPECT_OK(rl_lock_release(b));
+    EXPECT_OK(rl_lock_acquire(a, RL_MODE_SHARED, 0, &h));
+    CHECK(h.token == wrote);
+    rl_lock_close(a); /* releases */
+    rl_lock_close(b);
+    rl_lock_close(c);
+}
+
+/* A reader killed with SIGKILL blocks a writer no longer than TTL + 1 s. */
+static void test_killed_reader(void) {
+    int up[2], down[2];
+    if (pipe(up) != 0 || pipe(down) != 0) die("pipe");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        close(up[0]);
+        close(down[1]);
+        reader_child("killed-reader", 2, up[1], down[0]);
+    }
+    close(up[1]);
+    close(down[0]);
+    char byte;
+    CHECK(read(up[0], &byte, 1) == 1);
+    rl_lock *w = open_etcd("killed-reader", 2);
+    EXPECT_FAIL(rl_lock_acquire(w, RL_MODE_EXCLUSIVE, 0, NULL), RL_ERR_WOULD_BLOCK, "rl_lock_acquire");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    double t0 = now_ms();
+    rl_hold h = SENTINEL_HOLD;
+    EXPECT_OK(rl_lock_acquire(w, RL_MODE_EXCLUSIVE, 3000, &h)); /* TTL + 1 s */
+    double took = now_ms() - t0;
+    CHECK(h.mode == RL_MODE_EXCLUSIVE && took <= 3000.0);
+    printf("test_lock_etcd: a reader killed with SIGKILL (TTL 2 s) let a writer in after %.0f ms\n", took);
+    EXPECT_OK(rl_lock_release(w));
+    rl_lock_close(w);
+    close(up[0]);
+    close(down[1]);
+}
+
+/* The etcd records on a lock nobody holds, and their arguments. */
+static void test_etcd_status_arguments(void) {
+    rl_lock *l = open_etcd("estatus", 0);
+    size_t n = 7;
+    uint64_t token = 9;
+    rl_etcd_holder eh[1];
+    EXPECT_OK(rl_lock_etcd_status(l, &token, eh, 1, &n));
+    CHECK(n == 0 && token == 0);
+    n = 7;
+    EXPECT_FAIL(rl_lock_etcd_status(l, &token, NULL, 1, &n), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    EXPECT_FAIL(rl_lock_etcd_status(l, &token, eh, 1, NULL), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    EXPECT_FAIL(rl_lock_etcd_status(NULL, &token, eh, 1, &n), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    EXPECT_FAIL(rl_lock_etcd_waiters(l, NULL, 1, &n), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_waiters");
+    CHECK(n == 7);
+    rl_hold h;
+    EXPECT_OK(rl_lock_acquire(l, RL_MODE_EXCLUSIVE, 0, &h));
+    EXPECT_OK(rl_lock_etcd_status(l, &token, eh, 1, &n));
+    CHECK(n == 1 && token == h.token && eh[0].holder.token == h.token &&
+          eh[0].holder.pid == (uint32_t)getpid() && eh[0].lease_left_ms > 0 &&
+          eh[0].lease_left_ms <= 10000);
+    EXPECT_OK(rl_lock_release(l));
+    rl_lock_close(l);
+
+    /* a local lock has no etcd records */
+    rl_lock_options o;
+    memset(&o, 0, sizeof o);
+    o.backend = RL_BACKEND_FILE;
+    rl_lock *local = NULL;
+    EXPECT_OK(rl_lock_open(lock_name("estatus-local"), &o, &local));
+    EXPECT_FAIL(rl_lock_etcd_status(local, NULL, NULL, 0, &n), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    CHECK(strstr(rl_last_error(), "RL_BACKEND_ETCD") != NULL);
+    EXPECT_FAIL(rl_lock_etcd_waiters(local, NULL, 0, &n), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_waiters");
+    rl_lock_close(local);
 }
 
 int main(void) {
@@ -496,5 +759,9 @@ int main(void) {
     test_counter();
     test_sigkill();
     test_sigstop();
+    test_shared_and_exclusive();
+    test_shared_readers();
+    test_killed_reader();
+    test_etcd_status_arguments();
     return check_report("test_lock_etcd");
 }

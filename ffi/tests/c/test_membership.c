@@ -5,7 +5,10 @@
  * without it (to a second thread waiting too); the child, killed with
  * SIGKILL, drops out within TTL + 1 s; a freed member drops out; bad
  * arguments; nothing listening on the endpoint is RL_ERR_UNAVAILABLE within
- * the request timeout. Skipped without etcd unless RINGLOCK_REQUIRE_ETCD is
+ * the request timeout; rl_ring_watcher_open_with_callback hands each change
+ * to a callback on the watcher's thread, chained revision to revision, and
+ * after a member leaves its plan is rl_ring_diff of the two rings it gives
+ * (ketama, xxh3; jump has none). Skipped without etcd unless RINGLOCK_REQUIRE_ETCD is
  * set. */
 
 #define _GNU_SOURCE
@@ -346,6 +349,173 @@ static void test_unavailable(void) {
     CHECK(m == NULL && w == NULL);
 }
 
+/* ---- the change callback ------------------------------------------------------ */
+
+#define MAX_CHANGES 32
+#define MAX_MOVES 4096
+
+/* One change as the callback saw it, copied (what it points to is borrowed
+ * for the callback only). */
+struct seen_change {
+    uint64_t before_revision, revision;
+    rl_ring *before, *after;
+    bool has_plan, moves_null, relisted;
+    size_t move_count;
+    double fraction;
+    uint64_t *firsts, *lasts;
+    char **olds, **news;
+};
+
+struct changes {
+    pthread_mutex_t mu;
+    size_t n;
+    struct seen_change c[MAX_CHANGES];
+    int calls_off_thread; /* the callback ran on the caller's thread */
+    pthread_t caller;
+};
+
+static char *dup_or_null(const char *s) { return s != NULL ? strdup(s) : NULL; }
+
+static void on_change(const rl_ring_change *change, void *user_data) {
+    struct changes *cs = user_data;
+    pthread_mutex_lock(&cs->mu);
+    if (pthread_equal(pthread_self(), cs->caller)) cs->calls_off_thread++;
+    if (cs->n < MAX_CHANGES) {
+        struct seen_change *c = &cs->c[cs->n++];
+        memset(c, 0, sizeof *c);
+        c->before_revision = change->before_revision;
+        c->revision = change->revision;
+        rl_ring_clone(change->before, &c->before);
+        rl_ring_clone(change->after, &c->after);
+        c->has_plan = change->has_plan;
+        c->moves_null = change->moves == NULL;
+        c->relisted = change->relisted;
+        c->move_count = change->move_count;
+        c->fraction = change->fraction;
+        size_t n = change->move_count < MAX_MOVES ? change->move_count : MAX_MOVES;
+        c->firsts = calloc(n + 1, sizeof *c->firsts);
+        c->lasts = calloc(n + 1, sizeof *c->lasts);
+        c->olds = calloc(n + 1, sizeof *c->olds);
+        c->news = calloc(n + 1, sizeof *c->news);
+        for (size_t i = 0; i < n; i++) {
+            c->firsts[i] = change->moves[i].first;
+            c->lasts[i] = change->moves[i].last;
+            c->olds[i] = dup_or_null(change->moves[i].old_node);
+            c->news[i] = dup_or_null(change->moves[i].new_node);
+        }
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+static void free_changes(struct changes *cs) {
+    for (size_t i = 0; i < cs->n && i < MAX_CHANGES; i++) {
+        struct seen_change *c = &cs->c[i];
+        size_t n = c->move_count < MAX_MOVES ? c->move_count : MAX_MOVES;
+        for (size_t j = 0; j < n; j++) {
+            free(c->olds[j]);
+            free(c->news[j]);
+        }
+        free(c->firsts);
+        free(c->lasts);
+        free(c->olds);
+        free(c->news);
+        rl_ring_free(c->before);
+        rl_ring_free(c->after);
+    }
+    cs->n = 0;
+}
+
+static bool same_name(const char *a, const char *b) {
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Members x, y, z join ring `ring`; y leaves. The callback's last change
+ * removes y, and its plan is rl_ring_diff of the two rings it was given
+ * (jump: no plan, and rl_ring_diff refuses jump rings too). */
+static void test_change_callback(rl_algorithm algorithm, const char *ring) {
+    struct changes *cs = calloc(1, sizeof *cs);
+    pthread_mutex_init(&cs->mu, NULL);
+    cs->caller = pthread_self();
+    rl_ring_options ro = {algorithm, 0, 0};
+    rl_ring_watcher *w = NULL, *sentinel = (rl_ring_watcher *)cs;
+    EXPECT_FAIL(rl_ring_watcher_open_with_callback(endpoint, 1, ring, &ro, &watcher_options, NULL,
+                                                   cs, &sentinel),
+                RL_ERR_INVALID_ARGUMENT, "rl_ring_watcher_open_with_callback");
+    CHECK(sentinel == (rl_ring_watcher *)cs);
+    EXPECT_OK(rl_ring_watcher_open_with_callback(endpoint, 1, ring, &ro, &watcher_options,
+                                                 on_change, cs, &w));
+    if (w == NULL) {
+        free(cs);
+        return;
+    }
+    rl_member *x = NULL, *y = NULL, *z = NULL;
+    EXPECT_OK(rl_member_join(endpoint, 1, &member_options, ring, "x", 1, NULL, &x));
+    EXPECT_OK(rl_member_join(endpoint, 1, &member_options, ring, "y", 1, NULL, &y));
+    EXPECT_OK(rl_member_join(endpoint, 1, &member_options, ring, "z", 1, NULL, &z));
+    CHECK(wait_nodes(w, "x:1,y:1,z:1", 5000, NULL) >= 0);
+    EXPECT_OK(rl_member_leave(y));
+    uint64_t rev = 0;
+    CHECK(wait_nodes(w, "x:1,z:1", 5000, &rev) >= 0);
+    /* the callback runs after the swap: give it a moment to have run */
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&cs->mu);
+        bool done = cs->n > 0 && cs->c[cs->n - 1].revision == rev;
+        pthread_mutex_unlock(&cs->mu);
+        if (done) break;
+        etcd_sleep_ms(10);
+    }
+    pthread_mutex_lock(&cs->mu);
+    CHECK(cs->n >= 2 && cs->n < MAX_CHANGES && cs->calls_off_thread == 0);
+    /* a chain: each change starts from the ring the previous one ended with */
+    int chained = 0;
+    for (size_t i = 1; i < cs->n; i++) {
+        chained += cs->c[i].before_revision == cs->c[i - 1].revision &&
+                   cs->c[i].revision > cs->c[i].before_revision;
+    }
+    CHECK(chained == (int)cs->n - 1);
+    if (cs->n >= 1) {
+        struct seen_change *last = &cs->c[cs->n - 1];
+        char before[256], after[256];
+        nodes_of(last->before, before, sizeof before);
+        nodes_of(last->after, after, sizeof after);
+        CHECK(last->revision == rev && strcmp(before, "x:1,y:1,z:1") == 0 &&
+              strcmp(after, "x:1,z:1") == 0);
+        rl_move *moves = NULL;
+        size_t count = 0;
+        double fraction = -1;
+        if (algorithm == RL_ALGORITHM_JUMP) {
+            CHECK(!last->has_plan && last->moves_null && last->move_count == 0 &&
+                  last->fraction == 0.0);
+            EXPECT_FAIL(rl_ring_diff(last->before, last->after, &moves, &count, &fraction),
+                        RL_ERR_INVALID_ARGUMENT, "rl_ring_diff");
+        } else {
+            CHECK(last->has_plan && !last->moves_null && last->move_count > 0);
+            EXPECT_OK(rl_ring_diff(last->before, last->after, &moves, &count, &fraction));
+            CHECK(count == last->move_count && fraction == last->fraction);
+            int same = 0, from_y = 0;
+            for (size_t i = 0; i < count && i < last->move_count && i < MAX_MOVES; i++) {
+                same += moves[i].first == last->firsts[i] && moves[i].last == last->lasts[i] &&
+                        same_name(moves[i].old_node, last->olds[i]) &&
+                        same_name(moves[i].new_node, last->news[i]);
+                from_y += same_name(last->olds[i], "y");
+            }
+            CHECK(same == (int)count && from_y == (int)count); /* only y's keys move */
+            CHECK(last->fraction > 0.1 && last->fraction < 0.6);
+            rl_moves_free(moves);
+        }
+    }
+    pthread_mutex_unlock(&cs->mu);
+    rl_ring_watcher_close(w); /* no callback after this */
+    size_t n = cs->n;
+    rl_member_free(x); /* y's rl_member_leave freed it */
+    rl_member_free(z);
+    etcd_sleep_ms(200);
+    CHECK(cs->n == n);
+    free_changes(cs);
+    pthread_mutex_destroy(&cs->mu);
+    free(cs);
+}
+
 int main(void) {
     int want = etcd_wanted("test_membership");
     if (want <= 0) {
@@ -385,6 +555,9 @@ int main(void) {
     }
     test_bad_arguments();
     test_unavailable();
+    test_change_callback(RL_ALGORITHM_KETAMA, "c-cb-ketama");
+    test_change_callback(RL_ALGORITHM_XXH3, "c-cb-xxh3");
+    test_change_callback(RL_ALGORITHM_JUMP, "c-cb-jump");
     etcd_stop(&etcd);
     return check_report("test_membership");
 }

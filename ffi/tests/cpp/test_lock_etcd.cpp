@@ -1,8 +1,10 @@
 // Tests of the etcd side of ringlock.hpp against the real etcd whose client
 // URL is in RINGLOCK_ETCD_ENDPOINT: Options::etcd, Guard (check, release,
 // the destructor's release), try_acquire, errors carrying their status
-// (timeout, deadlock, shared mode refused, bad options, an unreachable
-// endpoint), status. The lost-hold cases run in C (test_lock_etcd.c).
+// (timeout, deadlock, bad options, an unreachable endpoint), status; shared
+// mode (readers together, a writer waits, a read's token), etcd_status and
+// etcd_waiters (host, lease time left). The lost-hold cases run in C
+// (test_lock_etcd.c).
 // Prints "test_lock_etcd_cpp: N passed, N failed"; exits 1 on any failure,
 // 2 without RINGLOCK_ETCD_ENDPOINT.
 
@@ -85,8 +87,10 @@ void test_waiters() {
 
 void test_errors() {
     Lock a(name("errors"), Options::etcd({endpoint}));
-    EXPECT_ERROR(a.acquire(Mode::shared), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
-    EXPECT_ERROR(Guard g(a, Mode::shared), RL_ERR_INVALID_ARGUMENT, "rl_lock_acquire");
+    {
+        Guard g(a, Mode::shared);  // shared mode works on etcd
+        EXPECT_ERROR(a.acquire(Mode::shared), RL_ERR_DEADLOCK, "rl_lock_acquire");
+    }
     EXPECT_ERROR(Lock(name("e"), Options::etcd({endpoint}, 1)), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
     EXPECT_ERROR(Lock(name("e"), Options::etcd({})), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
     EXPECT_ERROR(Lock("a/b", Options::etcd({endpoint})), RL_ERR_INVALID_ARGUMENT, "rl_lock_open");
@@ -124,6 +128,41 @@ void test_namespaces() {
     b.release();
 }
 
+void test_shared_and_etcd_status() {
+    char host[RL_HOST_MAX];
+    CHECK(gethostname(host, sizeof host) == 0);
+    host[sizeof host - 1] = '\0';
+    Lock a(name("shared"), Options::etcd({endpoint}, 4));
+    Lock b(name("shared"), Options::etcd({endpoint}, 4));
+    Lock w(name("shared"), Options::etcd({endpoint}, 4));
+    Guard ga(a, Mode::shared);
+    Guard gb(b, Mode::shared);  // readers share
+    CHECK(ga.hold().mode == Mode::shared && gb.hold().mode == Mode::shared);
+    CHECK(!w.try_acquire().has_value());  // a writer waits for them
+    ringlock::Status st = w.status();
+    CHECK(st.holders.size() == 2 && st.holders[0].mode == Mode::shared && st.holders[1].mode == Mode::shared);
+    ringlock::EtcdStatus es = w.etcd_status();
+    CHECK(es.holders.size() == 2 && es.token == st.token);
+    for (const ringlock::EtcdHolder &h : es.holders) {
+        CHECK(h.host == host && h.lease_left_ms > 0 && h.lease_left_ms <= 4000 &&
+              h.holder.pid == static_cast<std::uint32_t>(getpid()) && h.holder.mode == Mode::shared);
+    }
+    CHECK(w.etcd_waiters().empty());
+    ga.release();
+    gb.release();
+    std::optional<ringlock::Hold> wh = w.try_acquire();
+    CHECK(wh.has_value() && wh->mode == Mode::exclusive);
+    CHECK(!a.try_acquire(Mode::shared).has_value());
+    w.release();
+    std::optional<ringlock::Hold> rh = a.try_acquire(Mode::shared);
+    CHECK(rh.has_value() && wh.has_value() && rh->token == wh->token);  // a read sees the last write's token
+    a.release();
+
+    Lock local(name("shared-local"));
+    EXPECT_ERROR(local.etcd_status(), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_status");
+    EXPECT_ERROR(local.etcd_waiters(), RL_ERR_INVALID_ARGUMENT, "rl_lock_etcd_waiters");
+}
+
 }  // namespace
 
 int main() {
@@ -139,6 +178,7 @@ int main() {
         test_waiters();
         test_errors();
         test_namespaces();
+        test_shared_and_etcd_status();
     } catch (const ringlock::Error &err) {
         std::fprintf(stderr, "unexpected ringlock::Error (%s): %s\n", err.status_name(), err.what());
         failed++;

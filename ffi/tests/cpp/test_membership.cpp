@@ -2,13 +2,15 @@
 // against a real etcd started here (ffi/tests/c/etcd_server.h): join, a
 // watcher's copy and its revision, addresses, wait with and without a
 // timeout, leave, moves, a destroyed Member dropping out, errors as
-// exceptions. Skipped without etcd unless RINGLOCK_REQUIRE_ETCD is set.
+// exceptions; the change callback's plan equal to the rings' diff. Skipped without etcd unless RINGLOCK_REQUIRE_ETCD is set.
 
 #ifndef _GNU_SOURCE  // g++ defines it already
 #define _GNU_SOURCE
 #endif
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -112,6 +114,72 @@ void test_wrapper(const std::vector<std::string> &etcd) {
                  "rl_ring_watcher_open: ");
 }
 
+// The change callback: after a member leaves, the last change removes it
+// and its plan is Ring::diff of the two rings it was given.
+void test_on_change(const std::vector<std::string> &etcd) {
+    ringlock::MemberOptions mo;
+    mo.ttl_s = 2;
+    mo.etcd_namespace = "cpptest";
+    ringlock::WatcherOptions wo;
+    wo.etcd_namespace = "cpptest";
+    struct Seen {
+        std::uint64_t revision = 0;
+        std::string before, after;
+        std::size_t moves = 0, same = 0;
+        double fraction = 0;
+    };
+    std::mutex mu;
+    std::vector<Seen> seen;
+    ringlock::RingWatcher w(etcd, "cpp-cb-ring", rl_ring_options{RL_ALGORITHM_XXH3, 0, 0}, wo,
+                            [&](const rl_ring_change &c) {
+                                rl_move *moves = nullptr;
+                                std::size_t n = 0;
+                                double fraction = -1;
+                                Seen s;
+                                s.revision = c.revision;
+                                if (rl_ring_diff(c.before, c.after, &moves, &n, &fraction) == RL_OK) {
+                                    s.moves = c.move_count;
+                                    s.fraction = c.fraction;
+                                    for (std::size_t i = 0; i < n && i < c.move_count; i++) {
+                                        s.same += moves[i].first == c.moves[i].first &&
+                                                  moves[i].last == c.moves[i].last;
+                                    }
+                                    s.same = n == c.move_count && fraction == c.fraction ? s.same : 0;
+                                    rl_moves_free(moves);
+                                }
+                                for (std::size_t i = 0; i < rl_ring_len(c.after); i++) {
+                                    const char *name = nullptr;
+                                    std::uint32_t weight = 0;
+                                    rl_ring_node(c.after, i, &name, &weight);
+                                    s.after += std::string(i ? "," : "") + name;
+                                }
+                                std::lock_guard<std::mutex> g(mu);
+                                seen.push_back(s);
+                            });
+    ringlock::Member x(etcd, "cpp-cb-ring", "x", 1, "", mo);
+    {
+        ringlock::Member y(etcd, "cpp-cb-ring", "y", 1, "", mo);
+        CHECK(wait_nodes(w, "x:1,y:1", 5000ms));
+        y.leave();
+    }
+    CHECK(wait_nodes(w, "x:1", 5000ms));
+    std::uint64_t rev = w.revision();
+    for (int i = 0; i < 200; i++) {
+        {
+            std::lock_guard<std::mutex> g(mu);
+            if (!seen.empty() && seen.back().revision == rev) break;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(seen.size() >= 2);
+    if (!seen.empty()) {
+        const Seen &last = seen.back();
+        CHECK(last.revision == rev && last.after == "x");
+        CHECK(last.moves > 0 && last.same == last.moves && last.fraction > 0.2 && last.fraction < 0.8);
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -127,6 +195,7 @@ int main() {
     }
     try {
         test_wrapper({etcd.endpoint});
+        test_on_change({etcd.endpoint});
     } catch (const ringlock::Error &e) {
         check_fail(__FILE__, __LINE__, e.what());
     }
