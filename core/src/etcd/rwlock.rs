@@ -189,7 +189,6 @@ impl RWLock {
                 codec::put(&key, value.to_string().as_bytes(), lease.id),
                 codec::op_range(last_exclusive),
                 codec::op_range(codec::range(&h.meta("owner"), b"")),
-                codec::op_range(codec::range(&h.meta("clean"), b"")),
             ],
             vec![codec::op_range(codec::range(&key, b""))],
         );
@@ -204,8 +203,7 @@ impl RWLock {
             let rev = codec::revision(&answer)?;
             let result = if codec::txn_range(&answer, 1)?.is_empty() {
                 let owner = codec::txn_range(&answer, 2)?;
-                let clean = codec::txn_range(&answer, 3)?;
-                self.shared_hold(&key, rev, lease, &owner, &clean)
+                self.shared_hold(&key, rev, lease, &owner)
             } else {
                 self.wait_shared(&key, rev, lease, wait)
             };
@@ -248,7 +246,6 @@ impl RWLock {
                         rev,
                     )),
                     codec::op_range(codec::range(&h.meta("owner"), b"")),
-                    codec::op_range(codec::range(&h.meta("clean"), b"")),
                 ],
                 Vec::new(),
             );
@@ -259,8 +256,7 @@ impl RWLock {
             let before = codec::txn_range(&answer, 0)?;
             let Some(writer) = before.first() else {
                 let owner = codec::txn_range(&answer, 1)?;
-                let clean = codec::txn_range(&answer, 2)?;
-                return self.shared_hold(key, rev, lease, &owner, &clean);
+                return self.shared_hold(key, rev, lease, &owner);
             };
             let watch_until = match wait {
                 Wait::Try => {
@@ -280,15 +276,8 @@ impl RWLock {
     }
 
     /// The shared hold confirmed by a guarded transaction that saw no older
-    /// exclusive key, and `~owner`/`~clean` as they were then.
-    fn shared_hold(
-        &self,
-        key: &[u8],
-        rev: i64,
-        lease: Lease,
-        owner: &[Kv],
-        clean: &[Kv],
-    ) -> Result<Shared> {
+    /// exclusive key, and `~owner` as it was then.
+    fn shared_hold(&self, key: &[u8], rev: i64, lease: Lease, owner: &[Kv]) -> Result<Shared> {
         let h = &self.lock.h;
         if !h.client.session.alive(lease.id) {
             return Err(h.lost_waiting(lease.id));
@@ -299,7 +288,7 @@ impl RWLock {
             rev,
             token: owner.first().and_then(owner_token).unwrap_or(0),
             lease: lease.id,
-            died: died(owner, clean),
+            died: died(owner),
             lost: AtomicBool::new(false),
             done: false,
         })
