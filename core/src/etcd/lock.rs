@@ -6,24 +6,25 @@
 //!   handle and attempt numbers in hex): one per acquisition, attached to the
 //!   lease, its value who put it (pid, host, since). The holder is the key
 //!   with the smallest create revision; its create revision is the token.
-//! - `<ns>/<name>/~owner`: the last exclusive holder (token, pid, host),
-//!   written when a hold is confirmed; persistent. An uncontended
-//!   acquisition writes it in the transaction that puts its key, before the
-//!   token is known: that value has no `token`, and its token is the
-//!   revision that wrote it (the key's create revision).
-//! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
-//!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
+//! - `<ns>/<name>/~owner`: the last exclusive hold and whether it was
+//!   released cleanly; persistent. Written when a hold is confirmed (token,
+//!   pid, host) and by its release (`{"token", "clean": true}`). An
+//!   uncontended acquisition writes it in the transaction that puts its key,
+//!   before the token is known: that value has no `token`, and its token is
+//!   the revision that wrote it (the key's create revision).
+//!   `previous_owner_died` is `~owner`, as the next hold finds it, existing
+//!   without `"clean": true`.
 //!
 //! - `<ns>/<name>/r/<lease>-<handle>-<attempt>`: a shared acquisition of
 //!   the [`RWLock`](super::RWLock) of the same name (rwlock.rs), whose
 //!   exclusive mode is this lock. To a `Lock` it is one more key in the
 //!   queue.
 //!
-//! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
-//! persistent keys sort after. An acquisition's first write is guarded by
-//! its key not existing yet (and, to take the lock in that one round trip, by
-//! no key in that range); every later write by `create_revision(own key) ==
-//! token`: a waiter whose lease expired (its key gone) can never be told it
+//! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the
+//! persistent key sorts after. An acquisition's first write is guarded by
+//! no key in that range (to take the lock in one round trip; the own key,
+//! in that range too, was not put yet) or, when that fails, by its key not
+//! existing yet; every later write by `create_revision(own key) == token`: a waiter whose lease expired (its key gone) can never be told it
 //! holds the lock, and a release sent twice can never delete a newer
 //! holder's key.
 
@@ -223,11 +224,10 @@ impl Lock {
         let h = &self.h;
         let value = value.to_string();
         let owner = json!({"pid": std::process::id(), "host": h.client.host});
+        // (The own key lies in the queue's range: no key there means it was
+        // not put yet.)
         let fast = codec::txn(
-            vec![
-                codec::created_at(&key, 0),
-                codec::none_in(&h.prefix, &h.end()),
-            ],
+            vec![codec::none_in(&h.prefix, &h.end())],
             vec![
                 codec::put(&key, value.as_bytes(), lease.id),
                 codec::put_prev(&h.meta("owner"), owner.to_string().as_bytes(), 0),

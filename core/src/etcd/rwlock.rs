@@ -7,7 +7,7 @@
 //! of both count on one sequence.
 //!
 //! Keys of lock `<name>` (under the client's namespace `<ns>`), besides
-//! lock.rs's `~owner` and `~clean`:
+//! lock.rs's `~owner`:
 //!
 //! - exclusive acquisitions: `<ns>/<name>/<lease>-<handle>-<attempt>`, the
 //!   `Lock`'s keys (they begin with a hex digit), in the range
@@ -26,12 +26,12 @@
 //!
 //! A shared acquisition is one transaction when no exclusive key exists
 //! (`if create_revision(own key) == 0 then put it and read the newest
-//! exclusive key, ~owner and ~clean`); otherwise its wait reads the newest
+//! exclusive key and ~owner`); otherwise its wait reads the newest
 //! exclusive key before its own in a transaction guarded by
 //! `create_revision(own key) == rev`, which is also its ownership
 //! transaction: a waiter whose lease expired is never told it holds. It
-//! writes neither `~owner` nor `~clean` (a reader is not an exclusive holder:
-//! writing `~clean` would hide a writer that died). Its token is the token
+//! does not write `~owner` (a reader is not an exclusive holder: recording
+//! a clean release would hide a writer that died). Its token is the token
 //! of the last exclusive hold (`~owner`, 0 when never held exclusively) and
 //! its `previous_owner_died` tells whether that holder's lease expired
 //! instead of it releasing, both read in that guarded transaction. Its
