@@ -94,6 +94,21 @@ pub(crate) fn txn_range(txn: &Value, i: usize) -> Result<Vec<Kv>> {
     kvs(range)
 }
 
+/// The previous pair returned by the put at position `i` of a
+/// transaction's responses (a put with `prev_kv`; empty when the key did
+/// not exist).
+pub(crate) fn txn_put_prev(txn: &Value, i: usize) -> Result<Vec<Kv>> {
+    let put = txn
+        .get("responses")
+        .and_then(|r| r.get(i))
+        .and_then(|r| r.get("response_put"))
+        .ok_or_else(|| Error::corrupt(format!("etcd's transaction answer has no put at {i}")))?;
+    match put.get("prev_kv") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(prev) => Ok(vec![kv(prev)?]),
+    }
+}
+
 /// Whether a watch message reports any event (the messages that confirm a
 /// watch's creation or report progress carry none).
 pub(crate) fn has_events(msg: &Value) -> bool {
@@ -124,6 +139,14 @@ pub(crate) fn put(key: &[u8], value: &[u8], lease: i64) -> Value {
         put["lease"] = json!(lease.to_string());
     }
     json!({ "request_put": put })
+}
+
+/// A put as [`put`] that also returns the key's previous pair (read it
+/// with [`txn_put_prev`]).
+pub(crate) fn put_prev(key: &[u8], value: &[u8], lease: i64) -> Value {
+    let mut p = put(key, value, lease);
+    p["request_put"]["prev_kv"] = json!(true);
+    p
 }
 
 /// The delete of one key.
@@ -162,24 +185,6 @@ pub(crate) fn by_creation(key: &[u8], end: &[u8]) -> Value {
 /// A range request as a transaction operation.
 pub(crate) fn op_range(range: Value) -> Value {
     json!({ "request_range": range })
-}
-
-/// A transaction as an operation of another (etcd 3.3 and later).
-pub(crate) fn op_txn(txn: Value) -> Value {
-    json!({ "request_txn": txn })
-}
-
-/// The answer of the transaction at position `i` of a transaction's
-/// responses.
-pub(crate) fn txn_txn(txn: &Value, i: usize) -> Result<&Value> {
-    txn.get("responses")
-        .and_then(|r| r.get(i))
-        .and_then(|r| r.get("response_txn"))
-        .ok_or_else(|| {
-            Error::corrupt(format!(
-                "etcd's transaction answer has no transaction at {i}"
-            ))
-        })
 }
 
 /// A transaction.

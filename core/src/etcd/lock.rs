@@ -6,24 +6,25 @@
 //!   handle and attempt numbers in hex): one per acquisition, attached to the
 //!   lease, its value who put it (pid, host, since). The holder is the key
 //!   with the smallest create revision; its create revision is the token.
-//! - `<ns>/<name>/~owner`: the last exclusive holder (token, pid, host),
-//!   written when a hold is confirmed; persistent. An uncontended
-//!   acquisition writes it in the transaction that puts its key, before the
-//!   token is known: that value has no `token`, and its token is the
-//!   revision that wrote it (the key's create revision).
-//! - `<ns>/<name>/~clean`: the token of the last clean release; persistent.
-//!   `previous_owner_died` is `~owner`'s token differing from `~clean`'s.
+//! - `<ns>/<name>/~owner`: the last exclusive hold and whether it was
+//!   released cleanly; persistent. Written when a hold is confirmed (token,
+//!   pid, host) and by its release (`{"token", "clean": true}`). An
+//!   uncontended acquisition writes it in the transaction that puts its key,
+//!   before the token is known: that value has no `token`, and its token is
+//!   the revision that wrote it (the key's create revision).
+//!   `previous_owner_died` is `~owner`, as the next hold finds it, existing
+//!   without `"clean": true`.
 //!
 //! - `<ns>/<name>/r/<lease>-<handle>-<attempt>`: a shared acquisition of
 //!   the [`RWLock`](super::RWLock) of the same name (rwlock.rs), whose
 //!   exclusive mode is this lock. To a `Lock` it is one more key in the
 //!   queue.
 //!
-//! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the two
-//! persistent keys sort after. An acquisition's first write is guarded by
-//! its key not existing yet (and, to take the lock in that one round trip, by
-//! no key in that range); every later write by `create_revision(own key) ==
-//! token`: a waiter whose lease expired (its key gone) can never be told it
+//! Waiters range over `[<ns>/<name>/, <ns>/<name>/~)`, which the
+//! persistent key sorts after. An acquisition's first write is guarded by
+//! no key in that range (to take the lock in one round trip; the own key,
+//! in that range too, was not put yet) or, when that fails, by its key not
+//! existing yet; every later write by `create_revision(own key) == token`: a waiter whose lease expired (its key gone) can never be told it
 //! holds the lock, and a release sent twice can never delete a newer
 //! holder's key.
 
@@ -215,38 +216,25 @@ impl Lock {
             json!({"pid": std::process::id(), "host": self.h.client.host, "since_ms": now_ms()});
         // One round trip when nobody holds or waits: put the own key and
         // record the hold in `~owner` at once (its token is then the
-        // revision of that write: see `owner_token`), reading the persistent
-        // keys as they were. Otherwise (the nested transaction): put the own
-        // key unless a first try of this very request did already; read, as
-        // of that put, the oldest key and the persistent keys.
+        // revision of that write: see `owner_token`), the put of `~owner`
+        // returning the record it replaced. Otherwise a second request (the
+        // queue's transaction): put the own key unless a first try of this
+        // very request did already; read, as of that put, the oldest key
+        // and `~owner`.
         let h = &self.h;
+        let value = value.to_string();
         let owner = json!({"pid": std::process::id(), "host": h.client.host});
-        let mut oldest = codec::by_creation(&h.prefix, &h.end());
-        oldest["limit"] = json!("1");
-        let queued = codec::txn(
-            vec![codec::created_at(&key, 0)],
+        // (The own key lies in the queue's range: no key there means it was
+        // not put yet.)
+        let fast = codec::txn(
+            vec![codec::none_in(&h.prefix, &h.end())],
             vec![
-                codec::put(&key, value.to_string().as_bytes(), lease.id),
-                codec::op_range(oldest),
-                codec::op_range(codec::range(&h.meta("owner"), b"")),
-                codec::op_range(codec::range(&h.meta("clean"), b"")),
+                codec::put(&key, value.as_bytes(), lease.id),
+                codec::put_prev(&h.meta("owner"), owner.to_string().as_bytes(), 0),
             ],
-            vec![codec::op_range(codec::range(&key, b""))],
+            Vec::new(),
         );
-        let txn = codec::txn(
-            vec![
-                codec::created_at(&key, 0),
-                codec::none_in(&h.prefix, &h.end()),
-            ],
-            vec![
-                codec::op_range(codec::range(&h.meta("owner"), b"")),
-                codec::op_range(codec::range(&h.meta("clean"), b"")),
-                codec::put(&key, value.to_string().as_bytes(), lease.id),
-                codec::put(&h.meta("owner"), owner.to_string().as_bytes(), 0),
-            ],
-            vec![codec::op_txn(queued)],
-        );
-        let outer = match self.txn(&txn, s.call_deadline(wait.until())) {
+        let outer = match self.txn(&fast, s.call_deadline(wait.until())) {
             Ok(a) => a,
             Err(e) => {
                 s.orphan(key, None);
@@ -255,19 +243,36 @@ impl Lock {
         };
         if flag(&outer, "succeeded") {
             let token = codec::revision(&outer)?;
-            let owner = codec::txn_range(&outer, 0)?;
-            let clean = codec::txn_range(&outer, 1)?;
+            let previous = codec::txn_put_prev(&outer, 1)?;
             if !s.alive(lease.id) {
                 self.h.delete_own(key, token);
                 return Err(h.lost_waiting(lease.id));
             }
-            return Ok(self.guard(key, token, lease, died(&owner, &clean)));
+            return Ok(self.guard(key, token, lease, died(&previous)));
         }
-        let answer = codec::txn_txn(&outer, 0)?;
-        let token = if flag(answer, "succeeded") {
-            codec::revision(&outer)?
+        let mut oldest = codec::by_creation(&h.prefix, &h.end());
+        oldest["limit"] = json!("1");
+        oldest["keys_only"] = json!(true);
+        let queued = codec::txn(
+            vec![codec::created_at(&key, 0)],
+            vec![
+                codec::put(&key, value.as_bytes(), lease.id),
+                codec::op_range(oldest),
+                codec::op_range(codec::range(&h.meta("owner"), b"")),
+            ],
+            vec![codec::op_range(codec::range(&key, b""))],
+        );
+        let answer = match self.txn(&queued, s.call_deadline(wait.until())) {
+            Ok(a) => a,
+            Err(e) => {
+                s.orphan(key, None);
+                return Err(e);
+            }
+        };
+        let token = if flag(&answer, "succeeded") {
+            codec::revision(&answer)?
         } else {
-            match codec::txn_range(answer, 0)?.first() {
+            match codec::txn_range(&answer, 0)?.first() {
                 Some(kv) => kv.create_revision,
                 None => {
                     return Err(Error::corrupt(
@@ -277,15 +282,14 @@ impl Lock {
             }
         };
         let mut first = false;
-        if flag(answer, "succeeded") {
-            first = codec::txn_range(answer, 1)?
+        if flag(&answer, "succeeded") {
+            first = codec::txn_range(&answer, 1)?
                 .first()
                 .is_some_and(|kv| kv.key == key);
         }
         let result = if first {
-            let owner = codec::txn_range(answer, 2)?;
-            let clean = codec::txn_range(answer, 3)?;
-            self.confirm(&key, token, lease, died(&owner, &clean))
+            let owner = codec::txn_range(&answer, 2)?;
+            self.confirm(&key, token, lease, died(&owner))
         } else {
             self.wait_turn(&key, token, lease, wait)
         };
@@ -317,7 +321,6 @@ impl Lock {
                 vec![
                     codec::op_range(codec::last_created_before(&h.prefix, &h.end(), token)),
                     codec::op_range(codec::range(&h.meta("owner"), b"")),
-                    codec::op_range(codec::range(&h.meta("clean"), b"")),
                 ],
                 Vec::new(),
             );
@@ -328,8 +331,7 @@ impl Lock {
             let before = codec::txn_range(&answer, 0)?;
             let Some(predecessor) = before.first() else {
                 let owner = codec::txn_range(&answer, 1)?;
-                let clean = codec::txn_range(&answer, 2)?;
-                return self.confirm(key, token, lease, died(&owner, &clean));
+                return self.confirm(key, token, lease, died(&owner));
             };
             let watch_until = match wait {
                 Wait::Try => {
@@ -607,14 +609,14 @@ impl Guard {
         self.done = true;
         let s = &self.h.client.session;
         let expired = self.lost.load(Relaxed) || !s.alive(self.lease);
-        let clean = json!({"token": self.token});
+        let released = json!({"token": self.token, "clean": true});
         let txn = codec::txn(
             vec![codec::created_at(&self.key, self.token)],
             vec![
-                codec::put(&self.h.meta("clean"), clean.to_string().as_bytes(), 0),
+                codec::put(&self.h.meta("owner"), released.to_string().as_bytes(), 0),
                 codec::delete(&self.key),
             ],
-            vec![codec::op_range(codec::range(&self.h.meta("clean"), b""))],
+            vec![codec::op_range(codec::range(&self.h.meta("owner"), b""))],
         );
         let answer = s.transport.call("/v3/kv/txn", &txn, s.call_deadline(None));
         self.h.busy.store(false, Relaxed);
@@ -631,8 +633,7 @@ impl Guard {
         let released = flag(&answer, "succeeded")
             || codec::txn_range(&answer, 0)?
                 .first()
-                .and_then(|kv| token_in(&kv.value))
-                == Some(self.token.unsigned_abs());
+                .is_some_and(|kv| released_by(kv) == Some(self.token.unsigned_abs()));
         if !released {
             return Err(self.lost_error("its key was gone from etcd"));
         }
@@ -672,14 +673,12 @@ impl std::fmt::Debug for Guard {
     }
 }
 
-/// Whether the last confirmed holder (`~owner`) did not release cleanly.
-pub(super) fn died(owner: &[Kv], clean: &[Kv]) -> bool {
-    let Some(owner) = owner.first() else {
-        return false;
-    };
-    let clean = clean.first().and_then(|kv| token_in(&kv.value));
-    // An owner record that does not parse counts as a holder that died.
-    owner_token(owner).is_none_or(|t| Some(t) != clean)
+/// Whether the last confirmed exclusive holder, as `~owner` records it,
+/// did not release cleanly (its lease expired, or its key was deleted,
+/// instead). No record: never held.
+pub(super) fn died(owner: &[Kv]) -> bool {
+    // A record that does not parse counts as a holder that died.
+    owner.first().is_some_and(|kv| released_by(kv).is_none())
 }
 
 /// The token of the hold `~owner` records: its `token`, or, when it has
@@ -694,9 +693,13 @@ pub(super) fn owner_token(owner: &Kv) -> Option<u64> {
     }
 }
 
-/// The `token` of a persistent key's JSON value.
-fn token_in(value: &[u8]) -> Option<u64> {
-    let v: Value = serde_json::from_slice(value).ok()?;
+/// The token of the hold whose clean release `~owner` records (`"clean":
+/// true`, written by the release), `None` while it records a hold.
+fn released_by(owner: &Kv) -> Option<u64> {
+    let v: Value = serde_json::from_slice(&owner.value).ok()?;
+    if v.get("clean").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
     v.get("token")?.as_u64()
 }
 
@@ -739,13 +742,16 @@ mod tests {
 
     #[test]
     fn previous_owner_died_when_the_last_owner_did_not_release() {
-        assert!(!died(&[], &[]));
-        assert!(!died(&[kv(r#"{"token":5}"#)], &[kv(r#"{"token":5}"#)]));
-        assert!(died(&[kv(r#"{"token":7}"#)], &[kv(r#"{"token":5}"#)]));
-        assert!(died(&[kv(r#"{"token":7}"#)], &[]));
-        assert!(died(&[kv("garbage")], &[kv(r#"{"token":5}"#)]));
-        // an owner written with the holder's key: its token is its revision (7)
-        assert!(!died(&[kv(r#"{"pid":1}"#)], &[kv(r#"{"token":7}"#)]));
-        assert!(died(&[kv(r#"{"pid":1}"#)], &[kv(r#"{"token":5}"#)]));
+        assert!(!died(&[]));
+        assert!(!died(&[kv(r#"{"token":5,"clean":true}"#)]));
+        assert!(died(&[kv(r#"{"token":7,"pid":1,"host":"h"}"#)]));
+        assert!(died(&[kv("garbage")]));
+        assert!(died(&[kv(r#"{"token":5,"clean":false}"#)]));
+        // written with the holder's key: a hold whose token is its revision (7)
+        assert!(died(&[kv(r#"{"pid":1,"host":"h"}"#)]));
+        assert_eq!(owner_token(&kv(r#"{"pid":1}"#)), Some(7));
+        assert_eq!(owner_token(&kv(r#"{"token":5,"clean":true}"#)), Some(5));
+        assert_eq!(released_by(&kv(r#"{"token":5,"clean":true}"#)), Some(5));
+        assert_eq!(released_by(&kv(r#"{"token":5,"pid":1}"#)), None);
     }
 }

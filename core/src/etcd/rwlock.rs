@@ -7,7 +7,7 @@
 //! of both count on one sequence.
 //!
 //! Keys of lock `<name>` (under the client's namespace `<ns>`), besides
-//! lock.rs's `~owner` and `~clean`:
+//! lock.rs's `~owner`:
 //!
 //! - exclusive acquisitions: `<ns>/<name>/<lease>-<handle>-<attempt>`, the
 //!   `Lock`'s keys (they begin with a hex digit), in the range
@@ -26,12 +26,12 @@
 //!
 //! A shared acquisition is one transaction when no exclusive key exists
 //! (`if create_revision(own key) == 0 then put it and read the newest
-//! exclusive key, ~owner and ~clean`); otherwise its wait reads the newest
+//! exclusive key and ~owner`); otherwise its wait reads the newest
 //! exclusive key before its own in a transaction guarded by
 //! `create_revision(own key) == rev`, which is also its ownership
 //! transaction: a waiter whose lease expired is never told it holds. It
-//! writes neither `~owner` nor `~clean` (a reader is not an exclusive holder:
-//! writing `~clean` would hide a writer that died). Its token is the token
+//! does not write `~owner` (a reader is not an exclusive holder: recording
+//! a clean release would hide a writer that died). Its token is the token
 //! of the last exclusive hold (`~owner`, 0 when never held exclusively) and
 //! its `previous_owner_died` tells whether that holder's lease expired
 //! instead of it releasing, both read in that guarded transaction. Its
@@ -189,7 +189,6 @@ impl RWLock {
                 codec::put(&key, value.to_string().as_bytes(), lease.id),
                 codec::op_range(last_exclusive),
                 codec::op_range(codec::range(&h.meta("owner"), b"")),
-                codec::op_range(codec::range(&h.meta("clean"), b"")),
             ],
             vec![codec::op_range(codec::range(&key, b""))],
         );
@@ -204,8 +203,7 @@ impl RWLock {
             let rev = codec::revision(&answer)?;
             let result = if codec::txn_range(&answer, 1)?.is_empty() {
                 let owner = codec::txn_range(&answer, 2)?;
-                let clean = codec::txn_range(&answer, 3)?;
-                self.shared_hold(&key, rev, lease, &owner, &clean)
+                self.shared_hold(&key, rev, lease, &owner)
             } else {
                 self.wait_shared(&key, rev, lease, wait)
             };
@@ -248,7 +246,6 @@ impl RWLock {
                         rev,
                     )),
                     codec::op_range(codec::range(&h.meta("owner"), b"")),
-                    codec::op_range(codec::range(&h.meta("clean"), b"")),
                 ],
                 Vec::new(),
             );
@@ -259,8 +256,7 @@ impl RWLock {
             let before = codec::txn_range(&answer, 0)?;
             let Some(writer) = before.first() else {
                 let owner = codec::txn_range(&answer, 1)?;
-                let clean = codec::txn_range(&answer, 2)?;
-                return self.shared_hold(key, rev, lease, &owner, &clean);
+                return self.shared_hold(key, rev, lease, &owner);
             };
             let watch_until = match wait {
                 Wait::Try => {
@@ -280,15 +276,8 @@ impl RWLock {
     }
 
     /// The shared hold confirmed by a guarded transaction that saw no older
-    /// exclusive key, and `~owner`/`~clean` as they were then.
-    fn shared_hold(
-        &self,
-        key: &[u8],
-        rev: i64,
-        lease: Lease,
-        owner: &[Kv],
-        clean: &[Kv],
-    ) -> Result<Shared> {
+    /// exclusive key, and `~owner` as it was then.
+    fn shared_hold(&self, key: &[u8], rev: i64, lease: Lease, owner: &[Kv]) -> Result<Shared> {
         let h = &self.lock.h;
         if !h.client.session.alive(lease.id) {
             return Err(h.lost_waiting(lease.id));
@@ -299,7 +288,7 @@ impl RWLock {
             rev,
             token: owner.first().and_then(owner_token).unwrap_or(0),
             lease: lease.id,
-            died: died(owner, clean),
+            died: died(owner),
             lost: AtomicBool::new(false),
             done: false,
         })
