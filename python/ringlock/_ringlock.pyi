@@ -493,9 +493,10 @@ class Lock:
     thread); such a hold belongs to the task, and any thread may release it.
 
     Waiting releases the GIL. In the main thread a wait is interrupted by
-    Ctrl-C (within 0.2 s). The lock is released when the object is closed
-    or garbage-collected, and by the kernel or the next waiter when the
-    process dies. docs/locks.md has the full semantics.
+    Ctrl-C (within 0.2 s), and keeps its place until then. The lock is
+    released when the object is closed or garbage-collected, and by the
+    kernel or the next waiter when the process dies. docs/locks.md has the
+    full semantics.
     """
 
     def __new__(

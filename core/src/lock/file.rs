@@ -3,15 +3,16 @@
 //! file's page, mapped. Works wherever flock and shared mappings do — any
 //! local filesystem, and containers that mount the same directory.
 //!
-//! A waiter with no timeout blocks in flock itself (the kernel hands it the
-//! lock at the release or the holder's death). A waiter with a timeout sleeps
+//! A waiter with no timeout (and no interruption hook) blocks in flock itself
+//! (the kernel hands it the lock at the release or the holder's death). A
+//! waiter with a timeout or a hook sleeps
 //! on the page's futex, woken by every release, and retries; it notices a
 //! holder's death within [`LIVENESS_SLICE`].
 
 use super::page::{Mapped, Page, HELD};
 use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
-use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
+use super::wait::{wake, Budget, Deadline, Waiting, LIVENESS_SLICE};
 use super::{Acquired, LockStatus, Mode};
 use crate::error::{Error, Result};
 use std::cell::UnsafeCell;
@@ -146,23 +147,26 @@ impl FileLock {
         }
     }
 
-    pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
+    pub fn acquire(&self, mode: Mode, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
         let op = match mode {
             Mode::Exclusive => libc::LOCK_EX,
             Mode::Shared => {
-                self.wait_for_no_waiting_writer(deadline, name)?;
+                self.wait_for_no_waiting_writer(b, name)?;
                 libc::LOCK_SH
             }
         };
         if !self.try_flock(op)? {
-            if deadline.remaining(LIVENESS_SLICE).is_none() {
-                return Err(deadline.expired(name));
+            if b.deadline.remaining(LIVENESS_SLICE).is_none() {
+                return Err(b.expired(name));
             }
             let writer = mode == Mode::Exclusive;
             let mut announced = writer && self.announce_writer();
-            let got = match deadline {
-                Deadline::Never => self.flock(op).map_err(|e| self.io(e)),
-                _ => self.wait_flock(op, deadline, name, writer, &mut announced),
+            // Without a deadline or a hook, block in flock itself; a hook
+            // must run between sleeps, so a waiter with one polls as a timed
+            // waiter does (keeping its announcement throughout).
+            let got = match b.deadline {
+                Deadline::Never if !b.has_hook() => self.flock(op).map_err(|e| self.io(e)),
+                _ => self.wait_flock(op, b, name, writer, &mut announced),
             };
             if announced {
                 self.withdraw_writer();
@@ -224,7 +228,7 @@ impl FileLock {
     fn wait_flock(
         &self,
         op: libc::c_int,
-        deadline: Deadline,
+        b: &mut Budget<'_>,
         name: &str,
         writer: bool,
         announced: &mut bool,
@@ -241,8 +245,10 @@ impl FileLock {
             if self.try_flock(op)? {
                 return Ok(());
             }
-            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
-                return Err(deadline.expired(name));
+            // a timeout or a hook's error: the caller withdraws the
+            // announcement
+            let Some(slice) = b.remaining(LIVENESS_SLICE)? else {
+                return Err(b.expired(name));
             };
             w.sleep(seen, slice);
         }
@@ -275,7 +281,7 @@ impl FileLock {
     }
 
     /// A reader waits while a (live) writer is waiting.
-    fn wait_for_no_waiting_writer(&self, deadline: Deadline, name: &str) -> Result<()> {
+    fn wait_for_no_waiting_writer(&self, b: &mut Budget<'_>, name: &str) -> Result<()> {
         let p = self.page();
         let mut check = true;
         loop {
@@ -298,8 +304,8 @@ impl FileLock {
             if p.writer_waiting.load(SeqCst) == 0 {
                 return Ok(());
             }
-            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
-                return Err(deadline.expired(name));
+            let Some(slice) = b.remaining(LIVENESS_SLICE)? else {
+                return Err(b.expired(name));
             };
             w.sleep(seen, slice);
             check = p.seq.load(SeqCst) == seen;

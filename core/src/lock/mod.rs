@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 use std::time::Duration;
-use wait::Deadline;
+use wait::{Budget, Deadline};
 
 /// Where a lock's state lives and what guards it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -267,7 +267,40 @@ impl Lock {
     /// use; nothing is acquired), `Io`.
     #[inline]
     pub fn acquire(&self, mode: Mode, timeout: Option<Duration>) -> Result<Hold> {
-        let deadline = Deadline::after(timeout);
+        self.acquire_in(mode, &mut Budget::new(Deadline::after(timeout)))
+    }
+
+    /// Acquires as [`acquire`](Lock::acquire) does, calling `hook` at least
+    /// every `every` while it waits — without giving up its place in the
+    /// meantime: a waiting exclusive acquirer keeps its claim, which holds
+    /// new shared acquirers back, across the calls. (The hook is not called
+    /// when the lock is had at once, nor for a try.) If the hook returns an
+    /// error, the acquisition withdraws exactly as on a timeout — its claim
+    /// gone, nothing held — and returns that error. The hook runs on the
+    /// waiting thread, with nothing of the lock's held but the claim; it
+    /// should be quick. Errors also as `acquire`, and `InvalidArgument` if
+    /// `every` is zero.
+    pub fn acquire_interruptible(
+        &self,
+        mode: Mode,
+        timeout: Option<Duration>,
+        every: Duration,
+        hook: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Hold> {
+        if every.is_zero() {
+            return Err(Error::invalid(format!(
+                "lock {:?}: the interval between calls of the hook must not be zero",
+                self.name
+            )));
+        }
+        self.acquire_in(
+            mode,
+            &mut Budget::with_hook(Deadline::after(timeout), every, hook),
+        )
+    }
+
+    #[inline(always)]
+    fn acquire_in(&self, mode: Mode, b: &mut Budget<'_>) -> Result<Hold> {
         self.follow_fork()?;
         let me = proc::thread_token() << 1;
         if self.xowner.load(Relaxed) == me || self.owner.load(Relaxed) == me | HELD_BIT {
@@ -276,7 +309,7 @@ impl Lock {
         if let (Inner::Shm(s), Mode::Exclusive) = (&self.inner, mode) {
             // The lock word excludes every other thread and process: no
             // handle-level exclusion needed (the fast path).
-            let a = s.acquire(mode, deadline, &self.name)?;
+            let a = s.acquire(mode, b, &self.name)?;
             self.xowner.store(me, Release);
             return Ok(Hold {
                 token: a.token,
@@ -288,11 +321,11 @@ impl Lock {
             if cur & !HELD_BIT == me {
                 return Err(self.deadlock());
             }
-            self.wait_for_handle(deadline)?;
+            self.wait_for_handle(b)?;
         }
         let got = match &self.inner {
-            Inner::Shm(s) => s.acquire(mode, deadline, &self.name),
-            Inner::File(f) => f.acquire(mode, deadline, &self.name),
+            Inner::Shm(s) => s.acquire(mode, b, &self.name),
+            Inner::File(f) => f.acquire(mode, b, &self.name),
         };
         match got {
             Ok(a) => {
@@ -323,15 +356,15 @@ impl Lock {
     }
 
     /// Waits until the handle is free (another thread holds or takes it).
-    fn wait_for_handle(&self, deadline: Deadline) -> Result<()> {
+    fn wait_for_handle(&self, b: &mut Budget<'_>) -> Result<()> {
         let w = wait::Waiting::new(&self.freed, &self.parked);
         loop {
             let seen = w.seen();
             if self.owner.load(SeqCst) == 0 {
                 return Ok(());
             }
-            let Some(left) = deadline.remaining(Duration::from_secs(3600)) else {
-                return Err(deadline.expired(&self.name));
+            let Some(left) = b.remaining(Duration::from_secs(3600))? else {
+                return Err(b.expired(&self.name));
             };
             w.sleep(seen, left);
         }

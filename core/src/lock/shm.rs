@@ -16,7 +16,7 @@
 use super::clock::now_ms;
 use super::page::{Mapped, Page, Record, CLAIMED, FREE, HELD, READER_SLOTS};
 use super::proc::{current_pid, current_start, liveness, Liveness};
-use super::wait::{wake, Deadline, Waiting, LIVENESS_SLICE};
+use super::wait::{wake, Budget, Waiting, LIVENESS_SLICE};
 use super::{Acquired, Holder, LockStatus, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
@@ -39,33 +39,33 @@ impl Shm {
     }
 
     #[inline(always)]
-    pub fn acquire(&self, mode: Mode, deadline: Deadline, name: &str) -> Result<Acquired> {
+    pub fn acquire(&self, mode: Mode, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
         match mode {
-            Mode::Exclusive => self.exclusive(deadline, name),
-            Mode::Shared => self.shared(deadline, name),
+            Mode::Exclusive => self.exclusive(b, name),
+            Mode::Shared => self.shared(b, name),
         }
     }
 
     #[inline(always)]
-    fn exclusive(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
+    fn exclusive(&self, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
         let p = self.page();
         let me = current_pid();
         if p.word.compare_exchange(0, me, SeqCst, SeqCst).is_err() {
-            self.take_word(me, deadline, name)?;
+            self.take_word(me, b, name)?;
         }
-        self.finish_exclusive(me, deadline, name)
+        self.finish_exclusive(me, b, name)
     }
 
     /// The contended part of taking the word: wait for it, or take it from a
     /// dead writer.
     #[cold]
     #[inline(never)]
-    fn take_word(&self, me: u32, deadline: Deadline, name: &str) -> Result<()> {
+    fn take_word(&self, me: u32, b: &mut Budget<'_>, name: &str) -> Result<()> {
         self.map.check()?;
         let p = self.page();
         // Reading /proc costs microseconds: look at the holder's liveness only
         // after a slice passed without a release (or for a single try).
-        let mut check = matches!(deadline, Deadline::Now);
+        let mut check = b.is_try();
         // 1. own the word
         while let Err(holder) = p.word.compare_exchange(0, me, SeqCst, SeqCst) {
             if check && holder != me && self.take_from_dead_writer(holder, me) {
@@ -76,12 +76,13 @@ impl Shm {
             if p.word.load(SeqCst) == 0 {
                 continue;
             }
-            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+            // (a hook's error: nothing of ours to withdraw yet)
+            let Some(slice) = b.remaining(LIVENESS_SLICE)? else {
                 if !check {
                     check = true; // one look at the holder before giving up
                     continue;
                 }
-                return Err(deadline.expired(name));
+                return Err(b.expired(name));
             };
             w.sleep(seen, slice);
             check = p.seq.load(SeqCst) == seen;
@@ -92,11 +93,12 @@ impl Shm {
     /// With the word ours: wait for shared holders to leave, then record the
     /// hold and hand out the next token.
     #[inline(always)]
-    fn finish_exclusive(&self, me: u32, deadline: Deadline, name: &str) -> Result<Acquired> {
+    fn finish_exclusive(&self, me: u32, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
         let p = self.page();
         if p.readers_mask.load(SeqCst) != 0 {
             set_record(&p.writer, me, CLAIMED);
-            if let Err(e) = self.drain_readers(deadline, name) {
+            // a timeout or a hook's error: give the word back
+            if let Err(e) = self.drain_readers(b, name) {
                 free_slot(&p.writer);
                 p.word.store(0, SeqCst);
                 wake(&p.seq, &p.seq_waiters);
@@ -150,11 +152,11 @@ impl Shm {
         true
     }
 
-    fn drain_readers(&self, deadline: Deadline, name: &str) -> Result<()> {
+    fn drain_readers(&self, b: &mut Budget<'_>, name: &str) -> Result<()> {
         let p = self.page();
         // Reading /proc costs microseconds: look at the holder's liveness only
         // after a slice passed without a release (or for a single try).
-        let mut check = matches!(deadline, Deadline::Now);
+        let mut check = b.is_try();
         loop {
             if p.readers_mask.load(SeqCst) == 0 {
                 return Ok(());
@@ -167,12 +169,12 @@ impl Shm {
             if p.readers_mask.load(SeqCst) == 0 {
                 return Ok(());
             }
-            let Some(slice) = deadline.remaining(LIVENESS_SLICE) else {
+            let Some(slice) = b.remaining(LIVENESS_SLICE)? else {
                 if !check {
                     check = true;
                     continue;
                 }
-                return Err(deadline.expired(name));
+                return Err(b.expired(name));
             };
             w.sleep(seen, slice);
             check = p.drain.load(SeqCst) == seen;
@@ -210,15 +212,15 @@ impl Shm {
         any
     }
 
-    fn shared(&self, deadline: Deadline, name: &str) -> Result<Acquired> {
+    fn shared(&self, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
         let p = self.page();
         let me = current_pid();
-        let slot = self.claim_slot(me, deadline, name)?;
+        let slot = self.claim_slot(me, b, name)?;
         let rec = &p.readers[slot];
         let bit = 1u64 << slot;
         // Reading /proc costs microseconds: look at the holder's liveness only
         // after a slice passed without a release (or for a single try).
-        let mut check = matches!(deadline, Deadline::Now);
+        let mut check = b.is_try();
         loop {
             p.readers_mask.fetch_or(bit, SeqCst);
             let writer = p.word.load(SeqCst);
@@ -248,13 +250,20 @@ impl Shm {
             if p.word.load(SeqCst) == 0 {
                 continue;
             }
-            let Some(left) = deadline.remaining(LIVENESS_SLICE) else {
-                if !check {
+            let left = match b.remaining(LIVENESS_SLICE) {
+                Ok(Some(left)) => left,
+                Ok(None) if !check => {
                     check = true;
                     continue;
                 }
-                free_slot(rec);
-                return Err(deadline.expired(name));
+                Ok(None) => {
+                    free_slot(rec);
+                    return Err(b.expired(name));
+                }
+                Err(e) => {
+                    free_slot(rec);
+                    return Err(e);
+                }
             };
             w.sleep(seen, left);
             check = p.seq.load(SeqCst) == seen;
@@ -279,7 +288,7 @@ impl Shm {
         true
     }
 
-    fn claim_slot(&self, me: u32, deadline: Deadline, name: &str) -> Result<usize> {
+    fn claim_slot(&self, me: u32, b: &mut Budget<'_>, name: &str) -> Result<usize> {
         let p = self.page();
         loop {
             for (i, rec) in p.readers.iter().enumerate() {
@@ -294,8 +303,8 @@ impl Shm {
                 continue;
             }
             // All READER_SLOTS slots are held by live readers: wait a little.
-            let Some(left) = deadline.remaining(Duration::from_millis(2)) else {
-                return Err(deadline.expired(name));
+            let Some(left) = b.remaining(Duration::from_millis(2))? else {
+                return Err(b.expired(name));
             };
             std::thread::sleep(left);
         }

@@ -2,7 +2,7 @@
 //! backends.
 
 use super::futex;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Result};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,95 @@ impl Deadline {
                 format!("timed out waiting for lock {name:?}"),
             ),
         }
+    }
+}
+
+/// How an acquisition may wait: its [`Deadline`], and an optional hook that
+/// is called at least every `every` while it waits. A waiter calls
+/// [`Budget::remaining`] before each sleep and sleeps at most what it gives,
+/// so the hook runs between sleeps without the waiter giving up its place
+/// (an shm writer keeps the lock word, a file writer its announcement).
+pub struct Budget<'a> {
+    pub deadline: Deadline,
+    hook: Option<Hook<'a>>,
+}
+
+struct Hook<'a> {
+    call: &'a mut dyn FnMut() -> Result<()>,
+    every: Duration,
+    /// When the hook is due; set at the first sleep.
+    next: Option<Instant>,
+}
+
+impl<'a> Budget<'a> {
+    /// A wait until `deadline`, without a hook.
+    #[inline(always)]
+    pub fn new(deadline: Deadline) -> Budget<'static> {
+        Budget {
+            deadline,
+            hook: None,
+        }
+    }
+
+    /// A wait until `deadline` that calls `hook` at least every `every`
+    /// (not zero) while it waits.
+    pub fn with_hook(
+        deadline: Deadline,
+        every: Duration,
+        hook: &'a mut dyn FnMut() -> Result<()>,
+    ) -> Budget<'a> {
+        Budget {
+            deadline,
+            hook: Some(Hook {
+                call: hook,
+                every,
+                next: None,
+            }),
+        }
+    }
+
+    /// Whether there is a hook to call while waiting (so a waiter must not
+    /// block in the kernel without a bound).
+    pub fn has_hook(&self) -> bool {
+        self.hook.is_some()
+    }
+
+    /// How long the waiter may sleep now, at most `cap`: `Ok(None)` when the
+    /// deadline has passed, the hook's error when the hook (called here when
+    /// it is due) fails. The waiter then withdraws as on a timeout.
+    pub fn remaining(&mut self, cap: Duration) -> Result<Option<Duration>> {
+        let Some(left) = self.deadline.remaining(cap) else {
+            return Ok(None);
+        };
+        let Some(h) = &mut self.hook else {
+            return Ok(Some(left));
+        };
+        let now = Instant::now();
+        let next = match h.next {
+            Some(next) if next <= now => {
+                (h.call)()?;
+                // measured after the hook: a slow hook does not make the
+                // next call due at once
+                let after = Instant::now();
+                after.checked_add(h.every).unwrap_or(after)
+            }
+            Some(next) => next,
+            None => now.checked_add(h.every).unwrap_or(now),
+        };
+        h.next = Some(next);
+        let until = next.saturating_duration_since(Instant::now());
+        // a hook due now sleeps at least a moment rather than not at all
+        Ok(Some(left.min(until.max(Duration::from_micros(100)))))
+    }
+
+    /// The error for running out of time.
+    pub fn expired(&self, name: &str) -> Error {
+        self.deadline.expired(name)
+    }
+
+    /// Whether this is a single try.
+    pub fn is_try(&self) -> bool {
+        matches!(self.deadline, Deadline::Now)
     }
 }
 

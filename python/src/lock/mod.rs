@@ -45,11 +45,13 @@ use ringlock::ErrorKind;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often a waiter in the main thread runs Python's signal handlers (so
-/// that Ctrl-C interrupts a blocked `acquire`). Other threads' waiters sleep
-/// in the core until the lock is released or their timeout runs out.
+/// that Ctrl-C interrupts a blocked `acquire`). A local wait does so from
+/// the core's hook, keeping its place in the meantime; an etcd wait polls
+/// its helper thread's answer this often (`etcd.rs`). Other threads' waiters
+/// sleep in the core until the lock is released or their timeout runs out.
 const SIGNAL_SLICE: Duration = Duration::from_millis(200);
 
 /// How often an asyncio waiter checks whether its task was cancelled (so a
@@ -265,8 +267,8 @@ fn acquire(
     }
 }
 
-/// The slices a wait is cut into: only where something must be checked
-/// between them, signals in the main thread, `cancel` for asyncio.
+/// The slices an etcd wait is cut into: only where something must be
+/// checked between them, signals in the main thread, `cancel` for asyncio.
 fn slice(py: Python<'_>, cancel: Option<&AtomicBool>) -> PyResult<Option<Duration>> {
     Ok(match cancel {
         Some(_) => Some(CANCEL_SLICE),
@@ -276,8 +278,13 @@ fn slice(py: Python<'_>, cancel: Option<&AtomicBool>) -> PyResult<Option<Duratio
 
 /// Acquires through a local handle: first a try with the GIL held (a few
 /// atomics on shm, one flock on file: the whole cost when the lock is
-/// free), then, if the lock is held elsewhere, waits with the GIL released,
-/// in `slice`s.
+/// free), then, if the lock is held elsewhere, one wait in the core with the
+/// GIL released. Where something must be checked while waiting (signals in
+/// the main thread, `cancel` for asyncio), the core's hook checks it without
+/// the wait giving up its place: a waiting writer keeps holding new readers
+/// back. In the main thread the hook takes the GIL for a moment and runs the
+/// signal handlers; an exception they raise ends the wait (withdrawn, as on
+/// a timeout) and is raised.
 fn acquire_local(
     py: Python<'_>,
     h: &CoreLock,
@@ -293,30 +300,43 @@ fn acquire_local(
     if timeout == Some(Duration::ZERO) {
         return Ok(None);
     }
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let slice = slice(py, cancel)?;
-    loop {
-        let left = match deadline {
-            None => None,
-            Some(d) => match d.saturating_duration_since(Instant::now()) {
-                left if left.is_zero() => return Ok(None),
-                left => Some(left),
-            },
-        };
-        let wait = match (slice, left) {
-            (Some(s), left) => Some(left.map_or(s, |l| l.min(s))),
-            (None, left) => left,
-        };
-        match py.detach(|| h.acquire(mode, wait)) {
-            Ok(hold) => return Ok(Some(hold)),
-            Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {}
-            Err(e) => return Err(to_py(e)),
+    let main = cancel.is_none() && in_main_thread(py)?;
+    // what stopped the wait from the hook: an exception of a signal
+    // handler, or the cancellation (None inside)
+    let mut stopped: Option<Option<PyErr>> = None;
+    let got = py.detach(|| match cancel {
+        Some(c) => h.acquire_interruptible(mode, timeout, CANCEL_SLICE, &mut || {
+            if c.load(SeqCst) {
+                stopped = Some(None);
+                return Err(interrupted());
+            }
+            Ok(())
+        }),
+        // No mutex of ours is held here (the core waits on atomics): the
+        // signal handlers may do anything, this lock included.
+        None if main => h.acquire_interruptible(mode, timeout, SIGNAL_SLICE, &mut || {
+            Python::attach(|py| py.check_signals()).map_err(|e| {
+                stopped = Some(Some(e));
+                interrupted()
+            })
+        }),
+        None => h.acquire(mode, timeout),
+    });
+    match (got, stopped) {
+        (Ok(hold), _) => Ok(Some(hold)),
+        (Err(_), Some(Some(e))) => Err(e),
+        (Err(_), Some(None)) => Ok(None),
+        (Err(e), None) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {
+            Ok(None)
         }
-        if cancel.is_some_and(|c| c.load(SeqCst)) {
-            return Ok(None);
-        }
-        py.check_signals()?;
+        (Err(e), None) => Err(to_py(e)),
     }
+}
+
+/// The error the hook ends a wait with (never seen by Python: the reason is
+/// kept beside it).
+fn interrupted() -> ringlock::Error {
+    ringlock::Error::new(ErrorKind::Internal, "lock wait interrupted")
 }
 
 /// Whether the calling thread is Python's main thread (where signal
