@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -173,10 +174,15 @@ def other_thread_runs_during(call: Callable[[], object]) -> bool:
     a thread releases it; the other thread is woken first (and then waits
     for the GIL), so it runs during ``call`` only if ``call`` releases it."""
     old = sys.getswitchinterval()
-    go = threading.Event()
+    ready, go = threading.Event(), threading.Event()
     ran: list[bool] = []
-    t = threading.Thread(target=lambda: (go.wait(), ran.append(True)))
+    t = threading.Thread(target=lambda: (ready.set(), go.wait(), ran.append(True)))
     t.start()
+    # The thread must be blocked in go.wait() (GIL released) before the
+    # interval grows: a thread still asking for the GIL under the old 5 ms
+    # interval would force a switch during ``call``.
+    ready.wait()
+    time.sleep(0.1)
     sys.setswitchinterval(1000.0)
     try:
         go.set()
