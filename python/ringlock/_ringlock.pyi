@@ -476,9 +476,8 @@ class Lock:
     arguments with the local backends (TypeError). The token is the holder
     key's etcd revision; ``hold.lost`` says whether the lease expired under a
     hold; UnavailableError (a ConnectionError) when etcd does not answer in
-    time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
-    place in etcd's queue to a helper thread until that wait's timeout, or
-    its turn (then it releases at once); docs/distributed.md has the recipe.
+    time. A wait interrupted by Ctrl-C (or an asyncio cancel) takes its key
+    out of etcd's queue before it raises; docs/distributed.md has the recipe.
 
     It behaves as a ``threading.Lock``: ``acquire(timeout=None,
     blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -600,12 +599,12 @@ class RWLock:
     and ``release()`` are the same without a ``with``.
 
     Holds belong to the calling thread: the threads of one process can read
-    at once (each through a handle of its own), a thread releases only what
+    at once (each hold its own), a thread releases only what
     it acquired (NotHeldError otherwise), and a thread that acquires again
     while it holds gets DeadlockError (no upgrade, no reentrancy). A thread
     that exits while holding leaves the lock held until ``close()``, garbage
-    collection or the end of the process. With the shm backend a waiting
-    writer keeps new readers out, so readers cannot starve it.
+    collection or the end of the process. A waiting writer keeps new
+    readers out, so readers cannot starve it.
 
     ``backend="etcd"`` (``endpoints``, ``ttl``, ``namespace`` and
     ``request_timeout`` as for :class:`Lock`): a reader that comes after a

@@ -1,14 +1,13 @@
 //! `ringlock.Lock`: an exclusive named lock that behaves as a
 //! `threading.Lock` shared by every process of the host.
 
-use super::{acquire, args, current_task, helper, lock, timed_out, Handles, PyHold, Ticket};
-use super::{EtcdArgs, Handle, LockArgs};
-use crate::errors::{release_error, to_py};
+use super::{args, current_task, helper, timed_out, Holds, Owner, PyHold, Ticket};
+use super::{EtcdArgs, LockArgs};
+use crate::errors::not_held;
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
-use ringlock::{Error, ErrorKind};
 use std::ffi::OsStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An exclusive lock named ``name`` that any process of the host (or, with
@@ -37,9 +36,8 @@ use std::time::Duration;
 /// arguments with the local backends (TypeError). The token is the holder
 /// key's etcd revision; ``hold.lost`` says whether the lease expired under a
 /// hold; UnavailableError (a ConnectionError) when etcd does not answer in
-/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
-/// place in etcd's queue to a helper thread until that wait's timeout, or
-/// its turn (then it releases at once); docs/distributed.md has the recipe.
+/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) takes its key
+/// out of etcd's queue before it raises; docs/distributed.md has the recipe.
 ///
 /// It behaves as a ``threading.Lock``: ``acquire(timeout=None,
 /// blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -60,30 +58,16 @@ use std::time::Duration;
 /// full semantics.
 #[pyclass(module = "ringlock", name = "Lock", frozen, weakref)]
 pub struct PyLock {
-    handles: Arc<Handles>,
-    /// The handle of synchronous use (shared by threads); `None` once closed.
-    main: Mutex<Option<Arc<Handle>>>,
+    holds: Arc<Holds>,
 }
 
 impl PyLock {
-    fn main(&self) -> PyResult<Arc<Handle>> {
-        let main = lock(&self.main).clone();
-        main.ok_or_else(|| self.handles.closed_error())
-    }
-
-    /// Acquires exclusively through the main handle; `None` when `timeout`
-    /// runs out.
+    /// Acquires for the calling thread; `None` when `timeout` runs out.
     fn take(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<PyHold>> {
-        let main = self.main()?;
-        let Some(hold) = acquire(py, &main, Mode::Exclusive, timeout, None)? else {
-            return Ok(None);
-        };
-        if self.handles.is_closed() {
-            let _ = main.release(py);
-            self.handles.check_open()?;
-        }
-        self.handles.set_last(hold.clone());
-        Ok(Some(hold))
+        let got = self
+            .holds
+            .take(py, Owner::thread(), Mode::Exclusive, timeout, None)?;
+        Ok(got.map(|(_, hold)| hold))
     }
 }
 
@@ -122,10 +106,8 @@ impl PyLock {
                 request_timeout,
             },
         };
-        let (handles, main) = Handles::from_args(py, "lock", a)?;
         Ok(PyLock {
-            handles,
-            main: Mutex::new(Some(main)),
+            holds: Arc::new(Holds::open(py, "lock", a)?),
         })
     }
 
@@ -148,28 +130,27 @@ impl PyLock {
     /// Releases the lock; any thread may (as with ``threading.Lock``).
     /// Raises NotHeldError (a RuntimeError) if this object does not hold it.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
-        let main = self.main()?;
-        if !main.is_held() {
-            if let Some(t) = self.handles.take_task(|_| true) {
-                return self.handles.release_task(py, t);
-            }
-        }
-        main.release(py).map_err(release_error)
+        self.holds.check_open()?;
+        self.holds.release_where(py, |_| true).unwrap_or_else(|| {
+            Err(not_held(&format!(
+                "lock {:?} is not held through this object",
+                self.holds.name
+            )))
+        })
     }
 
     /// Whether the lock is held right now, by this object or by anyone else
     /// (a holder whose process died does not count). A snapshot, as with
     /// ``threading.Lock.locked``.
     fn locked(&self, py: Python<'_>) -> PyResult<bool> {
-        let main = self.main()?;
-        Ok(self.held() || main.someone_holds(py)?)
+        self.holds.check_open()?;
+        Ok(self.held() || self.holds.source.someone_holds(py)?)
     }
 
     /// Whether this object holds the lock (in this process).
     #[getter]
     fn held(&self) -> bool {
-        let main = lock(&self.main).clone();
-        main.is_some_and(|m| m.is_held()) || self.handles.has_task_holds()
+        self.holds.holds(|_| true)
     }
 
     /// Who holds the lock, read without taking it: a LockStatus with the
@@ -177,55 +158,53 @@ impl PyLock {
     /// EtcdLockStatus, whose EtcdHolders also have ``host`` and
     /// ``lease_left``, with the ``waiters`` in the order they will hold).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.main()?.status(py)
+        self.holds.check_open()?;
+        self.holds.source.status(py)
     }
 
     /// The Hold of the last acquisition through this object (None before
     /// the first).
     #[getter]
     fn hold(&self) -> Option<PyHold> {
-        self.handles.last()
+        self.holds.last()
     }
 
     /// The lock's name.
     #[getter]
     fn name(&self) -> &str {
-        &self.handles.name
+        &self.holds.name
     }
 
     /// The file that holds the lock's state (etcd: the prefix of its keys,
     /// ``<namespace>/<name>/``).
     #[getter]
     fn path(&self) -> &OsStr {
-        self.handles.path.as_os_str()
+        self.holds.path.as_os_str()
     }
 
     /// ``"shm"``, ``"file"`` or ``"etcd"``.
     #[getter]
     fn backend(&self) -> &'static str {
-        self.handles.backend()
+        self.holds.source.backend()
     }
 
     /// What ``with`` waits before LockTimeout, in seconds (None: for ever).
     #[getter]
     fn timeout(&self) -> Option<f64> {
-        args::seconds(self.handles.timeout)
+        args::seconds(self.holds.timeout)
     }
 
     /// Releases the lock if this object holds it and closes the lock file.
     /// Any later use raises InvalidArgumentError. Idempotent.
     fn close(&self, py: Python<'_>) {
-        let main = lock(&self.main).take();
-        self.handles.close(py);
-        // the core releases a held handle when it is dropped (etcd: a request)
-        py.detach(|| drop(main));
+        self.holds.close(py);
     }
 
     /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
     /// TimeoutError) when it runs out. Returns the Hold.
     fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
-        self.take(py, self.handles.timeout)?
-            .ok_or_else(|| timed_out(&self.handles.name, self.handles.timeout))
+        self.take(py, self.holds.timeout)?
+            .ok_or_else(|| timed_out(&self.holds.name, self.holds.timeout))
     }
 
     fn __exit__(
@@ -253,7 +232,7 @@ impl PyLock {
     }
 
     fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let t = args::seconds(slf.get().handles.timeout);
+        let t = args::seconds(slf.get().holds.timeout);
         helper(slf.py(), "lock_enter", (slf, t))
     }
 
@@ -268,19 +247,11 @@ impl PyLock {
 
     /// A ticket for an asyncio acquisition by the current task (private).
     fn _ticket(&self, py: Python<'_>) -> PyResult<Ticket> {
-        self.handles.check_open()?;
-        let task = current_task(py)?;
-        if self.handles.task_holds(&task) {
-            return Err(to_py(Error::new(
-                ErrorKind::Deadlock,
-                format!("lock {:?} is already held by this task", self.handles.name),
-            )));
-        }
-        Ticket::new(py, self.handles.clone(), Mode::Exclusive, task)
+        Ticket::new(self.holds.clone(), Mode::Exclusive, current_task(py)?)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.handles.is_closed() {
+        let state = if self.holds.is_closed() {
             "closed"
         } else if self.held() {
             "held"
@@ -289,9 +260,9 @@ impl PyLock {
         };
         format!(
             "<ringlock.Lock '{}' backend='{}' path='{}' {state}>",
-            self.handles.name,
+            self.holds.name,
             self.backend(),
-            self.handles.path.display()
+            self.holds.path.display()
         )
     }
 }
