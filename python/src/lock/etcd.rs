@@ -11,14 +11,15 @@
 //! second (`Deadlock`) whoever asks. A Python lock object shares its handle
 //! between threads, so this file adds the turn-taking of a local handle:
 //! while one thread holds or acquires through the handle, other threads wait
-//! here (in slices, for Ctrl-C and asyncio's cancel), and the holding thread
-//! gets `Deadlock`. Once a thread has its turn, it waits for etcd in one core
-//! call with the GIL released: cutting that call into slices would give up
-//! the place in etcd's queue each time. Where the wait must be interruptible
-//! (Ctrl-C in the main thread, asyncio's cancel), the core call runs in a
-//! thread of its own and the caller waits for its answer in slices; a caller
-//! that gives up leaves it behind with a fresh core handle in its place: the
-//! core call ends at its timeout, or takes its turn and releases at once.
+//! here (on a condvar, in bounded steps where Ctrl-C or asyncio's cancel
+//! must be seen), and the holding thread gets `Deadlock`. Once a thread has
+//! its turn, it waits for etcd in one core call with the GIL released, as a
+//! local wait does (`acquire_local` in mod.rs): where the wait must be
+//! interruptible (Ctrl-C in the main thread, asyncio's cancel), the core's
+//! hook checks for it without the wait giving up its place in etcd's queue
+//! (its key stays; a waiting writer keeps later readers behind it), and an
+//! interruption withdraws the wait as a timeout does: its key is deleted
+//! before the call returns, nothing is left waiting in etcd.
 //!
 //! The core's [`RWGuard`] lives in an [`EtcdHold`], shared with the `Hold`s
 //! Python has of it, so that `hold.lost` can ask [`RWGuard::check`].
@@ -30,16 +31,13 @@ use ringlock::etcd::{Client, RWEntry, RWGuard, RWLock as EtcdRWLock};
 use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 pub(crate) struct EtcdHandle {
-    client: Client,
-    /// The core handle; replaced by a fresh one when a caller gives up a
-    /// wait that goes on in its thread.
-    lock: Mutex<Arc<EtcdRWLock>>,
+    /// The core handle.
+    lock: EtcdRWLock,
     state: Mutex<State>,
     /// Signalled when the handle is free again.
     turn: Condvar,
@@ -86,8 +84,7 @@ impl EtcdHandle {
     /// A handle on lock `name` of `client` (no request to etcd yet).
     pub(crate) fn new(client: &Client, name: &str) -> ringlock::Result<EtcdHandle> {
         Ok(EtcdHandle {
-            client: client.clone(),
-            lock: Mutex::new(Arc::new(EtcdRWLock::new(client, name)?)),
+            lock: EtcdRWLock::new(client, name)?,
             state: Mutex::new(State::default()),
             turn: Condvar::new(),
         })
@@ -97,38 +94,52 @@ impl EtcdHandle {
         lock(&self.state).hold.is_some()
     }
 
-    /// Acquires: the handle's turn (waited for in `slice`s, checking
-    /// `cancel` and signals), then etcd's, in one wait. `Ok(None)` when the
-    /// timeout runs out or `cancel` is set; `timeout` zero is one try.
+    /// Acquires: the handle's turn, then etcd's, in one core wait (GIL
+    /// released) that the core's hook interrupts, keeping its place until
+    /// then: in the main thread when a signal handler raises (that exception
+    /// is raised), for asyncio when `cancel` is set (`Ok(None)`). `Ok(None)`
+    /// also when the timeout runs out; `timeout` zero is one try.
     pub(crate) fn acquire(
         &self,
         py: Python<'_>,
         mode: Mode,
         timeout: Option<Duration>,
-        slice: Option<Duration>,
         cancel: Option<&AtomicBool>,
     ) -> PyResult<Option<PyHold>> {
+        let main = cancel.is_none() && super::in_main_thread(py)?;
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        if !self.claim(py, deadline, slice, cancel)? {
+        if !self.claim(py, deadline, main, cancel)? {
             return Ok(None);
         }
         // None: no limit; zero (a try, or the turn took all the time): a try
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let core = self.core();
-        let got = match slice {
-            Some(slice) if left != Some(Duration::ZERO) => {
-                match self.wait_aside(py, core, mode, left, slice, cancel) {
-                    Ok(Some(got)) => got,
-                    given_up => {
-                        self.free();
-                        return given_up.map(|_| None);
-                    }
+        let core = &self.lock;
+        // what stopped the wait from the hook: an exception of a signal
+        // handler, or the cancellation (None inside)
+        let mut stopped: Option<Option<PyErr>> = None;
+        let got = py.detach(|| match cancel {
+            Some(c) => core.acquire_interruptible(mode, left, super::CANCEL_SLICE, &mut || {
+                if c.load(SeqCst) {
+                    stopped = Some(None);
+                    return Err(super::interrupted());
                 }
+                Ok(())
+            }),
+            // No mutex of ours is held here: the signal handlers may do
+            // anything, this lock included (through this object, a
+            // `DeadlockError`: this thread has the handle's turn).
+            None if main => {
+                core.acquire_interruptible(mode, left, super::SIGNAL_SLICE, &mut || {
+                    Python::attach(|py| py.check_signals()).map_err(|e| {
+                        stopped = Some(Some(e));
+                        super::interrupted()
+                    })
+                })
             }
-            _ => py.detach(|| core.acquire(mode, left)),
-        };
-        match got {
-            Ok(guard) => {
+            None => core.acquire(mode, left),
+        });
+        match (got, stopped) {
+            (Ok(guard), _) => {
                 let (token, died) = (guard.token(), guard.previous_owner_died());
                 let shared = guard.mode() == Mode::Shared;
                 let hold = Arc::new(EtcdHold {
@@ -138,93 +149,35 @@ impl EtcdHandle {
                 lock(&self.state).hold = Some(Arc::clone(&hold));
                 Ok(Some(PyHold::etcd(token, died, shared, hold)))
             }
-            Err(e) => {
+            (Err(e), stopped) => {
                 self.free();
-                match e.kind() {
-                    ErrorKind::Timeout | ErrorKind::WouldBlock => Ok(None),
-                    _ => Err(to_py(e)),
+                match (e, stopped) {
+                    (_, Some(Some(raised))) => Err(raised),
+                    (_, Some(None)) => Ok(None),
+                    (e, None) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {
+                        Ok(None)
+                    }
+                    (e, None) => Err(to_py(e)),
                 }
             }
-        }
-    }
-
-    fn core(&self) -> Arc<EtcdRWLock> {
-        Arc::clone(&lock(&self.lock))
-    }
-
-    /// `core.acquire(mode, left)` in a thread of its own, its answer waited for
-    /// in `slice`s (GIL released) with `cancel` and signals checked between
-    /// them. `Ok(None)` when cancelled, the signal handler's error when it
-    /// raised: then the handle gets a fresh core handle (the caller frees
-    /// the handle), and the thread's guard, if it gets one, is dropped there
-    /// (released).
-    fn wait_aside(
-        &self,
-        py: Python<'_>,
-        core: Arc<EtcdRWLock>,
-        mode: Mode,
-        left: Option<Duration>,
-        slice: Duration,
-        cancel: Option<&AtomicBool>,
-    ) -> PyResult<Option<ringlock::Result<RWGuard>>> {
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("ringlock-etcd-wait".into())
-            .spawn(move || drop(tx.send(core.acquire(mode, left))));
-        if let Err(e) = spawned {
-            return Err(to_py(Error::new(
-                ErrorKind::Io,
-                format!("cannot start a thread to wait for etcd: {e}"),
-            )));
-        }
-        let mut rx = rx;
-        loop {
-            // a Receiver is Send, not Sync: it goes into the detached closure
-            // and comes back
-            let (got, back) = py.detach(move || (rx.recv_timeout(slice), rx));
-            rx = back;
-            match got {
-                Ok(got) => return Ok(Some(got)),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.renew();
-                    return Err(to_py(Error::new(
-                        ErrorKind::Internal,
-                        "the thread waiting for etcd ended without an answer",
-                    )));
-                }
-            }
-            let stop = match cancel {
-                Some(c) if c.load(SeqCst) => Ok(None),
-                _ => py.check_signals().map(|()| Some(())),
-            };
-            if !matches!(stop, Ok(Some(()))) {
-                self.renew();
-                // an answer that came meanwhile: its guard is released here
-                py.detach(|| drop(rx));
-                return stop.map(|_| None);
-            }
-        }
-    }
-
-    /// A fresh core handle in place of one left to a thread that still
-    /// waits (a core handle acquires one at a time).
-    fn renew(&self) {
-        let name = self.core().name().to_owned();
-        if let Ok(fresh) = EtcdRWLock::new(&self.client, &name) {
-            *lock(&self.lock) = Arc::new(fresh);
         }
     }
 
     /// Takes the handle for the calling thread; `false` when `deadline`
-    /// passes or `cancel` is set first.
+    /// passes or `cancel` is set first. The wait for the turn is cut into
+    /// steps where something must be checked between them: the signal
+    /// handlers in the main thread (`main`), `cancel` for asyncio.
     fn claim(
         &self,
         py: Python<'_>,
         deadline: Option<Instant>,
-        slice: Option<Duration>,
+        main: bool,
         cancel: Option<&AtomicBool>,
     ) -> PyResult<bool> {
+        let step = match cancel {
+            Some(_) => Some(super::CANCEL_SLICE),
+            None => main.then_some(super::SIGNAL_SLICE),
+        };
         let me = std::thread::current().id();
         loop {
             let mine = {
@@ -243,7 +196,7 @@ impl EtcdHandle {
                     format!(
                         "lock {:?} is already held (or being acquired) by this thread \
                          through this object",
-                        self.core().name()
+                        self.lock.name()
                     ),
                 )));
             }
@@ -254,7 +207,7 @@ impl EtcdHandle {
                     left => Some(left),
                 },
             };
-            let wait = match (slice, left) {
+            let wait = match (step, left) {
                 (Some(s), left) => Some(left.map_or(s, |l| l.min(s))),
                 (None, left) => left,
             };
@@ -270,7 +223,9 @@ impl EtcdHandle {
             if cancel.is_some_and(|c| c.load(SeqCst)) {
                 return Ok(false);
             }
-            py.check_signals()?;
+            if main {
+                py.check_signals()?;
+            }
         }
     }
 
@@ -289,7 +244,7 @@ impl EtcdHandle {
                 ErrorKind::InvalidArgument,
                 format!(
                     "lock {:?} is not held through this object",
-                    self.core().name()
+                    self.lock.name()
                 ),
             ));
         };
@@ -306,8 +261,7 @@ impl EtcdHandle {
     /// etcd answers): `EtcdLockStatus(token, [EtcdHolder, ...],
     /// [EtcdHolder, ...])`.
     pub(crate) fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core();
-        let st = py.detach(|| core.status()).map_err(to_py)?;
+        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
         let holders = st
             .holders
             .iter()
@@ -323,8 +277,7 @@ impl EtcdHandle {
 
     /// Whether a live lease holds the lock now.
     pub(crate) fn someone_holds(&self, py: Python<'_>) -> PyResult<bool> {
-        let core = self.core();
-        let st = py.detach(|| core.status()).map_err(to_py)?;
+        let st = py.detach(|| self.lock.status()).map_err(to_py)?;
         Ok(st.holders.iter().any(|h| h.entry.lease_left.is_some()))
     }
 }

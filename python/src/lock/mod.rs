@@ -263,17 +263,8 @@ fn acquire(
 ) -> PyResult<Option<PyHold>> {
     match h {
         Handle::Local(h) => Ok(acquire_local(py, h, mode, timeout, cancel)?.map(PyHold::from)),
-        Handle::Etcd(h) => h.acquire(py, mode, timeout, slice(py, cancel)?, cancel),
+        Handle::Etcd(h) => h.acquire(py, mode, timeout, cancel),
     }
-}
-
-/// The slices an etcd wait is cut into: only where something must be
-/// checked between them, signals in the main thread, `cancel` for asyncio.
-fn slice(py: Python<'_>, cancel: Option<&AtomicBool>) -> PyResult<Option<Duration>> {
-    Ok(match cancel {
-        Some(_) => Some(CANCEL_SLICE),
-        None => in_main_thread(py)?.then_some(SIGNAL_SLICE),
-    })
 }
 
 /// Acquires through a local handle: first a try with the GIL held (a few
