@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +86,48 @@ def etcd() -> Iterator[str]:
     RINGLOCK_REQUIRE_ETCD is set, and under RINGLOCK_SKIP_ETCD."""
     with etcd_server() as url:
         yield url
+
+
+ETCD_TTL = 2
+"""The lease TTL (seconds) of the etcd lock tests' clients."""
+
+_etcd_names = itertools.count()
+
+
+def fresh() -> str:
+    """A lock name no other test uses (one etcd serves a module)."""
+    return f"py-{os.getpid()}-{next(_etcd_names)}"
+
+
+def etcd_lock(etcd: str, name: str, namespace: str = "pytest-lock", **kwargs: object) -> ringlock.Lock:
+    """``ringlock.Lock(name, backend="etcd")`` on the etcd at ``etcd``, with
+    the tests' TTL unless ``ttl=`` is given."""
+    kwargs.setdefault("ttl", ETCD_TTL)
+    return ringlock.Lock(name, backend="etcd", endpoints=[etcd], namespace=namespace, **kwargs)  # type: ignore[arg-type]
+
+
+class Interrupted(Exception):
+    """What the tests' signal handler raises, as Ctrl-C's raises KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def interrupt_after(seconds: float) -> Iterator[None]:
+    """Sends this process SIGUSR1 after ``seconds`` (from a thread: Python
+    runs the handler in the main thread), whose handler raises
+    ``Interrupted`` while the block runs (and is quiet after it)."""
+    armed = True
+
+    def handler(signum: int, frame: object) -> None:
+        if armed:
+            raise Interrupted
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        yield
+    finally:
+        armed = False
+        timer.cancel()
+        timer.join()
+        signal.signal(signal.SIGUSR1, old)

@@ -47,7 +47,10 @@ impl EtcdHold {
     pub(crate) fn release(&self) -> ringlock::Result<()> {
         let guard = lock(&self.guard).take();
         let Some(guard) = guard else {
-            return Err(Error::new(ErrorKind::InvalidArgument, "this hold was released"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "this hold was released",
+            ));
         };
         let result = guard.release();
         if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Lost) {

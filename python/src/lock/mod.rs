@@ -234,11 +234,7 @@ impl Holds {
 
     /// Releases the first hold of this process that `pick` selects (GIL
     /// released); `None` if there is none.
-    fn release_where(
-        &self,
-        py: Python<'_>,
-        pick: impl Fn(&Entry) -> bool,
-    ) -> Option<PyResult<()>> {
+    fn release_where(&self, py: Python<'_>, pick: impl Fn(&Entry) -> bool) -> Option<PyResult<()>> {
         let me = std::process::id();
         let entry = {
             let mut held = lock(&self.held);
@@ -268,7 +264,9 @@ impl Holds {
     /// hold that `pick` selects.
     fn holds(&self, pick: impl Fn(&Owner) -> bool) -> bool {
         let me = std::process::id();
-        lock(&self.held).iter().any(|e| e.pid == me && pick(&e.owner))
+        lock(&self.held)
+            .iter()
+            .any(|e| e.pid == me && pick(&e.owner))
     }
 
     /// In a forked child: drops the parent's holds (the core does not
@@ -286,8 +284,7 @@ impl Holds {
             *held = keep;
             gone
         };
-        let (owners, holds): (Vec<_>, Vec<_>) =
-            gone.into_iter().map(|e| (e.owner, e.held)).unzip();
+        let (owners, holds): (Vec<_>, Vec<_>) = gone.into_iter().map(|e| (e.owner, e.held)).unzip();
         py.detach(|| drop(holds));
         drop(owners);
     }

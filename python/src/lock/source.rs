@@ -52,9 +52,7 @@ impl Source {
     /// Opens lock `name` on this host (perhaps creating its file) with the
     /// GIL released.
     pub(crate) fn local(py: Python<'_>, name: &str, options: &LockOptions) -> PyResult<Source> {
-        let lock = py
-            .detach(|| CoreLock::open(name, options))
-            .map_err(to_py)?;
+        let lock = py.detach(|| CoreLock::open(name, options)).map_err(to_py)?;
         Ok(Source::Local(Arc::new(lock)))
     }
 
@@ -81,9 +79,7 @@ impl Source {
     pub(crate) fn path(&self) -> PathBuf {
         match self {
             Source::Local(l) => l.path().to_owned(),
-            Source::Etcd { client, name, .. } => {
-                format!("{}/{name}/", client.namespace()).into()
-            }
+            Source::Etcd { client, name, .. } => format!("{}/{name}/", client.namespace()).into(),
         }
     }
 
