@@ -488,8 +488,9 @@ class Lock:
     fencing ``token`` and ``previous_owner_died``.
 
     asyncio: ``async with lock as hold:`` and ``await lock.acquire_async()``
-    never block the event loop (a held lock is waited for in a helper
-    thread); such a hold belongs to the task, and any thread may release it.
+    never block the event loop (a held lock is waited for in the object's
+    one waiting thread, its tasks first come first served); such a hold
+    belongs to the task, and any thread may release it.
 
     Waiting releases the GIL. In the main thread a wait is interrupted by
     Ctrl-C (within 0.2 s), and keeps its place until then. The lock is

@@ -13,8 +13,8 @@
 //!   that holds it gets `DeadlockError` if it acquires again.
 //! - `RWLock`: a hold per thread (and per task), so that several threads of
 //!   one process can read at once; a thread releases only its own.
-//! - An asyncio acquisition belongs to a task, waited for in a helper thread
-//!   (`ticket.rs`).
+//! - An asyncio acquisition belongs to a task, waited for in the object's
+//!   waiting thread, one task after another (`ticket.rs`).
 //!
 //! A hold made before a `fork()` is not the child's: the child's table
 //! forgets it.

@@ -1,6 +1,7 @@
 //! The asyncio side: a ticket is one acquisition by one task.
 //! `ringlock/_lock.py` drives it: `try_acquire` on the event loop's thread
-//! (never blocks), else `wait` in a helper thread; a cancelled task's ticket
+//! (never blocks), else `wait` in the object's waiting thread (one per
+//! object, serving its tickets in turn); a cancelled task's ticket
 //! stops waiting (`cancel`) and gives back a hold that arrived too late
 //! (`release`).
 
