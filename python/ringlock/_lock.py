@@ -132,7 +132,8 @@ class _Waiters:
     first served) by one daemon thread, which ends when none is left: any
     number of waiting tasks cost one thread per object, not one each."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self._name = f"ringlock-async-wait {name}"
         self._mutex = threading.Lock()
         self._queue: deque[Callable[[], None]] = deque()
         self._serving = False
@@ -144,7 +145,7 @@ class _Waiters:
                 return
             self._serving = True
         try:
-            threading.Thread(target=self._serve, name="ringlock-async-wait", daemon=True).start()
+            threading.Thread(target=self._serve, name=self._name, daemon=True).start()
         except BaseException:
             with self._mutex:
                 self._serving = False
@@ -169,7 +170,7 @@ def _waiters_of(lock: object) -> _Waiters:
     with _waiters_mutex:
         w = _waiters.get(lock)
         if w is None:
-            w = _waiters[lock] = _Waiters()
+            w = _waiters[lock] = _Waiters(getattr(lock, "name", "?"))
         return w
 
 
@@ -180,6 +181,15 @@ async def _acquire(lock: object, ticket: _Ticket, timeout: float | None) -> Hold
         if hold is not None or timeout == 0:
             return hold
     loop = asyncio.get_running_loop()
+    if timeout == 0:  # an etcd try: one request, beside the object's waiters
+        tried = loop.run_in_executor(None, ticket.try_acquire)
+        try:
+            return await asyncio.shield(tried)
+        except BaseException:
+            ticket.cancel()
+            # the try goes on: a hold it gets for nobody is given back
+            tried.add_done_callback(lambda _: ticket.release())
+            raise
     done: asyncio.Future[Hold | None] = loop.create_future()
     deadline = None if timeout is None else time.monotonic() + timeout
     finished = False  # set on the loop: the waiting thread skips the ticket

@@ -532,10 +532,11 @@ class Lock:
     def held(self) -> bool:
         """Whether this object holds the lock (in this process)."""
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it: a LockStatus with the
-        last fencing token and a Holder per recorded holder (etcd: an
-        EtcdLockStatus, whose EtcdHolders also have ``host`` and
-        ``lease_left``, with the ``waiters`` in the order they will hold).
+        """Who holds the lock, read without taking it: a LockStatus with
+        the last fencing token and a Holder per recorded holder, each
+        with its ``mode`` (etcd: an EtcdLockStatus, whose EtcdHolders
+        also have ``host`` and ``lease_left``, with the ``waiters`` in
+        the order they will hold).
         """
     @property
     def hold(self) -> Hold | None:
@@ -547,18 +548,22 @@ class Lock:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state (etcd: the prefix of its keys,
-        ``<namespace>/<name>/``).
+        """The file that holds the lock's state (etcd: the prefix of its
+        keys, ``<namespace>/<name>/``).
         """
     @property
     def backend(self) -> _LockBackend:
         """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
-        """What ``with`` waits before LockTimeout, in seconds (None: for ever)."""
+        """What ``with`` waits before LockTimeout (an RWLock: ``with
+        rw.read():`` and ``with rw.write():``), in seconds (None: for
+        ever).
+        """
     def close(self) -> None:
-        """Releases the lock if this object holds it and closes the lock file.
-        Any later use raises InvalidArgumentError. Idempotent.
+        """Releases every hold of this object (all threads and tasks) and
+        closes the lock file. Any later use raises
+        InvalidArgumentError. Idempotent.
         """
     def __enter__(self) -> Hold:
         """Acquires with the lock's own ``timeout``; raises LockTimeout (also a
@@ -658,29 +663,33 @@ class RWLock:
         holder whose process died does not count). A snapshot.
         """
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it (see ``Lock.status``;
-        etcd: an EtcdLockStatus, the holders one writer or the readers, the
-        waiters in the order they will hold, each with its ``mode``).
+        """Who holds the lock, read without taking it: a LockStatus with
+        the last fencing token and a Holder per recorded holder, each
+        with its ``mode`` (etcd: an EtcdLockStatus, whose EtcdHolders
+        also have ``host`` and ``lease_left``, with the ``waiters`` in
+        the order they will hold).
         """
     @property
     def name(self) -> str:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state (etcd: the prefix of its keys,
-        ``<namespace>/<name>/``).
+        """The file that holds the lock's state (etcd: the prefix of its
+        keys, ``<namespace>/<name>/``).
         """
     @property
     def backend(self) -> _LockBackend:
         """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
-        """What ``read()`` and ``write()`` wait before LockTimeout, in seconds
-        (None: for ever).
+        """What ``with`` waits before LockTimeout (an RWLock: ``with
+        rw.read():`` and ``with rw.write():``), in seconds (None: for
+        ever).
         """
     def close(self) -> None:
-        """Releases every hold of this object (all threads and tasks) and closes
-        its lock files. Any later use raises InvalidArgumentError. Idempotent.
+        """Releases every hold of this object (all threads and tasks) and
+        closes the lock file. Any later use raises
+        InvalidArgumentError. Idempotent.
         """
     def _ticket(self, shared: bool) -> _Ticket: ...
     def _release_task(self) -> None: ...

@@ -223,8 +223,9 @@ def test_release_of_a_task_hold_from_sync_code(lock_dir: str) -> None:
     assert not lock.held and not lock.locked()
 
 
-def _waiting_threads() -> int:
-    return sum(t.name == "ringlock-async-wait" for t in threading.enumerate())
+def _waiting_threads(name: str) -> int:
+    """The threads waiting for the asyncio waiters of lock objects named ``name``."""
+    return sum(t.name == f"ringlock-async-wait {name}" for t in threading.enumerate())
 
 
 def test_waiting_tasks_share_one_thread(backend: str, lock_dir: str) -> None:
@@ -235,11 +236,11 @@ def test_waiting_tasks_share_one_thread(backend: str, lock_dir: str) -> None:
 
     async def main() -> None:
         lock = ringlock.Lock("many", backend=backend, dir=lock_dir)
-        before = _waiting_threads()
+        assert _waiting_threads("many") == 0
         holder.acquire()
         tasks = [asyncio.create_task(lock.acquire_async(timeout=30)) for _ in range(10)]
         await asyncio.sleep(0.2)
-        assert _waiting_threads() - before == 1, "one thread for the object's waiters"
+        assert _waiting_threads("many") == 1, "one thread for the object's waiters"
         assert not any(t.done() for t in tasks)
         t0 = time.monotonic()
         assert await lock.acquire_async(timeout=0.2) is False
@@ -253,7 +254,7 @@ def test_waiting_tasks_share_one_thread(backend: str, lock_dir: str) -> None:
             assert not any(u.done() for u in tasks[i + 1 :]), "two tasks hold"
             lock.release()
         deadline = time.monotonic() + 5
-        while _waiting_threads() > before:
+        while _waiting_threads("many"):
             assert time.monotonic() < deadline, "the waiting thread did not end"
             await asyncio.sleep(0.01)
         assert not lock.locked()

@@ -19,6 +19,8 @@
 //! A hold made before a `fork()` is not the child's: the child's table
 //! forgets it.
 
+#[macro_use]
+mod class;
 mod args;
 mod etcd;
 mod hold;

@@ -2,11 +2,9 @@
 //! `threading.Lock` shared by every process of the host.
 
 use super::{args, current_task, helper, timed_out, Holds, Owner, PyHold, Ticket};
-use super::{EtcdArgs, LockArgs};
 use crate::errors::not_held;
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
-use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,46 +70,7 @@ impl PyLock {
     }
 }
 
-#[pymethods]
-impl PyLock {
-    #[new]
-    #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
-                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
-                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
-    )]
-    #[allow(clippy::too_many_arguments)] // the Python signature
-    fn new(
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        backend: Option<&Bound<'_, PyAny>>,
-        dir: Option<&Bound<'_, PyAny>>,
-        mode: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        endpoints: Option<&Bound<'_, PyAny>>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&Bound<'_, PyAny>>,
-        request_timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let a = LockArgs {
-            name,
-            backend,
-            dir,
-            mode,
-            timeout,
-            etcd: EtcdArgs {
-                endpoints,
-                ttl,
-                namespace,
-                request_timeout,
-            },
-        };
-        Ok(PyLock {
-            holds: Arc::new(Holds::open(py, "lock", a)?),
-        })
-    }
-
+lock_class!(PyLock, "lock", {
     /// Acquires the lock, as ``threading.Lock.acquire``: waits for ever
     /// (``timeout`` None or -1), at most ``timeout`` seconds, or not at all
     /// (``blocking=False``, or ``timeout=0``). Returns True once acquired,
@@ -154,51 +113,11 @@ impl PyLock {
         self.holds.holds(|_| true)
     }
 
-    /// Who holds the lock, read without taking it: a LockStatus with the
-    /// last fencing token and a Holder per recorded holder (etcd: an
-    /// EtcdLockStatus, whose EtcdHolders also have ``host`` and
-    /// ``lease_left``, with the ``waiters`` in the order they will hold).
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.holds.check_open()?;
-        self.holds.source.status(py)
-    }
-
     /// The Hold of the last acquisition through this object (None before
     /// the first).
     #[getter]
     fn hold(&self) -> Option<PyHold> {
         self.holds.last()
-    }
-
-    /// The lock's name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.holds.name
-    }
-
-    /// The file that holds the lock's state (etcd: the prefix of its keys,
-    /// ``<namespace>/<name>/``).
-    #[getter]
-    fn path(&self) -> &OsStr {
-        self.holds.path.as_os_str()
-    }
-
-    /// ``"shm"``, ``"file"`` or ``"etcd"``.
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.holds.source.backend()
-    }
-
-    /// What ``with`` waits before LockTimeout, in seconds (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        args::seconds(self.holds.timeout)
-    }
-
-    /// Releases the lock if this object holds it and closes the lock file.
-    /// Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        self.holds.close(py);
     }
 
     /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
@@ -266,4 +185,4 @@ impl PyLock {
             self.holds.path.display()
         )
     }
-}
+});

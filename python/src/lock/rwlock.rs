@@ -3,10 +3,8 @@
 //! once.
 
 use super::{args, current_task, helper, mode_name, timed_out, Holds, Owner, PyHold, Ticket};
-use super::{EtcdArgs, LockArgs};
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
-use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,46 +59,7 @@ impl PyRWLock {
     }
 }
 
-#[pymethods]
-impl PyRWLock {
-    #[new]
-    #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
-                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
-                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
-    )]
-    #[allow(clippy::too_many_arguments)] // the Python signature
-    fn new(
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        backend: Option<&Bound<'_, PyAny>>,
-        dir: Option<&Bound<'_, PyAny>>,
-        mode: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        endpoints: Option<&Bound<'_, PyAny>>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&Bound<'_, PyAny>>,
-        request_timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let a = LockArgs {
-            name,
-            backend,
-            dir,
-            mode,
-            timeout,
-            etcd: EtcdArgs {
-                endpoints,
-                ttl,
-                namespace,
-                request_timeout,
-            },
-        };
-        Ok(PyRWLock {
-            holds: Arc::new(Holds::open(py, "rwlock", a)?),
-        })
-    }
-
+lock_class!(PyRWLock, "rwlock", {
     /// A context manager that holds the lock shared: ``with rw.read() as
     /// hold:`` (or ``async with``).
     fn read(slf: &Bound<'_, Self>) -> PyRWLockGuard {
@@ -166,46 +125,6 @@ impl PyRWLock {
         self.holds.source.someone_holds(py)
     }
 
-    /// Who holds the lock, read without taking it (see ``Lock.status``;
-    /// etcd: an EtcdLockStatus, the holders one writer or the readers, the
-    /// waiters in the order they will hold, each with its ``mode``).
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.holds.check_open()?;
-        self.holds.source.status(py)
-    }
-
-    /// The lock's name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.holds.name
-    }
-
-    /// The file that holds the lock's state (etcd: the prefix of its keys,
-    /// ``<namespace>/<name>/``).
-    #[getter]
-    fn path(&self) -> &OsStr {
-        self.holds.path.as_os_str()
-    }
-
-    /// ``"shm"``, ``"file"`` or ``"etcd"``.
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.holds.source.backend()
-    }
-
-    /// What ``read()`` and ``write()`` wait before LockTimeout, in seconds
-    /// (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        args::seconds(self.holds.timeout)
-    }
-
-    /// Releases every hold of this object (all threads and tasks) and closes
-    /// its lock files. Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        self.holds.close(py);
-    }
-
     /// A ticket for an asyncio acquisition by the current task (private).
     fn _ticket(&self, py: Python<'_>, shared: bool) -> PyResult<Ticket> {
         let mode = if shared {
@@ -237,7 +156,7 @@ impl PyRWLock {
             self.holds.path.display()
         )
     }
-}
+});
 
 /// What ``RWLock.read()`` and ``RWLock.write()`` return: a context manager
 /// (``with`` or ``async with``) that acquires on entry, with the lock's
