@@ -7,7 +7,9 @@ import itertools
 import os
 import shutil
 import signal
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +61,28 @@ def backend(request: pytest.FixtureRequest) -> str:
 def lock_dir(tmp_path: Path) -> str:
     """A lock directory of the test's own (created by ringlock, 0700)."""
     return str(tmp_path / "locks")
+
+
+def spawn(code: str, *args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    """Starts a Python child process running ``code`` (dedented; argv:
+    ``args``) in ``cwd``, its stdin, stdout and stderr piped, and waits for
+    its first line, which must start with "ready": the process and that
+    line's words. A child that prints anything else first is killed, and the
+    test fails with that line and its stderr."""
+    p = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        p.kill()
+        raise AssertionError(f"child failed: {line!r} {p.communicate()[1]}")
+    return p, line.split()
 
 
 # ---- etcd ---------------------------------------------------------------------
