@@ -20,7 +20,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicI32};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr};
 use std::sync::{Arc, Mutex, Once};
 
 /// An open file description of the lock file of our own (flock belongs to
@@ -37,6 +37,11 @@ pub struct FileLock {
     /// thread is inside it at a fork (the prepare handler holds the
     /// registry): a forked child finds it unlocked.
     spare: Mutex<Vec<Desc>>,
+    /// One idle description before the pool (`Arc::into_raw` of a `Desc`,
+    /// or null), taken and given back with one atomic swap: the usual case,
+    /// one guard at a time, never locks. A forked child finds it as the
+    /// parent left it (closed by the atfork handler, like every `Desc`).
+    idle: AtomicPtr<AtomicI32>,
     /// The description the page was mapped from; never locked. (A mapping
     /// keeps its description alive, and a forked child inherits the
     /// mapping: a flock on that description would outlive its holder.)
@@ -134,6 +139,7 @@ impl FileLock {
         Ok(FileLock {
             fd,
             spare: Mutex::new(Vec::new()),
+            idle: AtomicPtr::new(std::ptr::null_mut()),
             base: file,
             path: path.to_owned(),
             map,
@@ -389,7 +395,14 @@ impl FileLock {
     /// that a forked child closes its copy). An idle one closed in a forked
     /// child is opened anew.
     pub fn checkout(&self) -> Result<Desc> {
-        let idle = REGISTRY.with(|_| lock_spare(&self.spare).pop());
+        let one = self.idle.swap(std::ptr::null_mut(), SeqCst);
+        let idle = if one.is_null() {
+            REGISTRY.with(|_| lock_spare(&self.spare).pop())
+        } else {
+            // SAFETY: `one` came from `Arc::into_raw` in `checkin`, and the
+            // swap took it out of `idle`: this is its only owner.
+            Some(unsafe { Arc::from_raw(one) })
+        };
         if let Some(d) = idle.as_ref().filter(|d| d.load(SeqCst) >= 0) {
             return Ok(d.clone());
         }
@@ -411,6 +424,17 @@ impl FileLock {
 
     /// Gives back a guard's description (holding nothing) for the next one.
     pub fn checkin(&self, d: Desc) {
+        let raw = Arc::into_raw(d).cast_mut();
+        if self
+            .idle
+            .compare_exchange(std::ptr::null_mut(), raw, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        // SAFETY: `raw` came from `Arc::into_raw` just above and was not
+        // stored: we still own it.
+        let d = unsafe { Arc::from_raw(raw) };
         REGISTRY.with(|_| lock_spare(&self.spare).push(d));
     }
 
@@ -467,7 +491,13 @@ use std::os::unix::fs::OpenOptionsExt;
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        let spare = std::mem::take(self.spare.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let mut spare = std::mem::take(self.spare.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let one = std::mem::replace(self.idle.get_mut(), std::ptr::null_mut());
+        if !one.is_null() {
+            // SAFETY: from `Arc::into_raw` in `checkin`; `&mut self`: nobody
+            // else can take it.
+            spare.push(unsafe { Arc::from_raw(one) });
+        }
         REGISTRY.with(|v| {
             v.retain(|fd| !Arc::ptr_eq(fd, &self.fd) && !spare.iter().any(|s| Arc::ptr_eq(fd, s)))
         });

@@ -34,7 +34,7 @@ mod wait;
 pub use guard::Guard;
 pub use name::{validate_lock_name, MAX_NAME_LEN};
 pub use page::READER_SLOTS;
-pub use proc::Liveness;
+pub use proc::{current_pid, thread_token, Liveness};
 
 use crate::error::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};

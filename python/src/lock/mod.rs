@@ -39,13 +39,12 @@ use args::{EtcdArgs, Where};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use ringlock::etcd::Client;
-use ringlock::lock::{LockOptions, Mode};
+use ringlock::lock::{current_pid, thread_token, LockOptions, Mode};
 use ringlock::{Error, ErrorKind};
 use source::{Held, Source};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 /// A Python lock object's state: where its holds come from, and the holds
@@ -58,21 +57,34 @@ pub(crate) struct Holds {
     path: PathBuf,
     timeout: Option<Duration>,
     closed: AtomicBool,
-    held: Mutex<Vec<Entry>>,
-    last: Mutex<Option<PyHold>>,
+    table: Mutex<Table>,
+    /// How many holds the table has (read without the mutex: an empty
+    /// table, the common case, needs no lock to be found empty).
+    count: AtomicUsize,
+    /// The process whose holds the table has (a forked child forgets the
+    /// parent's).
+    pid: AtomicU32,
     next_id: AtomicU64,
+}
+
+#[derive(Default)]
+struct Table {
+    held: Vec<Entry>,
+    /// The `Hold` of the last acquisition.
+    last: Option<PyHold>,
 }
 
 /// Who a hold belongs to.
 pub(crate) enum Owner {
-    Thread(ThreadId),
+    /// The core's token of the thread (`thread_token`).
+    Thread(u64),
     /// An asyncio task, compared by identity.
     Task(Py<PyAny>),
 }
 
 impl Owner {
     fn thread() -> Owner {
-        Owner::Thread(std::thread::current().id())
+        Owner::Thread(thread_token())
     }
 
     fn is(&self, other: &Owner) -> bool {
@@ -95,8 +107,6 @@ impl Owner {
 struct Entry {
     id: u64,
     owner: Owner,
-    /// The process that acquired it (a forked child holds nothing).
-    pid: u32,
     held: Held,
 }
 
@@ -162,8 +172,9 @@ impl Holds {
             source,
             timeout,
             closed: AtomicBool::new(false),
-            held: Mutex::new(Vec::new()),
-            last: Mutex::new(None),
+            table: Mutex::new(Table::default()),
+            count: AtomicUsize::new(0),
+            pid: AtomicU32::new(current_pid()),
             next_id: AtomicU64::new(1),
         })
     }
@@ -202,18 +213,16 @@ impl Holds {
             return Ok(None);
         };
         if self.is_closed() {
-            let _ = py.detach(|| held.release());
+            let _ = held.release(py);
             return Err(self.closed_error());
         }
         let id = self.next_id.fetch_add(1, SeqCst);
-        let pid = std::process::id();
-        lock(&self.held).push(Entry {
-            id,
-            owner,
-            pid,
-            held,
-        });
-        let old = lock(&self.last).replace(hold.clone());
+        let old = {
+            let mut t = lock(&self.table);
+            t.held.push(Entry { id, owner, held });
+            self.count.store(t.held.len(), SeqCst);
+            t.last.replace(hold.clone())
+        };
         drop(old); // after the mutex: an etcd hold's last reference may go
         Ok(Some((id, hold)))
     }
@@ -237,14 +246,18 @@ impl Holds {
     /// Releases the first hold of this process that `pick` selects (GIL
     /// released); `None` if there is none.
     fn release_where(&self, py: Python<'_>, pick: impl Fn(&Entry) -> bool) -> Option<PyResult<()>> {
-        let me = std::process::id();
+        if self.pid.load(SeqCst) != current_pid() {
+            return None; // the parent's holds
+        }
         let entry = {
-            let mut held = lock(&self.held);
-            let i = held.iter().position(|e| e.pid == me && pick(e))?;
-            held.swap_remove(i)
+            let mut t = lock(&self.table);
+            let i = t.held.iter().position(pick)?;
+            let e = t.held.swap_remove(i);
+            self.count.store(t.held.len(), SeqCst);
+            e
         };
         let Entry { owner, held, .. } = entry;
-        let r = py.detach(|| held.release()).map_err(release_error);
+        let r = held.release(py).map_err(release_error);
         drop(owner); // with the GIL: a task's reference
         Some(r)
     }
@@ -265,45 +278,40 @@ impl Holds {
     /// Whether this process holds the lock through the object, through a
     /// hold that `pick` selects.
     fn holds(&self, pick: impl Fn(&Owner) -> bool) -> bool {
-        let me = std::process::id();
-        lock(&self.held)
-            .iter()
-            .any(|e| e.pid == me && pick(&e.owner))
+        self.count.load(SeqCst) != 0
+            && self.pid.load(SeqCst) == current_pid()
+            && lock(&self.table).held.iter().any(|e| pick(&e.owner))
     }
 
     /// In a forked child: drops the parent's holds (the core does not
     /// release them there).
     fn forget_inherited(&self, py: Python<'_>) {
-        let me = std::process::id();
-        let gone: Vec<Entry> = {
-            let mut held = lock(&self.held);
-            if held.iter().all(|e| e.pid == me) {
-                return;
-            }
-            let (keep, gone) = std::mem::take(&mut *held)
-                .into_iter()
-                .partition(|e| e.pid == me);
-            *held = keep;
-            gone
-        };
+        let me = current_pid();
+        if self.pid.load(SeqCst) == me {
+            return;
+        }
+        let gone = std::mem::take(&mut lock(&self.table).held);
+        self.count.store(0, SeqCst);
+        self.pid.store(me, SeqCst);
         let (owners, holds): (Vec<_>, Vec<_>) = gone.into_iter().map(|e| (e.owner, e.held)).unzip();
         py.detach(|| drop(holds));
         drop(owners);
     }
 
     fn last(&self) -> Option<PyHold> {
-        lock(&self.last).clone()
+        lock(&self.table).last.clone()
     }
 
     /// Marks the object closed and releases every hold (GIL released).
     /// Idempotent.
     fn close(&self, py: Python<'_>) {
         self.closed.store(true, SeqCst);
-        let entries = std::mem::take(&mut *lock(&self.held));
+        let entries = std::mem::take(&mut lock(&self.table).held);
+        self.count.store(0, SeqCst);
         let (owners, holds): (Vec<_>, Vec<_>) =
             entries.into_iter().map(|e| (e.owner, e.held)).unzip();
         // released, not just dropped: an etcd hold's `Hold`s may keep it
-        py.detach(|| holds.into_iter().for_each(|h| drop(h.release())));
+        py.detach(|| holds.into_iter().for_each(|h| drop(h.release_now())));
         drop(owners);
     }
 }

@@ -215,8 +215,17 @@ fn in_main_thread(py: Python<'_>) -> PyResult<bool> {
 }
 
 impl Held {
-    /// Releases the hold. Call it with the GIL released (etcd: a request).
-    pub(crate) fn release(self) -> ringlock::Result<()> {
+    /// Releases the hold: a local one at once (a few atomics, or one
+    /// flock), an etcd one with the GIL released (a request).
+    pub(crate) fn release(self, py: Python<'_>) -> ringlock::Result<()> {
+        match self {
+            Held::Local(g) => g.release(),
+            Held::Etcd(h) => py.detach(|| h.release()),
+        }
+    }
+
+    /// Releases the hold where the GIL is released already.
+    pub(crate) fn release_now(self) -> ringlock::Result<()> {
         match self {
             Held::Local(g) => g.release(),
             Held::Etcd(h) => h.release(),
