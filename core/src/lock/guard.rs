@@ -59,13 +59,7 @@ impl Lock {
         every: Duration,
         hook: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Guard> {
-        if every.is_zero() {
-            return Err(self.zero_interval());
-        }
-        self.guard_in(
-            mode,
-            &mut Budget::with_hook(Deadline::after(timeout), every, hook),
-        )
+        self.guard_in(mode, &mut self.hooked(timeout, every, hook)?)
     }
 
     fn guard_in(self: &Arc<Self>, mode: Mode, b: &mut Budget<'_>) -> Result<Guard> {

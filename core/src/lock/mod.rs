@@ -299,20 +299,24 @@ impl Lock {
         every: Duration,
         hook: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Hold> {
-        if every.is_zero() {
-            return Err(self.zero_interval());
-        }
-        self.acquire_in(
-            mode,
-            &mut Budget::with_hook(Deadline::after(timeout), every, hook),
-        )
+        self.acquire_in(mode, &mut self.hooked(timeout, every, hook)?)
     }
 
-    fn zero_interval(&self) -> Error {
-        Error::invalid(format!(
-            "lock {:?}: the interval between calls of the hook must not be zero",
-            self.name
-        ))
+    /// The budget of an interruptible wait; `InvalidArgument` if `every`
+    /// is zero.
+    fn hooked<'a>(
+        &self,
+        timeout: Option<Duration>,
+        every: Duration,
+        hook: &'a mut dyn FnMut() -> Result<()>,
+    ) -> Result<Budget<'a>> {
+        if every.is_zero() {
+            return Err(Error::invalid(format!(
+                "lock {:?}: the interval between calls of the hook must not be zero",
+                self.name
+            )));
+        }
+        Ok(Budget::with_hook(Deadline::after(timeout), every, hook))
     }
 
     #[inline(always)]
