@@ -354,6 +354,7 @@ try:
     lock.acquire()
 except KeyboardInterrupt:
     print(f"interrupted {time.monotonic() - t:.3f}", flush=True)
+sys.stdin.readline()  # the parent looked at the queue (a try puts a key in it)
 print("try", lock.acquire(timeout=0), flush=True)  # no DeadlockError: the handle is free
 sys.stdin.readline()  # the parent released
 print("then", lock.acquire(timeout=5), flush=True)
@@ -382,6 +383,8 @@ def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
         assert line[0] == "interrupted", line
         assert time.monotonic() - t < 1.0
         assert lock.status().waiters == []  # withdrawn from etcd's queue already
+        child.stdin.write("looked\n")
+        child.stdin.flush()
         assert child.stdout.readline().strip() == "try False"
         lock.release()
         child.stdin.write("go\n")
