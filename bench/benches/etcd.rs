@@ -22,11 +22,14 @@
 #[path = "../../core/tests/common/etcd.rs"]
 #[allow(dead_code)]
 mod etcd_server;
+#[path = "common/table.rs"]
+mod table;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ringlock::etcd::{Client, ClientOptions, Lock};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use table::Table;
 
 /// The raw floor: an HTTP/1.1 agent (one kept-alive connection) and a lease.
 struct Floor {
@@ -94,10 +97,6 @@ impl Floor {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn timed(pairs: usize, mut f: impl FnMut()) -> Vec<f64> {
     (0..pairs)
         .map(|_| {
@@ -141,33 +140,17 @@ fn main() {
             ringlock_side(&mut ours);
         }
     }
-    ours.sort_by(f64::total_cmp);
-    raw.sort_by(f64::total_cmp);
-    let version = server
-        .http(0, "GET", "/version", "")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    println!(
-        "== etcd lock: uncontended acquire + release, us, {rounds} interleaved rounds of {pairs} (etcd {version}) =="
+    let table = Table::new(
+        &server,
+        &format!(
+            "etcd lock: uncontended acquire + release, us, {rounds} interleaved rounds of {pairs}"
+        ),
+        "mechanism",
+        44,
     );
-    println!(
-        "{:<44} {:>8} {:>8} {:>8}",
-        "mechanism", "p50 us", "p99 us", "samples"
-    );
-    for (name, v) in [
-        ("ringlock etcd Lock acquire + release", &ours),
-        ("floor: raw put-if-absent txn + guarded delete", &raw),
-    ] {
-        println!(
-            "{:<44} {:>8.0} {:>8.0} {:>8}",
-            name,
-            percentile(v, 0.5),
-            percentile(v, 0.99),
-            v.len()
-        );
-    }
-    let ratio = percentile(&ours, 0.5) / percentile(&raw, 0.5);
+    let ours_p50 = table.row("ringlock etcd Lock acquire + release", &mut ours);
+    let raw_p50 = table.row("floor: raw put-if-absent txn + guarded delete", &mut raw);
+    let ratio = ours_p50 / raw_p50;
     let verdict = if ratio <= 1.5 { "PASS" } else { "MISS" };
     println!("target acquire + release p50 within 1.5x of the floor: {ratio:.2}x {verdict}");
 }

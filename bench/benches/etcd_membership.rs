@@ -19,6 +19,8 @@
 #[path = "../../core/tests/common/etcd.rs"]
 #[allow(dead_code)]
 mod etcd_server;
+#[path = "common/table.rs"]
+mod table;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ringlock::etcd::{ClientOptions, Member, WatchOptions, Watcher};
@@ -26,14 +28,11 @@ use ringlock::Algorithm;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use table::Table;
 
 const RING: &str = "bench";
 const NS: &str = "bench";
 const WITHIN: Duration = Duration::from_secs(5);
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// Waits until every watcher's ring holds `node` (or not, `present`); the
 /// watchers follow etcd on threads of their own, so waiting on them one
@@ -121,29 +120,12 @@ fn main() {
         request_timeout: Duration::from_secs(5),
     };
     let _stay = Member::join(&endpoints, &client, RING, "stay", 1, "").expect("join");
-    let version = server
-        .http(0, "GET", "/version", "")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    println!(
-        "== membership: a change to every one of 3 watchers' new ring, us, {rounds} rounds per event (etcd {version}) =="
+    let table = Table::new(
+        &server,
+        &format!("membership: a change to every one of 3 watchers' new ring, us, {rounds} rounds per event"),
+        "event",
+        52,
     );
-    println!(
-        "{:<52} {:>8} {:>8} {:>8}",
-        "event", "p50 us", "p99 us", "samples"
-    );
-    let row = |name: &str, v: &mut Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        println!(
-            "{:<52} {:>8.0} {:>8.0} {:>8}",
-            name,
-            percentile(v, 0.5),
-            percentile(v, 0.99),
-            v.len()
-        );
-        percentile(v, 0.5)
-    };
     let mut revoked_p50 = 0.0;
     for coalesce in [Duration::from_millis(10), Duration::ZERO] {
         let options = WatchOptions {
@@ -175,9 +157,9 @@ fn main() {
             }
         }
         let c = coalesce.as_millis();
-        row(&format!("join() (coalesce {c} ms)"), &mut joins);
-        row(&format!("leave() (coalesce {c} ms)"), &mut leaves);
-        revoked_p50 = row(&format!("lease revoked (coalesce {c} ms)"), &mut revokes);
+        table.row(&format!("join() (coalesce {c} ms)"), &mut joins);
+        table.row(&format!("leave() (coalesce {c} ms)"), &mut leaves);
+        revoked_p50 = table.row(&format!("lease revoked (coalesce {c} ms)"), &mut revokes);
     }
 
     // the floor: a raw watch sees a revoke; no ring, one watcher
@@ -192,7 +174,7 @@ fn main() {
         raw.next_event(); // the delete
         floor.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    let floor_p50 = row(
+    let floor_p50 = table.row(
         "floor: lease revoked, seen by a raw watch stream",
         &mut floor,
     );

@@ -24,7 +24,7 @@ pub mod ring;
 pub mod shared_ring;
 
 pub use error::{Error, ErrorKind, Result};
-pub use lock::{Backend, Hold, Lock, LockOptions, LockStatus, Mode};
+pub use lock::{Backend, Guard, Hold, Lock, LockOptions, LockStatus, Mode};
 pub use ring::{jump_hash, Algorithm, LoadTracker, Ring};
 pub use shared_ring::SharedRing;
 

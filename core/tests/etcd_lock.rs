@@ -593,3 +593,137 @@ fn shared_clients_share_one_lease() {
     );
     drop((c, e));
 }
+
+/// `acquire_interruptible`: while it waits, the hook runs again and again
+/// and the waiter's key stays (the same token, a later waiter still behind
+/// it); it holds, with that token, once the holder releases. A hook's error
+/// ends the wait with that error and no key left; the hook is not called
+/// for a lock had at once nor for a try; a zero interval is refused.
+#[test]
+fn interruptible_wait_keeps_its_place_and_withdraws_on_the_hooks_error() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let _serial = serial();
+    let Some(etcd) = Etcd::start("interruptible_wait_keeps_its_place") else {
+        return;
+    };
+    let client = connect(&etcd.endpoints());
+    let watcher = Lock::new(&client, "hook").unwrap();
+    let every = Duration::from_millis(50);
+
+    // refused at once, and not marked busy
+    let lock = Lock::new(&client, "hook").unwrap();
+    let e = lock
+        .acquire_interruptible(None, Duration::ZERO, &mut || Ok(()))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    // had at once, and a try: no call
+    let mut calls = 0;
+    let g = lock
+        .acquire_interruptible(Some(Duration::from_secs(5)), every, &mut || {
+            calls += 1;
+            Ok(())
+        })
+        .unwrap();
+    let holder = Lock::new(&client, "hook").unwrap();
+    let t = Instant::now();
+    let e = holder
+        .acquire_interruptible(Some(Duration::ZERO), every, &mut || {
+            calls += 1;
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e}");
+    assert_eq!(calls, 0, "the hook ran without a wait");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    g.release().unwrap();
+
+    // the waiter keeps its key across many calls
+    let held = holder.acquire(Some(Duration::from_secs(5))).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let waiter = {
+        let client = client.clone();
+        let calls = Arc::clone(&calls);
+        std::thread::spawn(move || {
+            let lock = Lock::new(&client, "hook").unwrap();
+            let g =
+                lock.acquire_interruptible(Some(Duration::from_secs(30)), every, &mut || {
+                    calls.fetch_add(1, SeqCst);
+                    Ok(())
+                })?;
+            let token = g.token();
+            g.release()?;
+            Ok::<u64, ringlock::Error>(token)
+        })
+    };
+    wait_waiters(&watcher, 1);
+    let first = watcher.status().unwrap().waiters[0].token;
+    let later = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let lock = Lock::new(&client, "hook").unwrap();
+            lock.acquire(Some(Duration::from_secs(30)))
+                .and_then(|g| g.release())
+        })
+    };
+    wait_waiters(&watcher, 2);
+    let from = calls.load(SeqCst);
+    let until = Instant::now() + Duration::from_secs(10);
+    while calls.load(SeqCst) < from + 10 {
+        assert!(
+            Instant::now() < until,
+            "the hook ran {} times",
+            calls.load(SeqCst)
+        );
+        let status = watcher.status().unwrap();
+        let tokens: Vec<u64> = status.waiters.iter().map(|e| e.token).collect();
+        assert_eq!(tokens.len(), 2, "{status:?}");
+        assert_eq!(tokens[0], first, "the waiter's key changed: {status:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!later.is_finished());
+    held.release().unwrap();
+    let token = waiter.join().unwrap().unwrap();
+    assert_eq!(token, first, "it held with the key it waited with");
+    later.join().unwrap().unwrap();
+
+    // the hook's error: that error, no key left
+    let held = holder.acquire(Some(Duration::from_secs(5))).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let waiter = {
+        let (client, stop, calls) = (client.clone(), Arc::clone(&stop), Arc::clone(&calls));
+        std::thread::spawn(move || {
+            let lock = Lock::new(&client, "hook").unwrap();
+            let r = lock.acquire_interruptible(None, every, &mut || {
+                calls.fetch_add(1, SeqCst);
+                if stop.load(SeqCst) {
+                    return Err(ringlock::Error::new(ErrorKind::Internal, "told to stop"));
+                }
+                Ok(())
+            });
+            // what the queue looks like right as the acquisition returns
+            (r.map(|g| g.token()), lock.status().unwrap())
+        })
+    };
+    wait_waiters(&watcher, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    stop.store(true, SeqCst);
+    let (r, status) = waiter.join().unwrap();
+    let e = r.unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        (e.kind(), e.message()),
+        (ErrorKind::Internal, "told to stop")
+    );
+    assert!(calls.load(SeqCst) >= 2, "{}", calls.load(SeqCst));
+    assert!(status.waiters.is_empty(), "a key was left: {status:?}");
+    assert_eq!(status.holder.map(|e| e.token), Some(held.token()));
+    // the handle is free again
+    held.release().unwrap();
+}

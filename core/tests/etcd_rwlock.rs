@@ -501,3 +501,124 @@ fn counter_under_the_write_lock_stays_put_for_readers() {
     assert!(most >= 2, "readers never held together");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `acquire_interruptible` in both modes: a waiting writer's hook runs
+/// again and again while its key stays (the same token) and a reader that
+/// came after it keeps waiting behind it; the writer holds, with that token,
+/// when the readers before it release, the hook having run. A waiting
+/// reader's hook error ends its wait with that error and no key left, as
+/// does a writer's; a zero interval is refused.
+#[test]
+fn interruptible_writer_keeps_readers_behind_it() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let _serial = serial();
+    let Some(etcd) = Etcd::start("interruptible_writer_keeps_readers_behind_it") else {
+        return;
+    };
+    let client = connect(&etcd.endpoints());
+    let watcher = RWLock::new(&client, "hook").unwrap();
+    let every = Duration::from_millis(50);
+    for mode in [Mode::Shared, Mode::Exclusive] {
+        let e = watcher
+            .acquire_interruptible(mode, None, Duration::ZERO, &mut || Ok(()))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+
+    let reader = RWLock::new(&client, "hook").unwrap();
+    let read = reader.read(Some(Duration::from_secs(5))).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (client, calls) = (client.clone(), Arc::clone(&calls));
+        std::thread::spawn(move || {
+            let w = RWLock::new(&client, "hook").unwrap();
+            let g = w.acquire_interruptible(
+                Mode::Exclusive,
+                Some(Duration::from_secs(30)),
+                every,
+                &mut || {
+                    calls.fetch_add(1, SeqCst);
+                    Ok(())
+                },
+            )?;
+            let (token, mode, n) = (g.token(), g.mode(), calls.load(SeqCst));
+            g.release()?;
+            Ok::<_, ringlock::Error>((token, mode, n))
+        })
+    };
+    let status = wait_waiters(&watcher, &[Mode::Exclusive]);
+    let first = status.waiters[0].entry.token;
+    let later = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            let r = RWLock::new(&client, "hook").unwrap();
+            r.read(Some(Duration::from_secs(30)))
+                .and_then(|g| g.release())
+        })
+    };
+    wait_waiters(&watcher, &[Mode::Exclusive, Mode::Shared]);
+    let from = calls.load(SeqCst);
+    let until = Instant::now() + Duration::from_secs(10);
+    while calls.load(SeqCst) < from + 10 {
+        assert!(
+            Instant::now() < until,
+            "the hook ran {} times",
+            calls.load(SeqCst)
+        );
+        let status = watcher.status().unwrap();
+        assert_eq!(
+            modes(&status),
+            (vec![Mode::Shared], vec![Mode::Exclusive, Mode::Shared]),
+            "{status:?}"
+        );
+        assert_eq!(status.waiters[0].entry.token, first, "{status:?}");
+        // a new reader does not jump the waiting writer either
+        assert_eq!(
+            watcher.try_read().unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!later.is_finished(), "the later reader jumped the writer");
+    read.release().unwrap();
+    let (token, mode, n) = writer.join().unwrap().unwrap();
+    assert_eq!((token, mode), (first, Mode::Exclusive));
+    assert!(n >= from + 10, "{n}");
+    later.join().unwrap().unwrap();
+
+    // the hook's error, in either mode: that error, no key left
+    for mode in [Mode::Shared, Mode::Exclusive] {
+        let held = reader.write(Some(Duration::from_secs(5))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (client, stop) = (client.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let w = RWLock::new(&client, "hook").unwrap();
+                let r = w.acquire_interruptible(mode, None, every, &mut || {
+                    if stop.load(SeqCst) {
+                        return Err(ringlock::Error::new(ErrorKind::Internal, "told to stop"));
+                    }
+                    Ok(())
+                });
+                (r.map(|g| g.token()), w.status().unwrap())
+            })
+        };
+        wait_waiters(&watcher, &[mode]);
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, SeqCst);
+        let (r, status) = waiter.join().unwrap();
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.kind(), e.message()),
+            (ErrorKind::Internal, "told to stop"),
+            "{mode:?}"
+        );
+        assert!(
+            status.waiters.is_empty(),
+            "{mode:?}: a key was left: {status:?}"
+        );
+        assert_eq!(status.holders.len(), 1, "{status:?}");
+        held.release().unwrap();
+    }
+}

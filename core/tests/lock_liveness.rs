@@ -307,19 +307,38 @@ fn a_child_forked_while_a_thread_waits_on_the_handle_does_not_hang() {
 /// the lock, told that the previous owner died.
 #[test]
 fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
-    for fork_while_holding in [false, true] {
-        let what = if fork_while_holding {
-            "forked while holding"
-        } else {
-            "forked before acquiring"
-        };
-        let d = scratch(&format!("live-forkkeep-{fork_while_holding}"));
+    for (fork_while_holding, by_guard) in
+        [(false, false), (true, false), (false, true), (true, true)]
+    {
+        let what = format!(
+            "{} (held {})",
+            if fork_while_holding {
+                "forked while holding"
+            } else {
+                "forked before acquiring"
+            },
+            if by_guard {
+                "by a guard"
+            } else {
+                "by the handle"
+            }
+        );
+        let what = what.as_str();
+        let d = scratch(&format!("live-forkkeep-{fork_while_holding}-{by_guard}"));
         let o = options(&d, Backend::File);
         let from_holder = Arc::new(Pipe::new());
         let from = from_holder.clone();
         let oc = o.clone();
         let holder = fork(move || {
-            let lock = Lock::open("l", &oc).unwrap();
+            let lock = Arc::new(Lock::open("l", &oc).unwrap());
+            let mut guard = None;
+            let mut take = || {
+                if by_guard {
+                    guard = Some(lock.guard(Mode::Exclusive, None).unwrap());
+                } else {
+                    lock.acquire(Mode::Exclusive, None).unwrap();
+                }
+            };
             let spawn_worker = || {
                 // a worker that never uses the lock: it waits to be killed
                 fork(|| loop {
@@ -328,11 +347,11 @@ fn a_forked_child_that_does_not_use_the_lock_does_not_keep_it_alive() {
                 })
             };
             let worker = if fork_while_holding {
-                lock.acquire(Mode::Exclusive, None).unwrap();
+                take();
                 spawn_worker()
             } else {
                 let w = spawn_worker();
-                lock.acquire(Mode::Exclusive, None).unwrap();
+                take();
                 w
             };
             for b in worker.to_le_bytes() {
@@ -576,4 +595,56 @@ fn exec_reuser() {
     let lock = Lock::open("other", &options(std::path::Path::new(&dir), b)).unwrap();
     lock.acquire(Mode::Exclusive, None).unwrap();
     std::thread::sleep(Duration::from_secs(30));
+}
+
+/// A guard belongs to the process that acquired it: in a forked child it
+/// holds nothing, and releasing or dropping it there changes nothing — the
+/// parent still holds, and its own release works.
+#[test]
+fn a_guard_inherited_across_fork_holds_nothing_in_the_child() {
+    for b in BOTH {
+        for mode in [Mode::Exclusive, Mode::Shared] {
+            let what = format!("{b:?} {mode:?}");
+            let d = scratch(&format!("live-guardfork-{}-{mode:?}", b.name()));
+            let o = options(&d, b);
+            let lock = Arc::new(Lock::open("l", &o).unwrap());
+            let g = Arc::new(std::sync::Mutex::new(Some(lock.guard(mode, None).unwrap())));
+            let (gc, lc) = (g.clone(), lock.clone());
+            let child = fork(move || {
+                let g = gc.lock().unwrap().take().unwrap();
+                if g.is_held() {
+                    return 1;
+                }
+                match g.release() {
+                    Err(e) if e.kind() == ErrorKind::InvalidArgument => {}
+                    _ => return 2,
+                }
+                // the parent's hold stands: an exclusive try fails here
+                match lc.guard(Mode::Exclusive, Some(Duration::ZERO)) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    _ => return 3,
+                }
+                0
+            });
+            assert_eq!(reap(child, Duration::from_secs(20), &what), 0, "{what}");
+            let other = Lock::open("l", &o).unwrap();
+            let e = other
+                .acquire(Mode::Exclusive, Some(Duration::ZERO))
+                .unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::WouldBlock,
+                "{what}: the parent still holds"
+            );
+            let g = g.lock().unwrap().take().unwrap();
+            assert!(g.is_held(), "{what}");
+            g.release().unwrap();
+            let h = other
+                .acquire(Mode::Exclusive, Some(Duration::ZERO))
+                .unwrap();
+            assert!(!h.previous_owner_died, "{what}");
+            other.release().unwrap();
+            std::fs::remove_dir_all(&d).unwrap();
+        }
+    }
 }

@@ -68,7 +68,9 @@ fn child() {
     };
     let dir = PathBuf::from(std::env::var("RINGLOCK_DIR").unwrap());
     let backend: Backend = std::env::var("RINGLOCK_BACKEND").unwrap().parse().unwrap();
-    let lock = Lock::open(NAME, &options(&dir, backend)).unwrap();
+    // handles and guards both: the victims and counters below take some
+    // holds through the handle, some as guards
+    let lock = std::sync::Arc::new(Lock::open(NAME, &options(&dir, backend)).unwrap());
     let mut out = std::io::stdout();
     let forever = || loop {
         std::thread::sleep(Duration::from_secs(60));
@@ -100,12 +102,18 @@ fn child() {
                 } else {
                     Mode::Exclusive
                 };
-                lock.acquire(mode, None).unwrap();
-                lock.release().unwrap();
+                if i % 2 == 0 {
+                    lock.acquire(mode, None).unwrap();
+                    lock.release().unwrap();
+                } else {
+                    lock.guard(mode, None).unwrap().release().unwrap();
+                }
             }
         }
         "fork" => {
-            let h = lock.acquire(Mode::Exclusive, None).unwrap();
+            // a guard: its description must be closed in the forked child
+            let g = lock.guard(Mode::Exclusive, None).unwrap();
+            let h = g.hold();
             // SAFETY: the forked child only calls pause (async-signal-safe)
             // until it is killed; it touches nothing of this process's state.
             let pid = unsafe { libc::fork() };
@@ -124,9 +132,16 @@ fn child() {
             let stop = dir.join("stop");
             let (mut n, mut last) = (0u64, 0u64);
             while !stop.exists() {
-                let h = lock
-                    .acquire(Mode::Exclusive, Some(Duration::from_secs(30)))
-                    .unwrap();
+                let t = Some(Duration::from_secs(30));
+                let g = if n % 2 == 1 {
+                    Some(lock.guard(Mode::Exclusive, t).unwrap())
+                } else {
+                    None
+                };
+                let h = match &g {
+                    Some(g) => g.hold(),
+                    None => lock.acquire(Mode::Exclusive, t).unwrap(),
+                };
                 enter(&dir, &h);
                 assert!(h.token > last, "token {} after {last}", h.token);
                 last = h.token;
@@ -135,7 +150,10 @@ fn child() {
                     .unwrap_or(0);
                 std::fs::write(&file, (v + 1).to_string()).unwrap();
                 leave(&dir);
-                lock.release().unwrap();
+                match g {
+                    Some(g) => g.release().unwrap(),
+                    None => lock.release().unwrap(),
+                }
                 n += 1;
                 std::thread::sleep(Duration::from_micros(300));
             }

@@ -3,16 +3,23 @@ asyncio side of :class:`ringlock.Lock` and :class:`ringlock.RWLock`.
 
 An asyncio acquisition belongs to the task that awaits it. It first tries on
 the event loop's thread, which never blocks (not for an etcd lock, where a try
-is a request); if the lock is held elsewhere, a daemon thread waits for it
-with the GIL released and hands the hold to the loop. If the awaiting task is cancelled, the waiting thread gives up within
-50 ms, and a hold that arrives for a cancelled task is released at once: a
-cancelled acquisition never leaves the lock held.
+is a request); if the lock is held elsewhere, it joins the lock object's
+waiters: one daemon thread per object waits for them in turn, first come first
+served, with the GIL released, and hands each hold to its loop. A timeout
+runs on the loop (a waiter still queued behind another times out on time). If
+the awaiting task is cancelled, the waiting thread gives up within 50 ms (or
+skips it), and a hold that arrives for a cancelled or timed-out task is
+released at once: such an acquisition never leaves the lock held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -120,47 +127,120 @@ for _t in (Holder, LockStatus, EtcdHolder, EtcdLockStatus):
 del _t
 
 
-async def _acquire(ticket: _Ticket, timeout: float | None) -> Hold | None:
+class _Waiters:
+    """The asyncio waiters of one lock object, waited for in turn (first come,
+    first served) by one daemon thread, which ends when none is left: any
+    number of waiting tasks cost one thread per object, not one each."""
+
+    def __init__(self, name: str) -> None:
+        self._name = f"ringlock-async-wait {name}"
+        self._mutex = threading.Lock()
+        self._queue: deque[Callable[[], None]] = deque()
+        self._serving = False
+
+    def put(self, wait: Callable[[], None]) -> None:
+        with self._mutex:
+            self._queue.append(wait)
+            if self._serving:
+                return
+            self._serving = True
+        try:
+            threading.Thread(target=self._serve, name=self._name, daemon=True).start()
+        except BaseException:
+            with self._mutex:
+                self._serving = False
+                self._queue.clear()
+            raise
+
+    def _serve(self) -> None:
+        while True:
+            with self._mutex:
+                if not self._queue:
+                    self._serving = False
+                    return
+                wait = self._queue.popleft()
+            wait()
+
+
+_waiters: weakref.WeakKeyDictionary[object, _Waiters] = weakref.WeakKeyDictionary()
+_waiters_mutex = threading.Lock()
+
+
+def _waiters_of(lock: object) -> _Waiters:
+    with _waiters_mutex:
+        w = _waiters.get(lock)
+        if w is None:
+            w = _waiters[lock] = _Waiters(getattr(lock, "name", "?"))
+        return w
+
+
+async def _acquire(lock: object, ticket: _Ticket, timeout: float | None) -> Hold | None:
     """The Hold once acquired, None if ``timeout`` ran out."""
     if ticket.local:  # an etcd ticket would wait for etcd here: all in wait()
         hold = ticket.try_acquire()
         if hold is not None or timeout == 0:
             return hold
     loop = asyncio.get_running_loop()
+    if timeout == 0:  # an etcd try: one request, beside the object's waiters
+        tried = loop.run_in_executor(None, ticket.try_acquire)
+        try:
+            return await asyncio.shield(tried)
+        except BaseException:
+            ticket.cancel()
+            # the try goes on: a hold it gets for nobody is given back
+            tried.add_done_callback(lambda _: ticket.release())
+            raise
     done: asyncio.Future[Hold | None] = loop.create_future()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    finished = False  # set on the loop: the waiting thread skips the ticket
 
     def deliver(result: Hold | None | BaseException) -> None:  # on the loop
-        if done.cancelled():
-            ticket.release()
+        if done.done():  # cancelled, or timed out while queued
+            if result is not None and not isinstance(result, BaseException):
+                ticket.release()
         elif isinstance(result, BaseException):
             done.set_exception(result)
         else:
             done.set_result(result)
 
-    def wait() -> None:  # in the waiting thread
-        result: Hold | None | BaseException
-        try:
-            result = ticket.wait(timeout)
-        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
-            result = e
+    def wait() -> None:  # in the object's waiting thread, in turn
+        result: Hold | None | BaseException = None
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not finished:
+            try:
+                result = ticket.wait(left)
+            except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+                result = e
         try:
             loop.call_soon_threadsafe(deliver, result)
         except RuntimeError:  # the loop is closed: nobody will use the hold
             ticket.release()
 
-    threading.Thread(target=wait, name="ringlock-async-wait", daemon=True).start()
+    def expire() -> None:  # on the loop: the timeout of a waiter still queued
+        nonlocal finished
+        if not done.done():
+            finished = True
+            ticket.cancel()
+            done.set_result(None)
+
+    timer = None if timeout is None else loop.call_later(timeout, expire)
+    _waiters_of(lock).put(wait)
     try:
         return await done
     except BaseException:
+        finished = True
         ticket.cancel()
         # cancelled just after the hold arrived: give it back
         if done.done() and not done.cancelled() and done.exception() is None:
             ticket.release()
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
-async def _enter(ticket: _Ticket, timeout: float | None) -> Hold:
-    hold = await _acquire(ticket, timeout)
+async def _enter(lock: object, ticket: _Ticket, timeout: float | None) -> Hold:
+    hold = await _acquire(lock, ticket, timeout)
     if hold is None:
         raise ticket.timeout_error(timeout)
     return hold
@@ -168,12 +248,12 @@ async def _enter(ticket: _Ticket, timeout: float | None) -> Hold:
 
 async def lock_acquire(lock: Lock, timeout: float | None) -> bool:
     """``Lock.acquire_async``."""
-    return await _acquire(lock._ticket(), timeout) is not None
+    return await _acquire(lock, lock._ticket(), timeout) is not None
 
 
 async def lock_enter(lock: Lock, timeout: float | None) -> Hold:
     """``Lock.__aenter__``."""
-    return await _enter(lock._ticket(), timeout)
+    return await _enter(lock, lock._ticket(), timeout)
 
 
 async def lock_exit(lock: Lock) -> None:
@@ -183,7 +263,7 @@ async def lock_exit(lock: Lock) -> None:
 
 async def rw_enter(rw: RWLock, shared: bool, timeout: float | None) -> Hold:
     """``RWLockGuard.__aenter__``."""
-    return await _enter(rw._ticket(shared), timeout)
+    return await _enter(rw, rw._ticket(shared), timeout)
 
 
 async def rw_exit(rw: RWLock) -> None:

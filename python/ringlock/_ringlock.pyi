@@ -476,9 +476,8 @@ class Lock:
     arguments with the local backends (TypeError). The token is the holder
     key's etcd revision; ``hold.lost`` says whether the lease expired under a
     hold; UnavailableError (a ConnectionError) when etcd does not answer in
-    time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
-    place in etcd's queue to a helper thread until that wait's timeout, or
-    its turn (then it releases at once); docs/distributed.md has the recipe.
+    time. A wait interrupted by Ctrl-C (or an asyncio cancel) takes its key
+    out of etcd's queue before it raises; docs/distributed.md has the recipe.
 
     It behaves as a ``threading.Lock``: ``acquire(timeout=None,
     blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -489,8 +488,9 @@ class Lock:
     fencing ``token`` and ``previous_owner_died``.
 
     asyncio: ``async with lock as hold:`` and ``await lock.acquire_async()``
-    never block the event loop (a held lock is waited for in a helper
-    thread); such a hold belongs to the task, and any thread may release it.
+    never block the event loop (a held lock is waited for in the object's
+    one waiting thread, its tasks first come first served); such a hold
+    belongs to the task, and any thread may release it.
 
     Waiting releases the GIL. In the main thread a wait is interrupted by
     Ctrl-C (within 0.2 s), and keeps its place until then. The lock is
@@ -532,10 +532,11 @@ class Lock:
     def held(self) -> bool:
         """Whether this object holds the lock (in this process)."""
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it: a LockStatus with the
-        last fencing token and a Holder per recorded holder (etcd: an
-        EtcdLockStatus, whose EtcdHolders also have ``host`` and
-        ``lease_left``, with the ``waiters`` in the order they will hold).
+        """Who holds the lock, read without taking it: a LockStatus with
+        the last fencing token and a Holder per recorded holder, each
+        with its ``mode`` (etcd: an EtcdLockStatus, whose EtcdHolders
+        also have ``host`` and ``lease_left``, with the ``waiters`` in
+        the order they will hold).
         """
     @property
     def hold(self) -> Hold | None:
@@ -547,18 +548,22 @@ class Lock:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state (etcd: the prefix of its keys,
-        ``<namespace>/<name>/``).
+        """The file that holds the lock's state (etcd: the prefix of its
+        keys, ``<namespace>/<name>/``).
         """
     @property
     def backend(self) -> _LockBackend:
         """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
-        """What ``with`` waits before LockTimeout, in seconds (None: for ever)."""
+        """What ``with`` waits before LockTimeout (an RWLock: ``with
+        rw.read():`` and ``with rw.write():``), in seconds (None: for
+        ever).
+        """
     def close(self) -> None:
-        """Releases the lock if this object holds it and closes the lock file.
-        Any later use raises InvalidArgumentError. Idempotent.
+        """Releases every hold of this object (all threads and tasks) and
+        closes the lock file. Any later use raises
+        InvalidArgumentError. Idempotent.
         """
     def __enter__(self) -> Hold:
         """Acquires with the lock's own ``timeout``; raises LockTimeout (also a
@@ -600,12 +605,12 @@ class RWLock:
     and ``release()`` are the same without a ``with``.
 
     Holds belong to the calling thread: the threads of one process can read
-    at once (each through a handle of its own), a thread releases only what
+    at once (each hold its own), a thread releases only what
     it acquired (NotHeldError otherwise), and a thread that acquires again
     while it holds gets DeadlockError (no upgrade, no reentrancy). A thread
     that exits while holding leaves the lock held until ``close()``, garbage
-    collection or the end of the process. With the shm backend a waiting
-    writer keeps new readers out, so readers cannot starve it.
+    collection or the end of the process. A waiting writer keeps new
+    readers out, so readers cannot starve it.
 
     ``backend="etcd"`` (``endpoints``, ``ttl``, ``namespace`` and
     ``request_timeout`` as for :class:`Lock`): a reader that comes after a
@@ -658,29 +663,33 @@ class RWLock:
         holder whose process died does not count). A snapshot.
         """
     def status(self) -> LockStatus:
-        """Who holds the lock, read without taking it (see ``Lock.status``;
-        etcd: an EtcdLockStatus, the holders one writer or the readers, the
-        waiters in the order they will hold, each with its ``mode``).
+        """Who holds the lock, read without taking it: a LockStatus with
+        the last fencing token and a Holder per recorded holder, each
+        with its ``mode`` (etcd: an EtcdLockStatus, whose EtcdHolders
+        also have ``host`` and ``lease_left``, with the ``waiters`` in
+        the order they will hold).
         """
     @property
     def name(self) -> str:
         """The lock's name."""
     @property
     def path(self) -> str:
-        """The file that holds the lock's state (etcd: the prefix of its keys,
-        ``<namespace>/<name>/``).
+        """The file that holds the lock's state (etcd: the prefix of its
+        keys, ``<namespace>/<name>/``).
         """
     @property
     def backend(self) -> _LockBackend:
         """``"shm"``, ``"file"`` or ``"etcd"``."""
     @property
     def timeout(self) -> float | None:
-        """What ``read()`` and ``write()`` wait before LockTimeout, in seconds
-        (None: for ever).
+        """What ``with`` waits before LockTimeout (an RWLock: ``with
+        rw.read():`` and ``with rw.write():``), in seconds (None: for
+        ever).
         """
     def close(self) -> None:
-        """Releases every hold of this object (all threads and tasks) and closes
-        its lock files. Any later use raises InvalidArgumentError. Idempotent.
+        """Releases every hold of this object (all threads and tasks) and
+        closes the lock file. Any later use raises
+        InvalidArgumentError. Idempotent.
         """
     def _ticket(self, shared: bool) -> _Ticket: ...
     def _release_task(self) -> None: ...

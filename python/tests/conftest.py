@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +63,28 @@ def lock_dir(tmp_path: Path) -> str:
     return str(tmp_path / "locks")
 
 
+def spawn(code: str, *args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    """Starts a Python child process running ``code`` (dedented; argv:
+    ``args``) in ``cwd``, its stdin, stdout and stderr piped, and waits for
+    its first line, which must start with "ready": the process and that
+    line's words. A child that prints anything else first is killed, and the
+    test fails with that line and its stderr."""
+    p = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    assert p.stdout is not None
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        p.kill()
+        raise AssertionError(f"child failed: {line!r} {p.communicate()[1]}")
+    return p, line.split()
+
+
 # ---- etcd ---------------------------------------------------------------------
 
 
@@ -83,3 +110,48 @@ def etcd() -> Iterator[str]:
     RINGLOCK_REQUIRE_ETCD is set, and under RINGLOCK_SKIP_ETCD."""
     with etcd_server() as url:
         yield url
+
+
+ETCD_TTL = 2
+"""The lease TTL (seconds) of the etcd lock tests' clients."""
+
+_etcd_names = itertools.count()
+
+
+def fresh() -> str:
+    """A lock name no other test uses (one etcd serves a module)."""
+    return f"py-{os.getpid()}-{next(_etcd_names)}"
+
+
+def etcd_lock(etcd: str, name: str, namespace: str = "pytest-lock", **kwargs: object) -> ringlock.Lock:
+    """``ringlock.Lock(name, backend="etcd")`` on the etcd at ``etcd``, with
+    the tests' TTL unless ``ttl=`` is given."""
+    kwargs.setdefault("ttl", ETCD_TTL)
+    return ringlock.Lock(name, backend="etcd", endpoints=[etcd], namespace=namespace, **kwargs)  # type: ignore[arg-type]
+
+
+class Interrupted(Exception):
+    """What the tests' signal handler raises, as Ctrl-C's raises KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def interrupt_after(seconds: float) -> Iterator[None]:
+    """Sends this process SIGUSR1 after ``seconds`` (from a thread: Python
+    runs the handler in the main thread), whose handler raises
+    ``Interrupted`` while the block runs (and is quiet after it)."""
+    armed = True
+
+    def handler(signum: int, frame: object) -> None:
+        if armed:
+            raise Interrupted
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        yield
+    finally:
+        armed = False
+        timer.cancel()
+        timer.join()
+        signal.signal(signal.SIGUSR1, old)

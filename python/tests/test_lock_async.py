@@ -221,3 +221,42 @@ def test_release_of_a_task_hold_from_sync_code(lock_dir: str) -> None:
     assert lock.held  # the hold outlives the task, as with threading
     lock.release()
     assert not lock.held and not lock.locked()
+
+
+def _waiting_threads(name: str) -> int:
+    """The threads waiting for the asyncio waiters of lock objects named ``name``."""
+    return sum(t.name == f"ringlock-async-wait {name}" for t in threading.enumerate())
+
+
+def test_waiting_tasks_share_one_thread(backend: str, lock_dir: str) -> None:
+    """Tasks waiting on one lock object cost one thread, which serves them
+    first come first served and ends when none is left; a waiter queued
+    behind another still times out on time."""
+    holder = ringlock.Lock("many", backend=backend, dir=lock_dir)
+
+    async def main() -> None:
+        lock = ringlock.Lock("many", backend=backend, dir=lock_dir)
+        assert _waiting_threads("many") == 0
+        holder.acquire()
+        tasks = [asyncio.create_task(lock.acquire_async(timeout=30)) for _ in range(10)]
+        await asyncio.sleep(0.2)
+        assert _waiting_threads("many") == 1, "one thread for the object's waiters"
+        assert not any(t.done() for t in tasks)
+        t0 = time.monotonic()
+        assert await lock.acquire_async(timeout=0.2) is False
+        took = time.monotonic() - t0
+        assert 0.2 <= took < 1.5, f"a queued waiter timed out after {took:.2f} s"
+        holder.release()
+        for i, t in enumerate(tasks):  # in the order they came
+            assert await asyncio.wait_for(t, 10) is True, f"task {i}"
+            assert not any(u.done() for u in tasks[i + 1 :])
+            await asyncio.sleep(0.01)
+            assert not any(u.done() for u in tasks[i + 1 :]), "two tasks hold"
+            lock.release()
+        deadline = time.monotonic() + 5
+        while _waiting_threads("many"):
+            assert time.monotonic() < deadline, "the waiting thread did not end"
+            await asyncio.sleep(0.01)
+        assert not lock.locked()
+
+    run(main)

@@ -10,7 +10,6 @@ Ctrl-C ending a wait for etcd, timeouts, and bad arguments."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import socket
@@ -23,21 +22,10 @@ from pathlib import Path
 import pytest
 
 import ringlock
-from conftest import etcd_server
+from conftest import ETCD_TTL as TTL
+from conftest import Interrupted, etcd_lock, etcd_server, fresh, interrupt_after
 
-TTL = 2
-NS = "pytest-lock"
-_names = itertools.count()
-
-
-def fresh() -> str:
-    """A lock name no other test uses (one etcd serves the module)."""
-    return f"py-{os.getpid()}-{next(_names)}"
-
-
-def etcd_lock(etcd: str, name: str, **kwargs: object) -> ringlock.Lock:
-    kwargs.setdefault("ttl", TTL)
-    return ringlock.Lock(name, backend="etcd", endpoints=[etcd], namespace=NS, **kwargs)  # type: ignore[arg-type]
+NS = "pytest-lock"  # etcd_lock's namespace
 
 
 def test_acquire_release_and_tokens(etcd: str) -> None:
@@ -125,6 +113,37 @@ def test_waiters_in_status_in_order(etcd: str) -> None:
         assert not th.is_alive()
 
 
+def test_threads_of_one_object_wait_in_etcds_queue(etcd: str) -> None:
+    """Each acquisition has a core handle of its own: the threads sharing one
+    object queue in etcd, in the order they came, as processes do."""
+    name = fresh()
+    holder = etcd_lock(etcd, name)
+    holder.acquire()
+    lock = etcd_lock(etcd, name)  # one object, three waiting threads
+    order: list[int] = []
+
+    def wait(i: int) -> None:
+        assert lock.acquire(timeout=20)
+        order.append(i)
+        lock.release()
+
+    threads = []
+    for i in range(3):
+        threads.append(threading.Thread(target=wait, args=(i,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while len(holder.status().waiters) < i + 1:
+            assert time.monotonic() < deadline, f"thread {i} is not in etcd's queue"
+            time.sleep(0.01)
+    assert len(lock.status().waiters) == 3
+    holder.release()
+    for th in threads:
+        th.join(20)
+        assert not th.is_alive()
+    assert order == [0, 1, 2]
+    assert not lock.locked() and lock.status().waiters == []
+
+
 def test_threads_exclude_each_other(etcd: str) -> None:
     lock = etcd_lock(etcd, fresh())  # one object shared by the threads
     inside, most, count = [0], [0], [0]
@@ -194,15 +213,23 @@ def test_async_cancel_leaves_nothing_held(etcd: str) -> None:
 
     async def main() -> None:
         holder.acquire()
-        task = asyncio.ensure_future(waiter.acquire_async(timeout=1))
+        task = asyncio.ensure_future(waiter.acquire_async(timeout=30))
+        deadline = time.monotonic() + 5
+        while not holder.status().waiters:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        # the cancelled wait leaves etcd's queue within a cancel check (50 ms)
+        deadline = time.monotonic() + 1
+        while holder.status().waiters:
+            assert time.monotonic() < deadline, "the cancelled wait stayed in etcd"
+            await asyncio.sleep(0.01)
         holder.release()
 
     asyncio.run(main())
-    time.sleep(1.5)  # the waiting thread's timeout ran out
     assert not waiter.held
     assert holder.acquire(timeout=2)
     holder.release()
@@ -327,6 +354,7 @@ try:
     lock.acquire()
 except KeyboardInterrupt:
     print(f"interrupted {time.monotonic() - t:.3f}", flush=True)
+sys.stdin.readline()  # the parent looked at the queue (a try puts a key in it)
 print("try", lock.acquire(timeout=0), flush=True)  # no DeadlockError: the handle is free
 sys.stdin.readline()  # the parent released
 print("then", lock.acquire(timeout=5), flush=True)
@@ -354,6 +382,9 @@ def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
         line = child.stdout.readline().split()
         assert line[0] == "interrupted", line
         assert time.monotonic() - t < 1.0
+        assert lock.status().waiters == []  # withdrawn from etcd's queue already
+        child.stdin.write("looked\n")
+        child.stdin.flush()
         assert child.stdout.readline().strip() == "try False"
         lock.release()
         child.stdin.write("go\n")
@@ -362,6 +393,32 @@ def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_signal_handlers_exception_withdraws_the_wait_from_etcd(etcd: str) -> None:
+    """A wait in the main thread runs the signal handlers as it waits; the
+    exception of one ends the wait at once, its key deleted from etcd
+    before acquire() raises (no waiter left behind), the object free to
+    wait again."""
+    name = fresh()
+    holder, waiter = etcd_lock(etcd, name), etcd_lock(etcd, name)
+    assert holder.acquire(timeout=5)
+    try:
+        t = time.monotonic()
+        with interrupt_after(0.6), pytest.raises(Interrupted):
+            waiter.acquire(timeout=30)
+        took = time.monotonic() - t
+        st = holder.status()
+        assert st.waiters == [], st
+        assert 0.6 <= took < 1.5, took
+        assert not waiter.held
+        assert not waiter.acquire(timeout=0)
+    finally:
+        holder.release()
+    assert waiter.acquire(timeout=5)
+    assert waiter.hold is not None and waiter.hold.token > 0
+    waiter.release()
+    assert holder.status().holders == []
 
 
 def test_nothing_listening_is_unavailable() -> None:

@@ -6,14 +6,12 @@ processes."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import ringlock
+from conftest import spawn
 
 # A reader process: from `start` seconds on, reads again and again, each hold
 # up to `hold` seconds (at random, so that the readers do not fall into step),
@@ -36,23 +34,6 @@ READER = """
 """
 
 
-def spawn(code: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
-    p = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    )
-    assert p.stdout is not None
-    line = p.stdout.readline()
-    if not line.startswith("ready"):
-        p.kill()
-        raise AssertionError(f"child failed: {line!r} {p.communicate()[1]}")
-    return p
-
-
 def test_overlapping_readers_do_not_delay_a_writer_waiting_in_the_main_thread(
     backend: str, lock_dir: str, tmp_path: Path
 ) -> None:
@@ -60,7 +41,7 @@ def test_overlapping_readers_do_not_delay_a_writer_waiting_in_the_main_thread(
     # apart), so that some reader holds at every moment for 7 s
     hold, until = 0.4, 7.0
     readers = [
-        spawn(READER, "busy", backend, lock_dir, str(0.1 * i), str(hold), str(until), cwd=tmp_path)
+        spawn(READER, "busy", backend, lock_dir, str(0.1 * i), str(hold), str(until), cwd=tmp_path)[0]
         for i in range(3)
     ]
     # Another thread of this process keeps running Python code, as a
@@ -121,7 +102,7 @@ WAIT_TO_WRITE = """
 def test_ctrl_c_ends_a_main_thread_wait_and_leaves_no_claim(backend: str, lock_dir: str, tmp_path: Path) -> None:
     reader = ringlock.RWLock("intr", backend=backend, dir=lock_dir)
     assert reader.acquire_read()
-    child = spawn(WAIT_TO_WRITE, "intr", backend, lock_dir, cwd=tmp_path)
+    child, _ = spawn(WAIT_TO_WRITE, "intr", backend, lock_dir, cwd=tmp_path)
     try:
         # the child's writer waits, and holds new readers back meanwhile
         probe = ringlock.RWLock("intr", backend=backend, dir=lock_dir)

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import ringlock
+from conftest import spawn
 
 REPO = Path(__file__).resolve().parents[2]
 LOCK_C = REPO / "build" / "examples" / "lock_c"
@@ -29,20 +29,7 @@ class Child:
     dir, extra...) that prints "ready ..." once it holds what it wants."""
 
     def __init__(self, code: str, *args: str, cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(code), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=cwd,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready"):
-            self.proc.kill()
-            raise AssertionError(f"child failed: {line!r} {self.proc.communicate()[1]}")
-        self.ready = line.split()
+        self.proc, self.ready = spawn(code, *args, cwd=cwd)
 
     @property
     def pid(self) -> int:

@@ -11,7 +11,6 @@ arguments."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import subprocess
@@ -23,24 +22,15 @@ from collections.abc import Callable
 import pytest
 
 import ringlock
+from conftest import ETCD_TTL as TTL
+from conftest import Interrupted, etcd_lock, fresh, interrupt_after
 
-TTL = 2
 NS = "pytest-rwlock"
-_names = itertools.count()
-
-
-def fresh() -> str:
-    """A lock name no other test uses (one etcd serves the module)."""
-    return f"rw-{os.getpid()}-{next(_names)}"
 
 
 def etcd_rw(etcd: str, name: str, **kwargs: object) -> ringlock.RWLock:
     kwargs.setdefault("ttl", TTL)
     return ringlock.RWLock(name, backend="etcd", endpoints=[etcd], namespace=NS, **kwargs)  # type: ignore[arg-type]
-
-
-def etcd_lock(etcd: str, name: str) -> ringlock.Lock:
-    return ringlock.Lock(name, backend="etcd", endpoints=[etcd], namespace=NS, ttl=TTL)
 
 
 def until(what: Callable[[], bool], timeout: float = 5) -> None:
@@ -212,9 +202,51 @@ def test_a_reader_behind_a_waiting_writer_waits(etcd: str) -> None:
     reader.finish()
 
 
+def test_an_interrupted_writer_kept_its_place_and_leaves_none_behind(etcd: str) -> None:
+    """A writer waiting in the main thread runs the signal handlers as it
+    waits, keeping its place meanwhile (its token stays, a reader that came
+    after it keeps waiting behind it); a handler's exception ends the wait
+    with its key deleted before acquire_write() raises: the reader behind it
+    holds with the first one."""
+    name = fresh()
+    first, writer = etcd_rw(etcd, name), etcd_rw(etcd, name)
+    assert first.acquire_read()
+    reader = Waiter(etcd_rw(etcd, name), "read")
+    watched: list[list[int]] = []
+
+    def watch() -> None:
+        until(lambda: modes(first.status()) == (["shared"], ["exclusive"]))
+        reader.start()
+        until(lambda: modes(first.status()) == (["shared"], ["exclusive", "shared"]))
+        for _ in range(8):  # a second: the main thread runs its checks 5 times
+            st = first.status()
+            watched.append([w.token for w in st.waiters] if not reader.got.is_set() else [])
+            time.sleep(0.125)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    t = time.monotonic()
+    with interrupt_after(2.5), pytest.raises(Interrupted):
+        writer.acquire_write(timeout=30)
+    took = time.monotonic() - t
+    st = first.status()
+    watcher.join(5)
+    assert 2.5 <= took < 3.5, took
+    assert "exclusive" not in modes(st)[1], st  # the writer's key is gone already
+    assert len(watched) == 8 and all(len(w) == 2 for w in watched), watched
+    assert all(w == watched[0] for w in watched), watched  # the same two keys all along
+    assert reader.got.wait(5) and reader.error is None  # nobody before it now
+    assert modes(first.status()) == (["shared", "shared"], [])
+    assert not writer.held
+    reader.finish()
+    first.release()
+    assert writer.acquire_write(timeout=5)
+    writer.release()
+
+
 def test_one_lock_with_lock_of_the_same_name(etcd: str) -> None:
     name = fresh()
-    rw, lock = etcd_rw(etcd, name), etcd_lock(etcd, name)
+    rw, lock = etcd_rw(etcd, name), etcd_lock(etcd, name, namespace=NS)
     with lock as held:
         assert not rw.acquire_read(timeout=0)  # a Lock excludes readers
         assert not rw.acquire_write(timeout=0)
@@ -371,7 +403,9 @@ def test_async_with_keeps_the_loop_running(etcd: str) -> None:
         await asyncio.sleep(0.5)
         assert not any(t.done() for t in tasks)
         assert ticks >= 25, ticks  # 0.5 s of 10 ms ticks while the tasks waited
-        assert modes(writer.status()) == (["exclusive"], ["shared", "shared"])
+        # the object's waiting thread serves its tasks in turn: one of them
+        # waits in etcd's queue, the other behind it in the process
+        assert modes(writer.status()) == (["exclusive"], ["shared"])
         first = writer.status().token
         writer.release()
         await asyncio.sleep(0.15)

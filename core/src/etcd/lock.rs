@@ -170,17 +170,37 @@ impl Lock {
     /// acquisition gets a new lease), `InvalidArgument` in a forked child.
     /// A failed acquisition leaves no key behind.
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<Guard> {
-        self.acquire_with(Wait::from_timeout(timeout))
+        self.acquire_with(Wait::from_timeout(timeout), None)
+    }
+
+    /// Acquires as [`Lock::acquire`] does, calling `hook` at least every
+    /// `every` while it waits in etcd's queue — without giving up its place:
+    /// its key stays, so it keeps its turn and whoever queued after it stays
+    /// behind it, across the calls. (The hook is not called when the lock is
+    /// had at once, nor for a try; it runs while the wait watches its
+    /// predecessor's key, not during a request to etcd, which its own bound
+    /// limits.) If the hook returns an error, the acquisition withdraws
+    /// exactly as on a timeout — its key deleted, nothing held — and returns
+    /// that error. The hook runs on the waiting thread. `InvalidArgument`
+    /// if `every` is zero.
+    pub fn acquire_interruptible(
+        &self,
+        timeout: Option<Duration>,
+        every: Duration,
+        hook: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Guard> {
+        let mut hook = Hook::new(&self.h.name, every, hook)?;
+        self.acquire_with(Wait::from_timeout(timeout), Some(&mut hook))
     }
 
     /// Takes the lock only if nobody holds it or waits for it before this
     /// call; `WouldBlock` otherwise. Other errors as [`Lock::acquire`].
     pub fn try_acquire(&self) -> Result<Guard> {
-        self.acquire_with(Wait::Try)
+        self.acquire_with(Wait::Try, None)
     }
 
-    pub(super) fn acquire_with(&self, wait: Wait) -> Result<Guard> {
-        self.enter(|| self.attempt(wait))
+    pub(super) fn acquire_with(&self, wait: Wait, hook: Option<&mut Hook<'_>>) -> Result<Guard> {
+        self.enter(|| self.attempt(wait, hook))
     }
 
     /// Runs the acquisition `f` with the handle marked busy (`Deadlock` if
@@ -207,7 +227,7 @@ impl Lock {
         &self.h.client.session
     }
 
-    fn attempt(&self, wait: Wait) -> Result<Guard> {
+    fn attempt(&self, wait: Wait, hook: Option<&mut Hook<'_>>) -> Result<Guard> {
         let s = self.session();
         let lease = s.lease(s.call_deadline(wait.until()))?;
         let attempt = self.h.attempts.fetch_add(1, Relaxed);
@@ -291,7 +311,7 @@ impl Lock {
             let owner = codec::txn_range(&answer, 2)?;
             self.confirm(&key, token, lease, died(&owner))
         } else {
-            self.wait_turn(&key, token, lease, wait)
+            self.wait_turn(&key, token, lease, wait, hook)
         };
         match result {
             Ok(guard) => Ok(guard),
@@ -303,7 +323,14 @@ impl Lock {
     }
 
     /// Waits until the own key is the oldest, then confirms the hold.
-    fn wait_turn(&self, key: &[u8], token: i64, lease: Lease, wait: Wait) -> Result<Guard> {
+    fn wait_turn(
+        &self,
+        key: &[u8],
+        token: i64,
+        lease: Lease,
+        wait: Wait,
+        mut hook: Option<&mut Hook<'_>>,
+    ) -> Result<Guard> {
         let s = self.session();
         let h = &self.h;
         let mut watched = false;
@@ -345,36 +372,62 @@ impl Lock {
                 Wait::Forever => Instant::now() + lease.ttl,
             };
             let from = codec::revision(&answer)? + 1;
-            self.wait_for_delete(&predecessor.key, key, from, watch_until);
+            self.wait_for_delete(
+                &predecessor.key,
+                key,
+                from,
+                watch_until,
+                hook.as_deref_mut(),
+            )?;
             watched = true;
         }
     }
 
     /// Watches the predecessor's key and the own key from revision `from`
-    /// until one of them is deleted, the stream ends, or `until`.
+    /// until one of them is deleted, the stream ends, or `until`. With a
+    /// hook, each watch also ends when the hook is due: the hook runs, and
+    /// the watch is opened again from the same revision (no deletion in
+    /// between is missed; the own key stays put); the hook's error ends the
+    /// wait. A stream that ends before its deadline (etcd restarting, a
+    /// compaction) returns, for the caller to look at the queue again.
     pub(super) fn wait_for_delete(
         &self,
         predecessor: &[u8],
         own: &[u8],
         from: i64,
         until: Instant,
-    ) {
-        let started = Instant::now();
+        mut hook: Option<&mut Hook<'_>>,
+    ) -> Result<()> {
         let requests = [
             codec::watch_deletes(predecessor, from),
             codec::watch_deletes(own, from),
         ];
-        if let Ok(mut stream) = self.session().transport.watch(&requests, until) {
-            while let Some(msg) = stream.next() {
-                let compacted = int(&msg, "compact_revision").unwrap_or(1) != 0;
-                if codec::has_events(&msg) || flag(&msg, "canceled") || compacted {
-                    return;
+        loop {
+            let started = Instant::now();
+            let end = hook.as_deref_mut().map_or(until, |h| h.due().min(until));
+            if let Ok(mut stream) = self.session().transport.watch(&requests, end) {
+                while let Some(msg) = stream.next() {
+                    let compacted = int(&msg, "compact_revision").unwrap_or(1) != 0;
+                    if codec::has_events(&msg) || flag(&msg, "canceled") || compacted {
+                        return Ok(());
+                    }
                 }
             }
-        }
-        if started.elapsed() < WATCH_PAUSE {
-            let left = until.saturating_duration_since(Instant::now());
-            std::thread::sleep(WATCH_PAUSE.min(left));
+            if started.elapsed() < WATCH_PAUSE {
+                let left = end.saturating_duration_since(Instant::now());
+                std::thread::sleep(WATCH_PAUSE.min(left));
+            }
+            let Some(h) = hook.as_deref_mut() else {
+                return Ok(());
+            };
+            let now = Instant::now();
+            if now < end || now >= until {
+                // broken before its time, or the wait's own bound: back
+                // to the caller (the hook stays due: it runs in the
+                // next watch, if any)
+                return Ok(());
+            }
+            h.run_if_due()?;
         }
     }
 
@@ -471,6 +524,59 @@ impl Lock {
         let ttl = int(&answer, "TTL")?;
         Ok((ttl >= 0).then(|| Duration::from_secs(ttl.unsigned_abs())))
     }
+}
+
+/// The hook of an interruptible wait: called at least every `every` while
+/// the wait watches the queue.
+pub(super) struct Hook<'a> {
+    call: &'a mut dyn FnMut() -> Result<()>,
+    every: Duration,
+    /// When the hook is due; set when the wait first watches.
+    next: Option<Instant>,
+}
+
+impl<'a> Hook<'a> {
+    /// `InvalidArgument` if `every` is zero.
+    pub(super) fn new(
+        name: &str,
+        every: Duration,
+        call: &'a mut dyn FnMut() -> Result<()>,
+    ) -> Result<Hook<'a>> {
+        if every.is_zero() {
+            return Err(Error::invalid(format!(
+                "lock {name:?}: the interval between calls of the hook must not be zero"
+            )));
+        }
+        Ok(Hook {
+            call,
+            every,
+            next: None,
+        })
+    }
+
+    /// When the hook is next due (`every` after the first question).
+    fn due(&mut self) -> Instant {
+        let every = self.every;
+        *self.next.get_or_insert_with(|| later(every))
+    }
+
+    /// Calls the hook if it is due; `every` from its return it is due again.
+    fn run_if_due(&mut self) -> Result<()> {
+        if self.next.is_some_and(|n| Instant::now() >= n) {
+            (self.call)()?;
+            // measured after the hook: a slow hook does not make the next
+            // call due at once
+            self.next = Some(later(self.every));
+        }
+        Ok(())
+    }
+}
+
+/// Now plus `d`, or far ahead (a duration too long for an `Instant`).
+fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(1 << 32))
 }
 
 impl Handle {

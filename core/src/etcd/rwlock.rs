@@ -38,7 +38,7 @@
 //! release is a delete guarded by `create_revision(own key) == rev`.
 
 use super::codec::{self, flag, Kv};
-use super::lock::{died, now_ms, owner_token, Entry, Guard, Handle, Lock, Queued, Wait};
+use super::lock::{died, now_ms, owner_token, Entry, Guard, Handle, Hook, Lock, Queued, Wait};
 use super::session::Lease;
 use super::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -125,14 +125,33 @@ impl RWLock {
     /// expired while it waited), `InvalidArgument` in a forked child. A
     /// failed acquisition leaves no key behind.
     pub fn acquire(&self, mode: Mode, timeout: Option<Duration>) -> Result<RWGuard> {
-        self.acquire_with(mode, Wait::from_timeout(timeout))
+        self.acquire_with(mode, Wait::from_timeout(timeout), None)
+    }
+
+    /// Acquires in `mode` as [`RWLock::acquire`] does, calling `hook` at
+    /// least every `every` while it waits in etcd's queue, without giving up
+    /// its place: a waiting writer's key stays, so the readers that come
+    /// after it keep waiting behind it across the calls. (Not called when
+    /// the lock is had at once, nor for a try.) If the hook returns an
+    /// error, the acquisition withdraws exactly as on a timeout — its key
+    /// deleted, nothing held — and returns that error. `InvalidArgument` if
+    /// `every` is zero. See [`Lock::acquire_interruptible`].
+    pub fn acquire_interruptible(
+        &self,
+        mode: Mode,
+        timeout: Option<Duration>,
+        every: Duration,
+        hook: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<RWGuard> {
+        let mut hook = Hook::new(self.name(), every, hook)?;
+        self.acquire_with(mode, Wait::from_timeout(timeout), Some(&mut hook))
     }
 
     /// Takes the lock in `mode` only if it would not wait: exclusive, if
     /// nobody holds it or waits for it; shared, if no exclusive acquisition
     /// holds it or waits for it. `WouldBlock` otherwise.
     pub fn try_acquire(&self, mode: Mode) -> Result<RWGuard> {
-        self.acquire_with(mode, Wait::Try)
+        self.acquire_with(mode, Wait::Try, None)
     }
 
     /// [`RWLock::acquire`] in shared mode.
@@ -155,15 +174,15 @@ impl RWLock {
         self.try_acquire(Mode::Exclusive)
     }
 
-    fn acquire_with(&self, mode: Mode, wait: Wait) -> Result<RWGuard> {
+    fn acquire_with(&self, mode: Mode, wait: Wait, hook: Option<&mut Hook<'_>>) -> Result<RWGuard> {
         let hold = match mode {
-            Mode::Exclusive => Hold::Exclusive(self.lock.acquire_with(wait)?),
-            Mode::Shared => Hold::Shared(self.lock.enter(|| self.shared(wait))?),
+            Mode::Exclusive => Hold::Exclusive(self.lock.acquire_with(wait, hook)?),
+            Mode::Shared => Hold::Shared(self.lock.enter(|| self.shared(wait, hook))?),
         };
         Ok(RWGuard { hold })
     }
 
-    fn shared(&self, wait: Wait) -> Result<Shared> {
+    fn shared(&self, wait: Wait, hook: Option<&mut Hook<'_>>) -> Result<Shared> {
         let lock = &self.lock;
         let h = &lock.h;
         let s = lock.session();
@@ -205,7 +224,7 @@ impl RWLock {
                 let owner = codec::txn_range(&answer, 2)?;
                 self.shared_hold(&key, rev, lease, &owner)
             } else {
-                self.wait_shared(&key, rev, lease, wait)
+                self.wait_shared(&key, rev, lease, wait, hook)
             };
             (rev, result)
         } else {
@@ -217,13 +236,20 @@ impl RWLock {
                     "etcd said the new key exists and returned no key",
                 ));
             };
-            (rev, self.wait_shared(&key, rev, lease, wait))
+            (rev, self.wait_shared(&key, rev, lease, wait, hook))
         };
         result.inspect_err(|_| h.delete_own(key, rev))
     }
 
     /// Waits until no exclusive key older than the own key is left.
-    fn wait_shared(&self, key: &[u8], rev: i64, lease: Lease, wait: Wait) -> Result<Shared> {
+    fn wait_shared(
+        &self,
+        key: &[u8],
+        rev: i64,
+        lease: Lease,
+        wait: Wait,
+        mut hook: Option<&mut Hook<'_>>,
+    ) -> Result<Shared> {
         let lock = &self.lock;
         let h = &lock.h;
         let s = lock.session();
@@ -270,7 +296,7 @@ impl RWLock {
                 Wait::Forever => Instant::now() + lease.ttl,
             };
             let from = codec::revision(&answer)? + 1;
-            lock.wait_for_delete(&writer.key, key, from, watch_until);
+            lock.wait_for_delete(&writer.key, key, from, watch_until, hook.as_deref_mut())?;
             watched = true;
         }
     }

@@ -20,13 +20,28 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicI32};
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr};
+use std::sync::{Arc, Mutex, Once};
+
+/// An open file description of the lock file of our own (flock belongs to
+/// it): its descriptor, -1 once closed in a forked child. Registered in
+/// [`Registry`] for as long as it exists.
+pub type Desc = Arc<AtomicI32>;
 
 pub struct FileLock {
     /// Our own open file description (flock belongs to it), never mapped;
     /// -1 in a forked child until it first acquires (see [`Registry`]).
-    fd: Arc<AtomicI32>,
+    fd: Desc,
+    /// Descriptions for guards ([`super::Guard`]: each holds through one
+    /// of its own), idle. Locked only inside [`Registry::with`], so no
+    /// thread is inside it at a fork (the prepare handler holds the
+    /// registry): a forked child finds it unlocked.
+    spare: Mutex<Vec<Desc>>,
+    /// One idle description before the pool (`Arc::into_raw` of a `Desc`,
+    /// or null), taken and given back with one atomic swap: the usual case,
+    /// one guard at a time, never locks. A forked child finds it as the
+    /// parent left it (closed by the atfork handler, like every `Desc`).
+    idle: AtomicPtr<AtomicI32>,
     /// The description the page was mapped from; never locked. (A mapping
     /// keeps its description alive, and a forked child inherits the
     /// mapping: a flock on that description would outlive its holder.)
@@ -43,7 +58,7 @@ pub struct FileLock {
 /// unlocked, and no mutex's waiter queue is inherited.
 struct Registry {
     busy: AtomicBool,
-    fds: UnsafeCell<Vec<Arc<AtomicI32>>>,
+    fds: UnsafeCell<Vec<Desc>>,
 }
 
 // SAFETY: `fds` is only touched while `busy` is held (see `with`).
@@ -70,7 +85,7 @@ impl Registry {
         self.busy.store(false, Release);
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Vec<Arc<AtomicI32>>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Desc>) -> R) -> R {
         self.lock();
         // SAFETY: `busy` is held: nobody else touches the list.
         let r = f(unsafe { &mut *self.fds.get() });
@@ -123,6 +138,8 @@ impl FileLock {
         REGISTRY.with(|v| v.push(fd.clone()));
         Ok(FileLock {
             fd,
+            spare: Mutex::new(Vec::new()),
+            idle: AtomicPtr::new(std::ptr::null_mut()),
             base: file,
             path: path.to_owned(),
             map,
@@ -133,10 +150,11 @@ impl FileLock {
         self.map.page()
     }
 
-    fn flock(&self, op: libc::c_int) -> std::io::Result<()> {
+    fn flock(&self, fd: &AtomicI32, op: libc::c_int) -> std::io::Result<()> {
         loop {
-            // SAFETY: flock on a descriptor we own; no memory is passed.
-            let r = unsafe { libc::flock(self.fd.load(Relaxed), op) };
+            // SAFETY: flock on a descriptor we own (-1 in a forked child, then
+            // EBADF); no memory is passed.
+            let r = unsafe { libc::flock(fd.load(Relaxed), op) };
             if r == 0 {
                 return Ok(());
             }
@@ -148,6 +166,18 @@ impl FileLock {
     }
 
     pub fn acquire(&self, mode: Mode, b: &mut Budget<'_>, name: &str) -> Result<Acquired> {
+        self.acquire_on(&self.fd, mode, b, name)
+    }
+
+    /// Acquires through the description `fd` (the handle's own, or a
+    /// guard's).
+    pub fn acquire_on(
+        &self,
+        fd: &AtomicI32,
+        mode: Mode,
+        b: &mut Budget<'_>,
+        name: &str,
+    ) -> Result<Acquired> {
         let op = match mode {
             Mode::Exclusive => libc::LOCK_EX,
             Mode::Shared => {
@@ -155,7 +185,7 @@ impl FileLock {
                 libc::LOCK_SH
             }
         };
-        if !self.try_flock(op)? {
+        if !self.try_flock(fd, op)? {
             if b.deadline.remaining(LIVENESS_SLICE).is_none() {
                 return Err(b.expired(name));
             }
@@ -165,8 +195,8 @@ impl FileLock {
             // must run between sleeps, so a waiter with one polls as a timed
             // waiter does (keeping its announcement throughout).
             let got = match b.deadline {
-                Deadline::Never if !b.has_hook() => self.flock(op).map_err(|e| self.io(e)),
-                _ => self.wait_flock(op, b, name, writer, &mut announced),
+                Deadline::Never if !b.has_hook() => self.flock(fd, op).map_err(|e| self.io(e)),
+                _ => self.wait_flock(fd, op, b, name, writer, &mut announced),
             };
             if announced {
                 self.withdraw_writer();
@@ -175,12 +205,12 @@ impl FileLock {
         }
         let p = self.page();
         if let Err(e) = self.map.verify(p.token.load(SeqCst)) {
-            let _ = self.flock(libc::LOCK_UN);
+            let _ = self.flock(fd, libc::LOCK_UN);
             return Err(e);
         }
         let me = current_pid();
         if mode == Mode::Exclusive && p.token.load(SeqCst) == u64::MAX {
-            let _ = self.flock(libc::LOCK_UN);
+            let _ = self.flock(fd, libc::LOCK_UN);
             wake(&p.seq, &p.seq_waiters);
             return Err(super::page::exhausted(name));
         }
@@ -217,8 +247,8 @@ impl FileLock {
         })
     }
 
-    fn try_flock(&self, op: libc::c_int) -> Result<bool> {
-        match self.flock(op | libc::LOCK_NB) {
+    fn try_flock(&self, fd: &AtomicI32, op: libc::c_int) -> Result<bool> {
+        match self.flock(fd, op | libc::LOCK_NB) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(self.io(e)),
@@ -227,6 +257,7 @@ impl FileLock {
 
     fn wait_flock(
         &self,
+        fd: &AtomicI32,
         op: libc::c_int,
         b: &mut Budget<'_>,
         name: &str,
@@ -242,7 +273,7 @@ impl FileLock {
             }
             let w = Waiting::new(&p.seq, &p.seq_waiters);
             let seen = w.seen();
-            if self.try_flock(op)? {
+            if self.try_flock(fd, op)? {
                 return Ok(());
             }
             // a timeout or a hook's error: the caller withdraws the
@@ -339,10 +370,15 @@ impl FileLock {
     }
 
     pub fn release(&self, mode: Mode, slot: Option<usize>) -> Result<()> {
+        self.release_on(&self.fd, mode, slot)
+    }
+
+    /// Releases the hold of the description `fd`.
+    pub fn release_on(&self, fd: &AtomicI32, mode: Mode, slot: Option<usize>) -> Result<()> {
         let p = self.page();
         if let Err(e) = self.map.check() {
             // the records are not ours to clear; the flock still is
-            self.flock(libc::LOCK_UN).map_err(|e| self.io(e))?;
+            self.flock(fd, libc::LOCK_UN).map_err(|e| self.io(e))?;
             return Err(e);
         }
         match (mode, slot) {
@@ -350,9 +386,68 @@ impl FileLock {
             (Mode::Shared, Some(i)) => free_slot(&p.readers[i]),
             (Mode::Shared, None) => {}
         }
-        self.flock(libc::LOCK_UN).map_err(|e| self.io(e))?;
+        self.flock(fd, libc::LOCK_UN).map_err(|e| self.io(e))?;
         wake(&p.seq, &p.seq_waiters);
         Ok(())
+    }
+
+    /// A description for a guard: an idle one, or a new one (registered, so
+    /// that a forked child closes its copy). An idle one closed in a forked
+    /// child is opened anew.
+    pub fn checkout(&self) -> Result<Desc> {
+        let one = self.idle.swap(std::ptr::null_mut(), SeqCst);
+        let idle = if one.is_null() {
+            REGISTRY.with(|_| lock_spare(&self.spare).pop())
+        } else {
+            // SAFETY: `one` came from `Arc::into_raw` in `checkin`, and the
+            // swap took it out of `idle`: this is its only owner.
+            Some(unsafe { Arc::from_raw(one) })
+        };
+        if let Some(d) = idle.as_ref().filter(|d| d.load(SeqCst) >= 0) {
+            return Ok(d.clone());
+        }
+        let f = reopen(&self.base).map_err(|e| self.io(e))?;
+        let raw = f.into_raw_fd();
+        match idle {
+            // still registered
+            Some(d) => {
+                d.store(raw, SeqCst);
+                Ok(d)
+            }
+            None => {
+                let d = Arc::new(AtomicI32::new(raw));
+                REGISTRY.with(|v| v.push(d.clone()));
+                Ok(d)
+            }
+        }
+    }
+
+    /// Gives back a guard's description (holding nothing) for the next one.
+    pub fn checkin(&self, d: Desc) {
+        let raw = Arc::into_raw(d).cast_mut();
+        if self
+            .idle
+            .compare_exchange(std::ptr::null_mut(), raw, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        // SAFETY: `raw` came from `Arc::into_raw` just above and was not
+        // stored: we still own it.
+        let d = unsafe { Arc::from_raw(raw) };
+        REGISTRY.with(|_| lock_spare(&self.spare).push(d));
+    }
+
+    /// Closes a guard's description (after a failed release: the kernel
+    /// drops whatever flock it still has).
+    pub fn discard(&self, d: Desc) {
+        REGISTRY.with(|v| v.retain(|fd| !Arc::ptr_eq(fd, &d)));
+        let fd = d.swap(-1, SeqCst);
+        if fd >= 0 {
+            // SAFETY: the guard's descriptor (from into_raw_fd), now out of
+            // the registry and of the guard: nothing else uses it.
+            drop(unsafe { File::from_raw_fd(fd) });
+        }
     }
 
     pub fn status(&self) -> LockStatus {
@@ -396,13 +491,31 @@ use std::os::unix::fs::OpenOptionsExt;
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        REGISTRY.with(|v| v.retain(|fd| !Arc::ptr_eq(fd, &self.fd)));
-        let fd = self.fd.swap(-1, SeqCst);
-        if fd >= 0 {
-            // SAFETY: the descriptor is ours and nothing uses it after drop.
-            drop(unsafe { File::from_raw_fd(fd) });
+        let mut spare = std::mem::take(self.spare.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let one = std::mem::replace(self.idle.get_mut(), std::ptr::null_mut());
+        if !one.is_null() {
+            // SAFETY: from `Arc::into_raw` in `checkin`; `&mut self`: nobody
+            // else can take it.
+            spare.push(unsafe { Arc::from_raw(one) });
+        }
+        REGISTRY.with(|v| {
+            v.retain(|fd| !Arc::ptr_eq(fd, &self.fd) && !spare.iter().any(|s| Arc::ptr_eq(fd, s)))
+        });
+        for d in spare.iter().chain([&self.fd]) {
+            let fd = d.swap(-1, SeqCst);
+            if fd >= 0 {
+                // SAFETY: the descriptor is ours (from into_raw_fd), out of the
+                // registry, and nothing uses it after drop (no guard is left:
+                // each keeps the lock alive).
+                drop(unsafe { File::from_raw_fd(fd) });
+            }
         }
     }
+}
+
+/// The idle descriptions (see [`FileLock::spare`]); nothing panics inside.
+fn lock_spare(m: &Mutex<Vec<Desc>>) -> std::sync::MutexGuard<'_, Vec<Desc>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AsRawFd for FileLock {

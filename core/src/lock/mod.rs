@@ -9,6 +9,12 @@
 //! let hold = lock.acquire(Mode::Exclusive, None)?;
 //! assert!(hold.token >= 1);
 //! lock.release()?;
+//!
+//! // holds as values: any number at once, each released when dropped
+//! let lock = std::sync::Arc::new(lock);
+//! let (a, b) = (lock.guard(Mode::Shared, None)?, lock.guard(Mode::Shared, None)?);
+//! assert_eq!(lock.status().holders.len(), 2);
+//! drop((a, b));
 //! # Ok::<(), ringlock::Error>(())
 //! ```
 
@@ -16,6 +22,7 @@ mod clock;
 pub(crate) mod dir;
 mod file;
 mod futex;
+mod guard;
 mod image;
 mod name;
 mod page;
@@ -24,9 +31,10 @@ mod shm;
 mod sigbus;
 mod wait;
 
+pub use guard::Guard;
 pub use name::{validate_lock_name, MAX_NAME_LEN};
 pub use page::READER_SLOTS;
-pub use proc::Liveness;
+pub use proc::{current_pid, thread_token, Liveness};
 
 use crate::error::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
@@ -170,6 +178,10 @@ const RELEASING: u64 = u64::MAX - 1;
 ///
 /// Across `fork()` the child does not hold the parent's lock and cannot
 /// release it; it may acquire through the inherited handle like any process.
+///
+/// For several holds at once through one handle — a reader per thread, a
+/// hold per asyncio task — take [`Guard`]s ([`Lock::guard`], on an
+/// `Arc<Lock>`): each owns its hold and releases it on drop.
 pub struct Lock {
     name: String,
     path: PathBuf,
@@ -287,16 +299,24 @@ impl Lock {
         every: Duration,
         hook: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Hold> {
+        self.acquire_in(mode, &mut self.hooked(timeout, every, hook)?)
+    }
+
+    /// The budget of an interruptible wait; `InvalidArgument` if `every`
+    /// is zero.
+    fn hooked<'a>(
+        &self,
+        timeout: Option<Duration>,
+        every: Duration,
+        hook: &'a mut dyn FnMut() -> Result<()>,
+    ) -> Result<Budget<'a>> {
         if every.is_zero() {
             return Err(Error::invalid(format!(
                 "lock {:?}: the interval between calls of the hook must not be zero",
                 self.name
             )));
         }
-        self.acquire_in(
-            mode,
-            &mut Budget::with_hook(Deadline::after(timeout), every, hook),
-        )
+        Ok(Budget::with_hook(Deadline::after(timeout), every, hook))
     }
 
     #[inline(always)]

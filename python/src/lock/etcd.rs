@@ -1,24 +1,13 @@
 //! The etcd side of `ringlock.Lock(backend="etcd")` and
-//! `ringlock.RWLock(backend="etcd")`: a handle on a
-//! [`ringlock::etcd::RWLock`] that behaves as a local core handle does.
+//! `ringlock.RWLock(backend="etcd")`: the hold of one acquisition, and the
+//! status.
 //!
 //! Both classes take the core's `RWLock`: its exclusive mode *is* a core
 //! `Lock` acquisition (the same keys and transactions), and its status says
 //! in which mode each holder and waiter is, which a `Lock` of a name that
-//! readers also use needs too.
-//!
-//! The core's etcd handle holds one acquisition at a time and refuses a
-//! second (`Deadlock`) whoever asks. A Python lock object shares its handle
-//! between threads, so this file adds the turn-taking of a local handle:
-//! while one thread holds or acquires through the handle, other threads wait
-//! here (in slices, for Ctrl-C and asyncio's cancel), and the holding thread
-//! gets `Deadlock`. Once a thread has its turn, it waits for etcd in one core
-//! call with the GIL released: cutting that call into slices would give up
-//! the place in etcd's queue each time. Where the wait must be interruptible
-//! (Ctrl-C in the main thread, asyncio's cancel), the core call runs in a
-//! thread of its own and the caller waits for its answer in slices; a caller
-//! that gives up leaves it behind with a fresh core handle in its place: the
-//! core call ends at its timeout, or takes its turn and releases at once.
+//! readers also use needs too. Each acquisition has a core handle of its own
+//! (`source.rs`), so the threads and tasks of one process queue in etcd as
+//! processes do.
 //!
 //! The core's [`RWGuard`] lives in an [`EtcdHold`], shared with the `Hold`s
 //! Python has of it, so that `hold.lost` can ask [`RWGuard::check`].
@@ -26,32 +15,11 @@
 use super::{lock, PyHold};
 use crate::errors::to_py;
 use pyo3::prelude::*;
-use ringlock::etcd::{Client, RWEntry, RWGuard, RWLock as EtcdRWLock};
+use ringlock::etcd::{RWEntry, RWGuard, RWLock as EtcdRWLock};
 use ringlock::lock::Mode;
 use ringlock::{Error, ErrorKind};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::ThreadId;
-use std::time::{Duration, Instant};
-
-pub(crate) struct EtcdHandle {
-    client: Client,
-    /// The core handle; replaced by a fresh one when a caller gives up a
-    /// wait that goes on in its thread.
-    lock: Mutex<Arc<EtcdRWLock>>,
-    state: Mutex<State>,
-    /// Signalled when the handle is free again.
-    turn: Condvar,
-}
-
-#[derive(Default)]
-struct State {
-    /// The thread that holds, or is acquiring, through this handle.
-    owner: Option<ThreadId>,
-    /// The hold, once acquired.
-    hold: Option<Arc<EtcdHold>>,
-}
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 
 /// One acquisition's guard, shared with the `Hold`s of it.
 pub(crate) struct EtcdHold {
@@ -62,6 +30,35 @@ pub(crate) struct EtcdHold {
 }
 
 impl EtcdHold {
+    /// The hold of `guard`, and the `Hold` Python gets of it.
+    pub(crate) fn new(guard: RWGuard) -> (Arc<EtcdHold>, PyHold) {
+        let (token, died) = (guard.token(), guard.previous_owner_died());
+        let shared = guard.mode() == Mode::Shared;
+        let hold = Arc::new(EtcdHold {
+            guard: Mutex::new(Some(guard)),
+            lost: AtomicBool::new(false),
+        });
+        let py_hold = PyHold::etcd(token, died, shared, Arc::clone(&hold));
+        (hold, py_hold)
+    }
+
+    /// Releases (call it with the GIL released: a request): `Lost` if the
+    /// hold was lost, `Unavailable` if etcd did not answer.
+    pub(crate) fn release(&self) -> ringlock::Result<()> {
+        let guard = lock(&self.guard).take();
+        let Some(guard) = guard else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "this hold was released",
+            ));
+        };
+        let result = guard.release();
+        if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Lost) {
+            self.lost.store(true, Relaxed);
+        }
+        result
+    }
+
     /// Whether the hold is known lost. While it is held, asks etcd
     /// ([`RWGuard::check`], GIL released); etcd out of reach is "not known"
     /// (false) until the lease's own deadline passes, which `check` sees
@@ -82,262 +79,27 @@ impl EtcdHold {
     }
 }
 
-impl EtcdHandle {
-    /// A handle on lock `name` of `client` (no request to etcd yet).
-    pub(crate) fn new(client: &Client, name: &str) -> ringlock::Result<EtcdHandle> {
-        Ok(EtcdHandle {
-            client: client.clone(),
-            lock: Mutex::new(Arc::new(EtcdRWLock::new(client, name)?)),
-            state: Mutex::new(State::default()),
-            turn: Condvar::new(),
-        })
-    }
-
-    pub(crate) fn is_held(&self) -> bool {
-        lock(&self.state).hold.is_some()
-    }
-
-    /// Acquires: the handle's turn (waited for in `slice`s, checking
-    /// `cancel` and signals), then etcd's, in one wait. `Ok(None)` when the
-    /// timeout runs out or `cancel` is set; `timeout` zero is one try.
-    pub(crate) fn acquire(
-        &self,
-        py: Python<'_>,
-        mode: Mode,
-        timeout: Option<Duration>,
-        slice: Option<Duration>,
-        cancel: Option<&AtomicBool>,
-    ) -> PyResult<Option<PyHold>> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        if !self.claim(py, deadline, slice, cancel)? {
-            return Ok(None);
-        }
-        // None: no limit; zero (a try, or the turn took all the time): a try
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let core = self.core();
-        let got = match slice {
-            Some(slice) if left != Some(Duration::ZERO) => {
-                match self.wait_aside(py, core, mode, left, slice, cancel) {
-                    Ok(Some(got)) => got,
-                    given_up => {
-                        self.free();
-                        return given_up.map(|_| None);
-                    }
-                }
-            }
-            _ => py.detach(|| core.acquire(mode, left)),
-        };
-        match got {
-            Ok(guard) => {
-                let (token, died) = (guard.token(), guard.previous_owner_died());
-                let shared = guard.mode() == Mode::Shared;
-                let hold = Arc::new(EtcdHold {
-                    guard: Mutex::new(Some(guard)),
-                    lost: AtomicBool::new(false),
-                });
-                lock(&self.state).hold = Some(Arc::clone(&hold));
-                Ok(Some(PyHold::etcd(token, died, shared, hold)))
-            }
-            Err(e) => {
-                self.free();
-                match e.kind() {
-                    ErrorKind::Timeout | ErrorKind::WouldBlock => Ok(None),
-                    _ => Err(to_py(e)),
-                }
-            }
-        }
-    }
-
-    fn core(&self) -> Arc<EtcdRWLock> {
-        Arc::clone(&lock(&self.lock))
-    }
-
-    /// `core.acquire(mode, left)` in a thread of its own, its answer waited for
-    /// in `slice`s (GIL released) with `cancel` and signals checked between
-    /// them. `Ok(None)` when cancelled, the signal handler's error when it
-    /// raised: then the handle gets a fresh core handle (the caller frees
-    /// the handle), and the thread's guard, if it gets one, is dropped there
-    /// (released).
-    fn wait_aside(
-        &self,
-        py: Python<'_>,
-        core: Arc<EtcdRWLock>,
-        mode: Mode,
-        left: Option<Duration>,
-        slice: Duration,
-        cancel: Option<&AtomicBool>,
-    ) -> PyResult<Option<ringlock::Result<RWGuard>>> {
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("ringlock-etcd-wait".into())
-            .spawn(move || drop(tx.send(core.acquire(mode, left))));
-        if let Err(e) = spawned {
-            return Err(to_py(Error::new(
-                ErrorKind::Io,
-                format!("cannot start a thread to wait for etcd: {e}"),
-            )));
-        }
-        let mut rx = rx;
-        loop {
-            // a Receiver is Send, not Sync: it goes into the detached closure
-            // and comes back
-            let (got, back) = py.detach(move || (rx.recv_timeout(slice), rx));
-            rx = back;
-            match got {
-                Ok(got) => return Ok(Some(got)),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.renew();
-                    return Err(to_py(Error::new(
-                        ErrorKind::Internal,
-                        "the thread waiting for etcd ended without an answer",
-                    )));
-                }
-            }
-            let stop = match cancel {
-                Some(c) if c.load(SeqCst) => Ok(None),
-                _ => py.check_signals().map(|()| Some(())),
-            };
-            if !matches!(stop, Ok(Some(()))) {
-                self.renew();
-                // an answer that came meanwhile: its guard is released here
-                py.detach(|| drop(rx));
-                return stop.map(|_| None);
-            }
-        }
-    }
-
-    /// A fresh core handle in place of one left to a thread that still
-    /// waits (a core handle acquires one at a time).
-    fn renew(&self) {
-        let name = self.core().name().to_owned();
-        if let Ok(fresh) = EtcdRWLock::new(&self.client, &name) {
-            *lock(&self.lock) = Arc::new(fresh);
-        }
-    }
-
-    /// Takes the handle for the calling thread; `false` when `deadline`
-    /// passes or `cancel` is set first.
-    fn claim(
-        &self,
-        py: Python<'_>,
-        deadline: Option<Instant>,
-        slice: Option<Duration>,
-        cancel: Option<&AtomicBool>,
-    ) -> PyResult<bool> {
-        let me = std::thread::current().id();
-        loop {
-            let mine = {
-                let mut state = lock(&self.state);
-                match state.owner {
-                    None => {
-                        state.owner = Some(me);
-                        return Ok(true);
-                    }
-                    Some(t) => t == me,
-                }
-            };
-            if mine {
-                return Err(to_py(Error::new(
-                    ErrorKind::Deadlock,
-                    format!(
-                        "lock {:?} is already held (or being acquired) by this thread \
-                         through this object",
-                        self.core().name()
-                    ),
-                )));
-            }
-            let left = match deadline {
-                None => None,
-                Some(d) => match d.saturating_duration_since(Instant::now()) {
-                    left if left.is_zero() => return Ok(false),
-                    left => Some(left),
-                },
-            };
-            let wait = match (slice, left) {
-                (Some(s), left) => Some(left.map_or(s, |l| l.min(s))),
-                (None, left) => left,
-            };
-            py.detach(|| {
-                let state = lock(&self.state);
-                if state.owner.is_some() {
-                    match wait {
-                        Some(w) => drop(self.turn.wait_timeout(state, w)),
-                        None => drop(self.turn.wait(state)),
-                    }
-                }
-            });
-            if cancel.is_some_and(|c| c.load(SeqCst)) {
-                return Ok(false);
-            }
-            py.check_signals()?;
-        }
-    }
-
-    /// Gives the handle back to the threads waiting for it.
-    fn free(&self) {
-        lock(&self.state).owner = None;
-        self.turn.notify_all();
-    }
-
-    /// Releases the hold (from any thread): `InvalidArgument` if the handle
-    /// holds nothing, `Lost` if the hold was lost, `Unavailable` if etcd did
-    /// not answer. Call it with the GIL released.
-    pub(crate) fn release(&self) -> ringlock::Result<()> {
-        let Some(hold) = lock(&self.state).hold.take() else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "lock {:?} is not held through this object",
-                    self.core().name()
-                ),
-            ));
-        };
-        let guard = lock(&hold.guard).take();
-        let result = guard.map_or(Ok(()), RWGuard::release);
-        if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Lost) {
-            hold.lost.store(true, Relaxed);
-        }
-        self.free();
-        result
-    }
-
-    /// The holders and the waiters, with their modes (GIL released while
-    /// etcd answers): `EtcdLockStatus(token, [EtcdHolder, ...],
-    /// [EtcdHolder, ...])`.
-    pub(crate) fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core();
-        let st = py.detach(|| core.status()).map_err(to_py)?;
-        let holders = st
-            .holders
-            .iter()
-            .map(|e| holder(py, e))
-            .collect::<PyResult<Vec<_>>>()?;
-        let waiters = st
-            .waiters
-            .iter()
-            .map(|e| holder(py, e))
-            .collect::<PyResult<Vec<_>>>()?;
-        super::helper(py, "EtcdLockStatus", (st.token, holders, waiters))
-    }
-
-    /// Whether a live lease holds the lock now.
-    pub(crate) fn someone_holds(&self, py: Python<'_>) -> PyResult<bool> {
-        let core = self.core();
-        let st = py.detach(|| core.status()).map_err(to_py)?;
-        Ok(st.holders.iter().any(|h| h.entry.lease_left.is_some()))
-    }
+/// The holders and the waiters, with their modes (GIL released while etcd
+/// answers): `EtcdLockStatus(token, [EtcdHolder, ...], [EtcdHolder, ...])`.
+pub(crate) fn status<'py>(py: Python<'py>, probe: &EtcdRWLock) -> PyResult<Bound<'py, PyAny>> {
+    let st = py.detach(|| probe.status()).map_err(to_py)?;
+    let holders = st
+        .holders
+        .iter()
+        .map(|e| holder(py, e))
+        .collect::<PyResult<Vec<_>>>()?;
+    let waiters = st
+        .waiters
+        .iter()
+        .map(|e| holder(py, e))
+        .collect::<PyResult<Vec<_>>>()?;
+    super::helper(py, "EtcdLockStatus", (st.token, holders, waiters))
 }
 
-impl Drop for EtcdHandle {
-    /// Releases a hold still held (its `Hold`s may outlive the handle).
-    fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(hold) = state.hold.take() {
-            let guard = lock(&hold.guard).take();
-            drop(guard); // after the mutex: the release is a request
-        }
-    }
+/// Whether a live lease holds the lock now.
+pub(crate) fn someone_holds(py: Python<'_>, probe: &EtcdRWLock) -> PyResult<bool> {
+    let st = py.detach(|| probe.status()).map_err(to_py)?;
+    Ok(st.holders.iter().any(|h| h.entry.lease_left.is_some()))
 }
 
 /// `EtcdHolder(pid, mode, since, token, liveness, host, lease_left)`.

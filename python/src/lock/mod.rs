@@ -1,32 +1,32 @@
 //! The lock half of the Python face: `ringlock.Lock`, `ringlock.RWLock`,
 //! their holds and status, and what asyncio needs.
 //!
-//! The core decides everything about locking. This layer converts arguments,
-//! maps errors, releases the GIL while waiting and keeps the core handles
-//! that Python's ideas of ownership need (a core handle holds one
-//! acquisition at a time):
+//! The core decides everything about locking and owns every hold: a local
+//! acquisition is a core guard (its reader slot or its own file
+//! description), an etcd one a core etcd guard (`source.rs`). This layer
+//! converts arguments, maps errors, releases the GIL while waiting, and
+//! keeps a table of the object's holds with their owners — which is all that
+//! Python's ideas of ownership need:
 //!
-//! - `Lock` behaves as a `threading.Lock`: one core handle serves all its
-//!   threads, so they take turns, any thread may release, and the thread that
-//!   holds it gets `DeadlockError` if it acquires again — the core's rules.
-//! - `RWLock` gives each thread that holds it a handle of its own, so that
-//!   several threads of one process can read at once; a hold belongs to its
-//!   thread.
-//! - An asyncio acquisition belongs to a task, not to a thread: it takes a
-//!   handle of its own, waited for in a helper thread (`ticket.rs`).
+//! - `Lock` behaves as a `threading.Lock`: one hold at a time (all its holds
+//!   are exclusive), any thread may release it, and the thread (or task)
+//!   that holds it gets `DeadlockError` if it acquires again.
+//! - `RWLock`: a hold per thread (and per task), so that several threads of
+//!   one process can read at once; a thread releases only its own.
+//! - An asyncio acquisition belongs to a task, waited for in the object's
+//!   waiting thread, one task after another (`ticket.rs`).
 //!
-//! Handles not in use wait in the object's pool, so threads and tasks that
-//! come and go do not open the lock file each time.
-//!
-//! A handle is a local core lock or an etcd one (`handle.rs`); both classes
-//! take either.
+//! A hold made before a `fork()` is not the child's: the child's table
+//! forgets it.
 
+#[macro_use]
+mod class;
 mod args;
 mod etcd;
-mod handle;
 mod hold;
 mod plain;
 mod rwlock;
+mod source;
 mod ticket;
 
 pub(crate) use hold::PyHold;
@@ -34,34 +34,22 @@ pub(crate) use plain::PyLock;
 pub(crate) use rwlock::{PyRWLock, PyRWLockGuard};
 pub(crate) use ticket::Ticket;
 
-use crate::errors::{invalid, release_error, to_py};
+use crate::errors::{invalid, not_held, release_error, to_py};
 use args::{EtcdArgs, Where};
-use handle::{Handle, Source};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use ringlock::etcd::Client;
-use ringlock::lock::{Hold, Lock as CoreLock, LockOptions, Mode};
-use ringlock::ErrorKind;
+use ringlock::lock::{current_pid, thread_token, LockOptions, Mode};
+use ringlock::{Error, ErrorKind};
+use source::{Held, Source};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-/// How often a waiter in the main thread runs Python's signal handlers (so
-/// that Ctrl-C interrupts a blocked `acquire`). A local wait does so from
-/// the core's hook, keeping its place in the meantime; an etcd wait polls
-/// its helper thread's answer this often (`etcd.rs`). Other threads' waiters
-/// sleep in the core until the lock is released or their timeout runs out.
-const SIGNAL_SLICE: Duration = Duration::from_millis(200);
-
-/// How often an asyncio waiter checks whether its task was cancelled (so a
-/// cancelled wait ends soon, and rarely acquires for nobody).
-const CANCEL_SLICE: Duration = Duration::from_millis(50);
-
-/// What a Python lock object keeps besides the handles its class manages:
-/// how to open more handles on the same lock, the idle ones, and the holds
-/// of asyncio tasks.
-pub(crate) struct Handles {
+/// A Python lock object's state: where its holds come from, and the holds
+/// it has, with their owners.
+pub(crate) struct Holds {
     /// "lock" or "rwlock", for messages.
     what: &'static str,
     name: String,
@@ -69,21 +57,63 @@ pub(crate) struct Handles {
     path: PathBuf,
     timeout: Option<Duration>,
     closed: AtomicBool,
-    idle: Mutex<Vec<Arc<Handle>>>,
-    tasks: Mutex<Vec<TaskHold>>,
-    last: Mutex<Option<PyHold>>,
+    table: Mutex<Table>,
+    /// How many holds the table has (read without the mutex: an empty
+    /// table, the common case, needs no lock to be found empty).
+    count: AtomicUsize,
+    /// The process whose holds the table has (a forked child forgets the
+    /// parent's).
+    pid: AtomicU32,
+    next_id: AtomicU64,
 }
 
-/// A hold of an asyncio task: the task (compared by identity) and the
-/// handle that holds.
-pub(crate) struct TaskHold {
-    task: Py<PyAny>,
-    handle: Arc<Handle>,
+#[derive(Default)]
+struct Table {
+    held: Vec<Entry>,
+    /// The `Hold` of the last acquisition.
+    last: Option<PyHold>,
+}
+
+/// Who a hold belongs to.
+pub(crate) enum Owner {
+    /// The core's token of the thread (`thread_token`).
+    Thread(u64),
+    /// An asyncio task, compared by identity.
+    Task(Py<PyAny>),
+}
+
+impl Owner {
+    fn thread() -> Owner {
+        Owner::Thread(thread_token())
+    }
+
+    fn is(&self, other: &Owner) -> bool {
+        match (self, other) {
+            (Owner::Thread(a), Owner::Thread(b)) => a == b,
+            (Owner::Task(a), Owner::Task(b)) => a.is(b),
+            _ => false,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Owner::Thread(_) => "thread",
+            Owner::Task(_) => "task",
+        }
+    }
+}
+
+/// One hold of the object.
+struct Entry {
+    id: u64,
+    owner: Owner,
+    held: Held,
 }
 
 /// Locks a mutex of ours. No Python code runs while one is held (no
-/// allocation, no decref), so a panic is the only way to poison one, and
-/// the data stays consistent.
+/// allocation of Python objects, no decref: entries leave the table before
+/// they are dropped), so a panic is the only way to poison one, and the data
+/// stays consistent.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -98,15 +128,11 @@ pub(crate) struct LockArgs<'a, 'py> {
     etcd: EtcdArgs<'a, 'py>,
 }
 
-impl Handles {
+impl Holds {
     /// Opens the lock from the constructor's arguments: on this host, or
     /// in etcd through the process's shared client for the same endpoints
     /// and options (connecting, with the GIL released, if there is none).
-    fn from_args(
-        py: Python<'_>,
-        what: &'static str,
-        a: LockArgs<'_, '_>,
-    ) -> PyResult<(Arc<Handles>, Arc<Handle>)> {
+    fn open(py: Python<'_>, what: &'static str, a: LockArgs<'_, '_>) -> PyResult<Holds> {
         let name = args::name(a.name)?;
         let source = match args::backend(a.backend)? {
             Where::Local(backend) => {
@@ -116,11 +142,12 @@ impl Handles {
                         backend.name()
                     )));
                 }
-                Source::Local(LockOptions {
+                let options = LockOptions {
                     backend,
                     dir: args::dir(a.dir)?,
                     file_mode: a.mode.map(args::file_mode).transpose()?.unwrap_or(0o600),
-                })
+                };
+                Source::local(py, &name, &options)?
             }
             Where::Etcd => {
                 let local = [("dir", a.dir), ("mode", a.mode)];
@@ -134,40 +161,22 @@ impl Handles {
                 let client = py
                     .detach(|| Client::shared(&endpoints, &options))
                     .map_err(to_py)?;
-                Source::Etcd(client)
+                Source::etcd(client, &name)?
             }
         };
         let timeout = args::timeout(a.timeout, "timeout")?;
-        Handles::open(py, what, name, source, timeout)
-    }
-
-    /// Opens the lock (with the GIL released: it may create the directory
-    /// and the file) and returns its state with the first handle.
-    fn open(
-        py: Python<'_>,
-        what: &'static str,
-        name: String,
-        source: Source,
-        timeout: Option<Duration>,
-    ) -> PyResult<(Arc<Handles>, Arc<Handle>)> {
-        let first = py.detach(|| source.open(&name)).map_err(to_py)?;
-        let handles = Handles {
+        Ok(Holds {
             what,
-            path: source.path(&first, &name),
+            path: source.path(),
             name,
             source,
             timeout,
             closed: AtomicBool::new(false),
-            idle: Mutex::new(Vec::new()),
-            tasks: Mutex::new(Vec::new()),
-            last: Mutex::new(None),
-        };
-        Ok((Arc::new(handles), Arc::new(first)))
-    }
-
-    /// `"shm"`, `"file"` or `"etcd"`.
-    fn backend(&self) -> &'static str {
-        self.source.backend()
+            table: Mutex::new(Table::default()),
+            count: AtomicUsize::new(0),
+            pid: AtomicU32::new(current_pid()),
+            next_id: AtomicU64::new(1),
+        })
     }
 
     fn is_closed(&self) -> bool {
@@ -186,165 +195,125 @@ impl Handles {
         Ok(())
     }
 
-    /// An idle handle, or a new one on the same lock.
-    fn checkout(&self, py: Python<'_>) -> PyResult<Arc<Handle>> {
-        if let Some(h) = lock(&self.idle).pop() {
-            return Ok(h);
+    /// Acquires for `owner`; `Ok(None)` when `timeout` runs out or `cancel`
+    /// is set. `DeadlockError` if `owner` holds already. Returns the
+    /// hold's id in the table with the `Hold`.
+    fn take(
+        &self,
+        py: Python<'_>,
+        owner: Owner,
+        mode: Mode,
+        timeout: Option<Duration>,
+        cancel: Option<&AtomicBool>,
+    ) -> PyResult<Option<(u64, PyHold)>> {
+        self.check_open()?;
+        self.forget_inherited(py);
+        self.refuse_reentry(&owner)?;
+        let Some((held, hold)) = self.source.acquire(py, mode, timeout, cancel)? else {
+            return Ok(None);
+        };
+        if self.is_closed() {
+            let _ = held.release(py);
+            return Err(self.closed_error());
         }
-        let h = py.detach(|| self.source.open(&self.name)).map_err(to_py)?;
-        Ok(Arc::new(h))
-    }
-
-    /// Returns a handle that holds nothing to the pool (after close, or if
-    /// it holds after all, it is dropped: the core releases on drop).
-    fn checkin(&self, h: Arc<Handle>) {
-        if !self.is_closed() && !h.is_held() {
-            lock(&self.idle).push(h);
-        }
-    }
-
-    fn set_last(&self, hold: PyHold) {
-        let old = lock(&self.last).replace(hold);
+        let id = self.next_id.fetch_add(1, SeqCst);
+        let old = {
+            let mut t = lock(&self.table);
+            t.held.push(Entry { id, owner, held });
+            self.count.store(t.held.len(), SeqCst);
+            t.last.replace(hold.clone())
+        };
         drop(old); // after the mutex: an etcd hold's last reference may go
+        Ok(Some((id, hold)))
+    }
+
+    /// `DeadlockError` if `owner` holds the lock through the object.
+    fn refuse_reentry(&self, owner: &Owner) -> PyResult<()> {
+        if !self.holds(|o| o.is(owner)) {
+            return Ok(());
+        }
+        Err(to_py(Error::new(
+            ErrorKind::Deadlock,
+            format!(
+                "{} {:?} is already held by this {}",
+                self.what,
+                self.name,
+                owner.name()
+            ),
+        )))
+    }
+
+    /// Releases the first hold of this process that `pick` selects (GIL
+    /// released); `None` if there is none.
+    fn release_where(&self, py: Python<'_>, pick: impl Fn(&Entry) -> bool) -> Option<PyResult<()>> {
+        if self.pid.load(SeqCst) != current_pid() {
+            return None; // the parent's holds
+        }
+        let entry = {
+            let mut t = lock(&self.table);
+            let i = t.held.iter().position(pick)?;
+            let e = t.held.swap_remove(i);
+            self.count.store(t.held.len(), SeqCst);
+            e
+        };
+        let Entry { owner, held, .. } = entry;
+        let r = held.release(py).map_err(release_error);
+        drop(owner); // with the GIL: a task's reference
+        Some(r)
+    }
+
+    /// Releases `owner`'s hold: `NotHeldError` if it has none.
+    fn release_owner(&self, py: Python<'_>, owner: &Owner) -> PyResult<()> {
+        self.release_where(py, |e| e.owner.is(owner))
+            .unwrap_or_else(|| {
+                Err(not_held(&format!(
+                    "{} {:?} is not held by this {}",
+                    self.what,
+                    self.name,
+                    owner.name()
+                )))
+            })
+    }
+
+    /// Whether this process holds the lock through the object, through a
+    /// hold that `pick` selects.
+    fn holds(&self, pick: impl Fn(&Owner) -> bool) -> bool {
+        self.count.load(SeqCst) != 0
+            && self.pid.load(SeqCst) == current_pid()
+            && lock(&self.table).held.iter().any(|e| pick(&e.owner))
+    }
+
+    /// In a forked child: drops the parent's holds (the core does not
+    /// release them there).
+    fn forget_inherited(&self, py: Python<'_>) {
+        let me = current_pid();
+        if self.pid.load(SeqCst) == me {
+            return;
+        }
+        let gone = std::mem::take(&mut lock(&self.table).held);
+        self.count.store(0, SeqCst);
+        self.pid.store(me, SeqCst);
+        let (owners, holds): (Vec<_>, Vec<_>) = gone.into_iter().map(|e| (e.owner, e.held)).unzip();
+        py.detach(|| drop(holds));
+        drop(owners);
     }
 
     fn last(&self) -> Option<PyHold> {
-        lock(&self.last).clone()
+        lock(&self.table).last.clone()
     }
 
-    fn task_holds(&self, task: &Bound<'_, PyAny>) -> bool {
-        lock(&self.tasks).iter().any(|t| t.task.is(task))
-    }
-
-    fn has_task_holds(&self) -> bool {
-        !lock(&self.tasks).is_empty()
-    }
-
-    fn add_task(&self, task: Py<PyAny>, handle: Arc<Handle>) {
-        lock(&self.tasks).push(TaskHold { task, handle });
-    }
-
-    /// Removes the first task hold that `pick` selects.
-    fn take_task(&self, pick: impl Fn(&TaskHold) -> bool) -> Option<TaskHold> {
-        let mut tasks = lock(&self.tasks);
-        let i = tasks.iter().position(pick)?;
-        Some(tasks.swap_remove(i))
-    }
-
-    /// Releases a task's hold and returns its handle to the pool.
-    fn release_task(&self, py: Python<'_>, t: TaskHold) -> PyResult<()> {
-        let r = t.handle.release(py).map_err(release_error);
-        self.checkin(t.handle);
-        r
-    }
-
-    /// Marks the object closed, releases the holds of tasks (an etcd one
-    /// with the GIL released) and drops the idle handles. Idempotent.
+    /// Marks the object closed and releases every hold (GIL released).
+    /// Idempotent.
     fn close(&self, py: Python<'_>) {
         self.closed.store(true, SeqCst);
-        let idle = std::mem::take(&mut *lock(&self.idle));
-        let tasks = std::mem::take(&mut *lock(&self.tasks));
-        for t in tasks {
-            let _ = t.handle.release(py);
-        }
-        py.detach(|| drop(idle));
+        let entries = std::mem::take(&mut lock(&self.table).held);
+        self.count.store(0, SeqCst);
+        let (owners, holds): (Vec<_>, Vec<_>) =
+            entries.into_iter().map(|e| (e.owner, e.held)).unzip();
+        // released, not just dropped: an etcd hold's `Hold`s may keep it
+        py.detach(|| holds.into_iter().for_each(|h| drop(h.release_now())));
+        drop(owners);
     }
-}
-
-/// Acquires through `h`; `Ok(None)` when the timeout runs out (a zero
-/// timeout: at once), or `cancel` is set. An etcd handle waits as `etcd.rs`
-/// says.
-fn acquire(
-    py: Python<'_>,
-    h: &Handle,
-    mode: Mode,
-    timeout: Option<Duration>,
-    cancel: Option<&AtomicBool>,
-) -> PyResult<Option<PyHold>> {
-    match h {
-        Handle::Local(h) => Ok(acquire_local(py, h, mode, timeout, cancel)?.map(PyHold::from)),
-        Handle::Etcd(h) => h.acquire(py, mode, timeout, slice(py, cancel)?, cancel),
-    }
-}
-
-/// The slices an etcd wait is cut into: only where something must be
-/// checked between them, signals in the main thread, `cancel` for asyncio.
-fn slice(py: Python<'_>, cancel: Option<&AtomicBool>) -> PyResult<Option<Duration>> {
-    Ok(match cancel {
-        Some(_) => Some(CANCEL_SLICE),
-        None => in_main_thread(py)?.then_some(SIGNAL_SLICE),
-    })
-}
-
-/// Acquires through a local handle: first a try with the GIL held (a few
-/// atomics on shm, one flock on file: the whole cost when the lock is
-/// free), then, if the lock is held elsewhere, one wait in the core with the
-/// GIL released. Where something must be checked while waiting (signals in
-/// the main thread, `cancel` for asyncio), the core's hook checks it without
-/// the wait giving up its place: a waiting writer keeps holding new readers
-/// back. In the main thread the hook takes the GIL for a moment and runs the
-/// signal handlers; an exception they raise ends the wait (withdrawn, as on
-/// a timeout) and is raised.
-fn acquire_local(
-    py: Python<'_>,
-    h: &CoreLock,
-    mode: Mode,
-    timeout: Option<Duration>,
-    cancel: Option<&AtomicBool>,
-) -> PyResult<Option<Hold>> {
-    match h.acquire(mode, Some(Duration::ZERO)) {
-        Ok(hold) => return Ok(Some(hold)),
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-        Err(e) => return Err(to_py(e)),
-    }
-    if timeout == Some(Duration::ZERO) {
-        return Ok(None);
-    }
-    let main = cancel.is_none() && in_main_thread(py)?;
-    // what stopped the wait from the hook: an exception of a signal
-    // handler, or the cancellation (None inside)
-    let mut stopped: Option<Option<PyErr>> = None;
-    let got = py.detach(|| match cancel {
-        Some(c) => h.acquire_interruptible(mode, timeout, CANCEL_SLICE, &mut || {
-            if c.load(SeqCst) {
-                stopped = Some(None);
-                return Err(interrupted());
-            }
-            Ok(())
-        }),
-        // No mutex of ours is held here (the core waits on atomics): the
-        // signal handlers may do anything, this lock included.
-        None if main => h.acquire_interruptible(mode, timeout, SIGNAL_SLICE, &mut || {
-            Python::attach(|py| py.check_signals()).map_err(|e| {
-                stopped = Some(Some(e));
-                interrupted()
-            })
-        }),
-        None => h.acquire(mode, timeout),
-    });
-    match (got, stopped) {
-        (Ok(hold), _) => Ok(Some(hold)),
-        (Err(_), Some(Some(e))) => Err(e),
-        (Err(_), Some(None)) => Ok(None),
-        (Err(e), None) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => {
-            Ok(None)
-        }
-        (Err(e), None) => Err(to_py(e)),
-    }
-}
-
-/// The error the hook ends a wait with (never seen by Python: the reason is
-/// kept beside it).
-fn interrupted() -> ringlock::Error {
-    ringlock::Error::new(ErrorKind::Internal, "lock wait interrupted")
-}
-
-/// Whether the calling thread is Python's main thread (where signal
-/// handlers run).
-fn in_main_thread(py: Python<'_>) -> PyResult<bool> {
-    let threading = py.import("threading")?;
-    let main = threading.call_method0("main_thread")?.getattr("ident")?;
-    main.eq(threading.call_method0("get_ident")?)
 }
 
 /// `"exclusive"` or `"shared"`.

@@ -1,14 +1,11 @@
 //! `ringlock.Lock`: an exclusive named lock that behaves as a
 //! `threading.Lock` shared by every process of the host.
 
-use super::{acquire, args, current_task, helper, lock, timed_out, Handles, PyHold, Ticket};
-use super::{EtcdArgs, Handle, LockArgs};
-use crate::errors::{release_error, to_py};
+use super::{args, current_task, helper, timed_out, Holds, Owner, PyHold, Ticket};
+use crate::errors::not_held;
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
-use ringlock::{Error, ErrorKind};
-use std::ffi::OsStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An exclusive lock named ``name`` that any process of the host (or, with
@@ -37,9 +34,8 @@ use std::time::Duration;
 /// arguments with the local backends (TypeError). The token is the holder
 /// key's etcd revision; ``hold.lost`` says whether the lease expired under a
 /// hold; UnavailableError (a ConnectionError) when etcd does not answer in
-/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) leaves its
-/// place in etcd's queue to a helper thread until that wait's timeout, or
-/// its turn (then it releases at once); docs/distributed.md has the recipe.
+/// time. A wait interrupted by Ctrl-C (or an asyncio cancel) takes its key
+/// out of etcd's queue before it raises; docs/distributed.md has the recipe.
 ///
 /// It behaves as a ``threading.Lock``: ``acquire(timeout=None,
 /// blocking=True) -> bool``, ``release()`` from any thread of the process,
@@ -50,8 +46,9 @@ use std::time::Duration;
 /// fencing ``token`` and ``previous_owner_died``.
 ///
 /// asyncio: ``async with lock as hold:`` and ``await lock.acquire_async()``
-/// never block the event loop (a held lock is waited for in a helper
-/// thread); such a hold belongs to the task, and any thread may release it.
+/// never block the event loop (a held lock is waited for in the object's
+/// one waiting thread, its tasks first come first served); such a hold
+/// belongs to the task, and any thread may release it.
 ///
 /// Waiting releases the GIL. In the main thread a wait is interrupted by
 /// Ctrl-C (within 0.2 s), and keeps its place until then. The lock is
@@ -60,75 +57,20 @@ use std::time::Duration;
 /// full semantics.
 #[pyclass(module = "ringlock", name = "Lock", frozen, weakref)]
 pub struct PyLock {
-    handles: Arc<Handles>,
-    /// The handle of synchronous use (shared by threads); `None` once closed.
-    main: Mutex<Option<Arc<Handle>>>,
+    holds: Arc<Holds>,
 }
 
 impl PyLock {
-    fn main(&self) -> PyResult<Arc<Handle>> {
-        let main = lock(&self.main).clone();
-        main.ok_or_else(|| self.handles.closed_error())
-    }
-
-    /// Acquires exclusively through the main handle; `None` when `timeout`
-    /// runs out.
+    /// Acquires for the calling thread; `None` when `timeout` runs out.
     fn take(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<PyHold>> {
-        let main = self.main()?;
-        let Some(hold) = acquire(py, &main, Mode::Exclusive, timeout, None)? else {
-            return Ok(None);
-        };
-        if self.handles.is_closed() {
-            let _ = main.release(py);
-            self.handles.check_open()?;
-        }
-        self.handles.set_last(hold.clone());
-        Ok(Some(hold))
+        let got = self
+            .holds
+            .take(py, Owner::thread(), Mode::Exclusive, timeout, None)?;
+        Ok(got.map(|(_, hold)| hold))
     }
 }
 
-#[pymethods]
-impl PyLock {
-    #[new]
-    #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
-                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
-                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
-    )]
-    #[allow(clippy::too_many_arguments)] // the Python signature
-    fn new(
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        backend: Option<&Bound<'_, PyAny>>,
-        dir: Option<&Bound<'_, PyAny>>,
-        mode: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        endpoints: Option<&Bound<'_, PyAny>>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&Bound<'_, PyAny>>,
-        request_timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let a = LockArgs {
-            name,
-            backend,
-            dir,
-            mode,
-            timeout,
-            etcd: EtcdArgs {
-                endpoints,
-                ttl,
-                namespace,
-                request_timeout,
-            },
-        };
-        let (handles, main) = Handles::from_args(py, "lock", a)?;
-        Ok(PyLock {
-            handles,
-            main: Mutex::new(Some(main)),
-        })
-    }
-
+lock_class!(PyLock, "lock", {
     /// Acquires the lock, as ``threading.Lock.acquire``: waits for ever
     /// (``timeout`` None or -1), at most ``timeout`` seconds, or not at all
     /// (``blocking=False``, or ``timeout=0``). Returns True once acquired,
@@ -148,84 +90,41 @@ impl PyLock {
     /// Releases the lock; any thread may (as with ``threading.Lock``).
     /// Raises NotHeldError (a RuntimeError) if this object does not hold it.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
-        let main = self.main()?;
-        if !main.is_held() {
-            if let Some(t) = self.handles.take_task(|_| true) {
-                return self.handles.release_task(py, t);
-            }
-        }
-        main.release(py).map_err(release_error)
+        self.holds.check_open()?;
+        self.holds.release_where(py, |_| true).unwrap_or_else(|| {
+            Err(not_held(&format!(
+                "lock {:?} is not held through this object",
+                self.holds.name
+            )))
+        })
     }
 
     /// Whether the lock is held right now, by this object or by anyone else
     /// (a holder whose process died does not count). A snapshot, as with
     /// ``threading.Lock.locked``.
     fn locked(&self, py: Python<'_>) -> PyResult<bool> {
-        let main = self.main()?;
-        Ok(self.held() || main.someone_holds(py)?)
+        self.holds.check_open()?;
+        Ok(self.held() || self.holds.source.someone_holds(py)?)
     }
 
     /// Whether this object holds the lock (in this process).
     #[getter]
     fn held(&self) -> bool {
-        let main = lock(&self.main).clone();
-        main.is_some_and(|m| m.is_held()) || self.handles.has_task_holds()
-    }
-
-    /// Who holds the lock, read without taking it: a LockStatus with the
-    /// last fencing token and a Holder per recorded holder (etcd: an
-    /// EtcdLockStatus, whose EtcdHolders also have ``host`` and
-    /// ``lease_left``, with the ``waiters`` in the order they will hold).
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.main()?.status(py)
+        self.holds.holds(|_| true)
     }
 
     /// The Hold of the last acquisition through this object (None before
     /// the first).
     #[getter]
     fn hold(&self) -> Option<PyHold> {
-        self.handles.last()
-    }
-
-    /// The lock's name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.handles.name
-    }
-
-    /// The file that holds the lock's state (etcd: the prefix of its keys,
-    /// ``<namespace>/<name>/``).
-    #[getter]
-    fn path(&self) -> &OsStr {
-        self.handles.path.as_os_str()
-    }
-
-    /// ``"shm"``, ``"file"`` or ``"etcd"``.
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.handles.backend()
-    }
-
-    /// What ``with`` waits before LockTimeout, in seconds (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        args::seconds(self.handles.timeout)
-    }
-
-    /// Releases the lock if this object holds it and closes the lock file.
-    /// Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        let main = lock(&self.main).take();
-        self.handles.close(py);
-        // the core releases a held handle when it is dropped (etcd: a request)
-        py.detach(|| drop(main));
+        self.holds.last()
     }
 
     /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
     /// TimeoutError) when it runs out. Returns the Hold.
     fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
-        self.take(py, self.handles.timeout)?
-            .ok_or_else(|| timed_out(&self.handles.name, self.handles.timeout))
+        self.take(py, self.holds.timeout)?
+            .ok_or_else(|| timed_out(&self.holds.name, self.holds.timeout))
     }
 
     fn __exit__(
@@ -253,7 +152,7 @@ impl PyLock {
     }
 
     fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let t = args::seconds(slf.get().handles.timeout);
+        let t = args::seconds(slf.get().holds.timeout);
         helper(slf.py(), "lock_enter", (slf, t))
     }
 
@@ -268,19 +167,11 @@ impl PyLock {
 
     /// A ticket for an asyncio acquisition by the current task (private).
     fn _ticket(&self, py: Python<'_>) -> PyResult<Ticket> {
-        self.handles.check_open()?;
-        let task = current_task(py)?;
-        if self.handles.task_holds(&task) {
-            return Err(to_py(Error::new(
-                ErrorKind::Deadlock,
-                format!("lock {:?} is already held by this task", self.handles.name),
-            )));
-        }
-        Ticket::new(py, self.handles.clone(), Mode::Exclusive, task)
+        Ticket::new(self.holds.clone(), Mode::Exclusive, current_task(py)?)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.handles.is_closed() {
+        let state = if self.holds.is_closed() {
             "closed"
         } else if self.held() {
             "held"
@@ -289,9 +180,9 @@ impl PyLock {
         };
         format!(
             "<ringlock.Lock '{}' backend='{}' path='{}' {state}>",
-            self.handles.name,
+            self.holds.name,
             self.backend(),
-            self.handles.path.display()
+            self.holds.path.display()
         )
     }
-}
+});

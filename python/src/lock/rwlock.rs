@@ -1,17 +1,11 @@
-//! `ringlock.RWLock`: a named read/write lock, on this host or in etcd; each
-//! thread that holds it has a core handle of its own, so the threads of one
-//! process can read at once.
+//! `ringlock.RWLock`: a named read/write lock, on this host or in etcd; a
+//! hold per thread (and per task), so the threads of one process can read at
+//! once.
 
-use super::{acquire, args, current_task, helper, lock, mode_name, timed_out, Handles, PyHold};
-use super::{EtcdArgs, Handle, LockArgs, TaskHold, Ticket};
-use crate::errors::{not_held, release_error, to_py};
+use super::{args, current_task, helper, mode_name, timed_out, Holds, Owner, PyHold, Ticket};
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
-use ringlock::{Error, ErrorKind};
-use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A read/write lock named ``name`` between the processes of the host (or,
@@ -25,12 +19,12 @@ use std::time::Duration;
 /// and ``release()`` are the same without a ``with``.
 ///
 /// Holds belong to the calling thread: the threads of one process can read
-/// at once (each through a handle of its own), a thread releases only what
+/// at once (each hold its own), a thread releases only what
 /// it acquired (NotHeldError otherwise), and a thread that acquires again
 /// while it holds gets DeadlockError (no upgrade, no reentrancy). A thread
 /// that exits while holding leaves the lock held until ``close()``, garbage
-/// collection or the end of the process. With the shm backend a waiting
-/// writer keeps new readers out, so readers cannot starve it.
+/// collection or the end of the process. A waiting writer keeps new
+/// readers out, so readers cannot starve it.
 ///
 /// ``backend="etcd"`` (``endpoints``, ``ttl``, ``namespace`` and
 /// ``request_timeout`` as for :class:`Lock`): a reader that comes after a
@@ -43,19 +37,10 @@ use std::time::Duration;
 /// hold) say their ``mode``.
 #[pyclass(module = "ringlock", name = "RWLock", frozen, weakref)]
 pub struct PyRWLock {
-    handles: Arc<Handles>,
-    /// Handle of each thread that holds (or is acquiring) the lock.
-    threads: Mutex<HashMap<ThreadId, Arc<Handle>>>,
-    /// A handle for `status` (also in the pool); `None` once closed.
-    probe: Mutex<Option<Arc<Handle>>>,
+    holds: Arc<Holds>,
 }
 
 impl PyRWLock {
-    fn probe(&self) -> PyResult<Arc<Handle>> {
-        let probe = lock(&self.probe).clone();
-        probe.ok_or_else(|| self.handles.closed_error())
-    }
-
     /// Acquires for the calling thread; `None` when `timeout` runs out.
     fn take(
         &self,
@@ -63,91 +48,18 @@ impl PyRWLock {
         mode: Mode,
         timeout: Option<Duration>,
     ) -> PyResult<Option<PyHold>> {
-        self.handles.check_open()?;
-        let me = std::thread::current().id();
-        let existing = lock(&self.threads).get(&me).cloned();
-        let h = match existing {
-            Some(h) => h, // held: the core says Deadlock
-            None => {
-                let h = self.handles.checkout(py)?;
-                lock(&self.threads).insert(me, h.clone());
-                h
-            }
-        };
-        let got = acquire(py, &h, mode, timeout, None);
-        match got {
-            Ok(Some(hold)) if !self.handles.is_closed() => {
-                self.handles.set_last(hold.clone());
-                return Ok(Some(hold));
-            }
-            Ok(Some(_)) => {
-                let _ = h.release(py);
-            }
-            _ => {}
-        }
-        if !h.is_held() {
-            let mut threads = lock(&self.threads);
-            if threads.get(&me).is_some_and(|t| Arc::ptr_eq(t, &h)) {
-                threads.remove(&me);
-            }
-            drop(threads);
-            self.handles.checkin(h);
-        }
-        self.handles.check_open()?;
-        got.map(|_| None)
+        let got = self.holds.take(py, Owner::thread(), mode, timeout, None)?;
+        Ok(got.map(|(_, hold)| hold))
     }
 
     fn enter(&self, py: Python<'_>, mode: Mode) -> PyResult<PyHold> {
-        let t = self.handles.timeout;
+        let t = self.holds.timeout;
         self.take(py, mode, t)?
-            .ok_or_else(|| timed_out(&self.handles.name, t))
+            .ok_or_else(|| timed_out(&self.holds.name, t))
     }
 }
 
-#[pymethods]
-impl PyRWLock {
-    #[new]
-    #[pyo3(
-        signature = (name, *, backend=None, dir=None, mode=None, timeout=None,
-                     endpoints=None, ttl=None, namespace=None, request_timeout=None),
-        text_signature = "(name, *, backend='shm', dir=None, mode=0o600, timeout=None, \
-                          endpoints=None, ttl=10, namespace='ringlock', request_timeout=5)"
-    )]
-    #[allow(clippy::too_many_arguments)] // the Python signature
-    fn new(
-        py: Python<'_>,
-        name: &Bound<'_, PyAny>,
-        backend: Option<&Bound<'_, PyAny>>,
-        dir: Option<&Bound<'_, PyAny>>,
-        mode: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        endpoints: Option<&Bound<'_, PyAny>>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        namespace: Option<&Bound<'_, PyAny>>,
-        request_timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let a = LockArgs {
-            name,
-            backend,
-            dir,
-            mode,
-            timeout,
-            etcd: EtcdArgs {
-                endpoints,
-                ttl,
-                namespace,
-                request_timeout,
-            },
-        };
-        let (handles, first) = Handles::from_args(py, "rwlock", a)?;
-        handles.checkin(first.clone());
-        Ok(PyRWLock {
-            handles,
-            threads: Mutex::new(HashMap::new()),
-            probe: Mutex::new(Some(first)),
-        })
-    }
-
+lock_class!(PyRWLock, "rwlock", {
     /// A context manager that holds the lock shared: ``with rw.read() as
     /// hold:`` (or ``async with``).
     fn read(slf: &Bound<'_, Self>) -> PyRWLockGuard {
@@ -195,111 +107,42 @@ impl PyRWLock {
     /// Releases what the calling thread holds (read or write). Raises
     /// NotHeldError (a RuntimeError) if it holds nothing.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
-        self.handles.check_open()?;
-        let me = std::thread::current().id();
-        let Some(h) = lock(&self.threads).remove(&me) else {
-            return Err(not_held(&format!(
-                "rwlock {:?} is not held by this thread",
-                self.handles.name
-            )));
-        };
-        let r = h.release(py).map_err(release_error);
-        self.handles.checkin(h);
-        r
+        self.holds.check_open()?;
+        self.holds.release_owner(py, &Owner::thread())
     }
 
     /// Whether the calling thread holds the lock (read or write).
     #[getter]
     fn held(&self) -> bool {
-        let me = std::thread::current().id();
-        lock(&self.threads).get(&me).is_some_and(|h| h.is_held())
+        let me = Owner::thread();
+        self.holds.holds(|o| o.is(&me))
     }
 
     /// Whether anyone holds the lock right now, in any mode and process (a
     /// holder whose process died does not count). A snapshot.
     fn locked(&self, py: Python<'_>) -> PyResult<bool> {
-        self.probe()?.someone_holds(py)
-    }
-
-    /// Who holds the lock, read without taking it (see ``Lock.status``;
-    /// etcd: an EtcdLockStatus, the holders one writer or the readers, the
-    /// waiters in the order they will hold, each with its ``mode``).
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.probe()?.status(py)
-    }
-
-    /// The lock's name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.handles.name
-    }
-
-    /// The file that holds the lock's state (etcd: the prefix of its keys,
-    /// ``<namespace>/<name>/``).
-    #[getter]
-    fn path(&self) -> &OsStr {
-        self.handles.path.as_os_str()
-    }
-
-    /// ``"shm"``, ``"file"`` or ``"etcd"``.
-    #[getter]
-    fn backend(&self) -> &'static str {
-        self.handles.backend()
-    }
-
-    /// What ``read()`` and ``write()`` wait before LockTimeout, in seconds
-    /// (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        args::seconds(self.handles.timeout)
-    }
-
-    /// Releases every hold of this object (all threads and tasks) and closes
-    /// its lock files. Any later use raises InvalidArgumentError. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        let probe = lock(&self.probe).take();
-        self.handles.close(py);
-        let threads = std::mem::take(&mut *lock(&self.threads));
-        // the core releases held handles when they are dropped (etcd: a request)
-        py.detach(|| drop((threads, probe)));
+        self.holds.check_open()?;
+        self.holds.source.someone_holds(py)
     }
 
     /// A ticket for an asyncio acquisition by the current task (private).
     fn _ticket(&self, py: Python<'_>, shared: bool) -> PyResult<Ticket> {
-        self.handles.check_open()?;
-        let task = current_task(py)?;
-        if self.handles.task_holds(&task) {
-            return Err(to_py(Error::new(
-                ErrorKind::Deadlock,
-                format!(
-                    "rwlock {:?} is already held by this task",
-                    self.handles.name
-                ),
-            )));
-        }
         let mode = if shared {
             Mode::Shared
         } else {
             Mode::Exclusive
         };
-        Ticket::new(py, self.handles.clone(), mode, task)
+        Ticket::new(self.holds.clone(), mode, current_task(py)?)
     }
 
     /// Releases the current task's hold (private: ``async with`` exit).
     fn _release_task(&self, py: Python<'_>) -> PyResult<()> {
-        let task = current_task(py)?;
-        let taken: Option<TaskHold> = self.handles.take_task(|t| t.task.is(&task));
-        match taken {
-            Some(t) => self.handles.release_task(py, t),
-            None => Err(not_held(&format!(
-                "rwlock {:?} is not held by this task",
-                self.handles.name
-            ))),
-        }
+        let task = current_task(py)?.unbind();
+        self.holds.release_owner(py, &Owner::Task(task))
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.handles.is_closed() {
+        let state = if self.holds.is_closed() {
             "closed"
         } else if self.held() {
             "held by this thread"
@@ -308,12 +151,12 @@ impl PyRWLock {
         };
         format!(
             "<ringlock.RWLock '{}' backend='{}' path='{}' {state}>",
-            self.handles.name,
+            self.holds.name,
             self.backend(),
-            self.handles.path.display()
+            self.holds.path.display()
         )
     }
-}
+});
 
 /// What ``RWLock.read()`` and ``RWLock.write()`` return: a context manager
 /// (``with`` or ``async with``) that acquires on entry, with the lock's
@@ -348,7 +191,7 @@ impl PyRWLockGuard {
     }
 
     fn __aenter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let t = args::seconds(self.rw.get().handles.timeout);
+        let t = args::seconds(self.rw.get().holds.timeout);
         let shared = self.mode == Mode::Shared;
         helper(py, "rw_enter", (self.rw.clone_ref(py), shared, t))
     }

@@ -1,10 +1,11 @@
-//! The asyncio side: a ticket is one acquisition by one task, through a
-//! handle of its own. `ringlock/_lock.py` drives it: `try_acquire` on the
-//! event loop's thread (never blocks), else `wait` in a helper thread; a
-//! cancelled task's ticket stops waiting (`cancel`) and gives back a hold
-//! that arrived too late (`release`).
+//! The asyncio side: a ticket is one acquisition by one task.
+//! `ringlock/_lock.py` drives it: `try_acquire` on the event loop's thread
+//! (never blocks), else `wait` in the object's waiting thread (one per
+//! object, serving its tickets in turn); a cancelled task's ticket
+//! stops waiting (`cancel`) and gives back a hold that arrived too late
+//! (`release`).
 
-use super::{acquire, args, lock, timed_out, Handle, Handles, PyHold};
+use super::{args, lock, timed_out, Holds, Owner, PyHold};
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -14,36 +15,27 @@ use std::time::Duration;
 /// One asyncio acquisition (private: see ``ringlock/_lock.py``).
 #[pyclass(module = "ringlock._ringlock", name = "_Ticket", frozen)]
 pub struct Ticket {
-    handles: Arc<Handles>,
-    /// The ticket's handle until its hold is registered with `handles` as
-    /// the task's (then the object releases it), or the ticket is dropped
-    /// (then it goes back to the pool).
-    handle: Mutex<Option<Arc<Handle>>>,
-    /// The handle's address: which task hold is this ticket's.
-    id: usize,
+    holds: Arc<Holds>,
     mode: Mode,
     task: Py<PyAny>,
     cancelled: AtomicBool,
-    /// Whether a try never waits for the network (see `local`).
-    local: bool,
+    /// The id of the hold this ticket got, once it got one.
+    got: Mutex<Option<u64>>,
 }
 
 impl Ticket {
-    pub(crate) fn new(
-        py: Python<'_>,
-        handles: Arc<Handles>,
-        mode: Mode,
-        task: Bound<'_, PyAny>,
-    ) -> PyResult<Ticket> {
-        let h = handles.checkout(py)?;
+    /// A ticket of `task`: `DeadlockError` if the task holds already.
+    pub(crate) fn new(holds: Arc<Holds>, mode: Mode, task: Bound<'_, PyAny>) -> PyResult<Ticket> {
+        let py = task.py();
+        holds.check_open()?;
+        let task = task.unbind();
+        holds.refuse_reentry(&Owner::Task(task.clone_ref(py)))?;
         Ok(Ticket {
-            local: h.is_local(),
-            id: Arc::as_ptr(&h) as usize,
-            handle: Mutex::new(Some(h)),
-            handles,
+            holds,
             mode,
-            task: task.unbind(),
+            task,
             cancelled: AtomicBool::new(false),
+            got: Mutex::new(None),
         })
     }
 
@@ -53,21 +45,11 @@ impl Ticket {
         timeout: Option<Duration>,
         cancel: Option<&AtomicBool>,
     ) -> PyResult<Option<PyHold>> {
-        let Some(h) = lock(&self.handle).clone() else {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "this acquisition is over",
-            ));
-        };
-        let Some(hold) = acquire(py, &h, self.mode, timeout, cancel)? else {
+        let owner = Owner::Task(self.task.clone_ref(py));
+        let Some((id, hold)) = self.holds.take(py, owner, self.mode, timeout, cancel)? else {
             return Ok(None);
         };
-        if self.handles.is_closed() {
-            let _ = h.release(py);
-            return Err(self.handles.closed_error());
-        }
-        lock(&self.handle).take();
-        self.handles.add_task(self.task.clone_ref(py), h);
-        self.handles.set_last(hold.clone());
+        *lock(&self.got) = Some(id);
         Ok(Some(hold))
     }
 }
@@ -78,7 +60,7 @@ impl Ticket {
     /// loop's thread may call it; an etcd ticket does all in ``wait``.
     #[getter]
     fn local(&self) -> bool {
-        self.local
+        self.holds.source.is_local()
     }
 
     /// One try, without waiting: the Hold, or None if the lock is held.
@@ -102,32 +84,18 @@ impl Ticket {
     /// Releases this ticket's hold if it is still held (a hold that arrived
     /// for a task that was cancelled meanwhile). Quiet otherwise.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
-        match self
-            .handles
-            .take_task(|t| Arc::as_ptr(&t.handle) as usize == self.id)
-        {
-            Some(t) => self.handles.release_task(py, t),
-            None => Ok(()),
-        }
+        let Some(id) = lock(&self.got).take() else {
+            return Ok(());
+        };
+        self.holds
+            .release_where(py, |e| e.id == id)
+            .unwrap_or(Ok(()))
     }
 
     /// The LockTimeout to raise when ``async with`` ran out of time.
     #[pyo3(signature = (timeout))]
     fn timeout_error(&self, py: Python<'_>, timeout: Option<f64>) -> Py<PyAny> {
         let t = timeout.and_then(|s| Duration::try_from_secs_f64(s).ok());
-        timed_out(&self.handles.name, t).into_value(py).into_any()
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let h = self
-            .handle
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(h) = h {
-            self.handles.checkin(h);
-        }
+        timed_out(&self.holds.name, t).into_value(py).into_any()
     }
 }
