@@ -442,12 +442,8 @@ impl FileLock {
     /// drops whatever flock it still has).
     pub fn discard(&self, d: Desc) {
         REGISTRY.with(|v| v.retain(|fd| !Arc::ptr_eq(fd, &d)));
-        let fd = d.swap(-1, SeqCst);
-        if fd >= 0 {
-            // SAFETY: the guard's descriptor (from into_raw_fd), now out of
-            // the registry and of the guard: nothing else uses it.
-            drop(unsafe { File::from_raw_fd(fd) });
-        }
+        // out of the registry and of the guard: nothing else uses it
+        replace_fd(&d, -1);
     }
 
     pub fn status(&self) -> LockStatus {
@@ -471,14 +467,11 @@ impl FileLock {
     /// child does touches the parent's flock.
     pub fn after_fork(&self) -> Result<()> {
         let f = reopen(&self.base).map_err(|e| self.io(e))?;
-        let old = self.fd.swap(f.into_raw_fd(), SeqCst);
-        if old >= 0 {
-            // SAFETY: `old` was our descriptor (from into_raw_fd) and is no
-            // longer reachable through `self.fd`; closing it drops only this
-            // process's reference to the inherited description, not the
-            // parent's lock. (The atfork child handler normally closed it.)
-            drop(unsafe { File::from_raw_fd(old) });
-        }
+        // Closing the old one drops only this process's reference to the
+        // inherited description, not the parent's lock. (The atfork child
+        // handler normally closed it.) No acquisition through the handle is
+        // under way in this fresh child.
+        replace_fd(&self.fd, f.into_raw_fd());
         Ok(())
     }
 
@@ -501,15 +494,24 @@ impl Drop for FileLock {
         REGISTRY.with(|v| {
             v.retain(|fd| !Arc::ptr_eq(fd, &self.fd) && !spare.iter().any(|s| Arc::ptr_eq(fd, s)))
         });
+        // out of the registry, and nothing uses them after drop (no guard
+        // is left: each keeps the lock alive)
         for d in spare.iter().chain([&self.fd]) {
-            let fd = d.swap(-1, SeqCst);
-            if fd >= 0 {
-                // SAFETY: the descriptor is ours (from into_raw_fd), out of the
-                // registry, and nothing uses it after drop (no guard is left:
-                // each keeps the lock alive).
-                drop(unsafe { File::from_raw_fd(fd) });
-            }
+            replace_fd(d, -1);
         }
+    }
+}
+
+/// Puts `new` into `d` (-1: closed) and closes the descriptor `d` held, if
+/// any. The caller makes sure that nothing uses the old descriptor any more
+/// (no flock on it under way, no guard or handle left that holds it).
+fn replace_fd(d: &AtomicI32, new: i32) {
+    let old = d.swap(new, SeqCst);
+    if old >= 0 {
+        // SAFETY: every value a `Desc` holds came from `into_raw_fd` of a
+        // file of ours, and the swap gave `old` to this call alone; the
+        // caller guarantees nothing uses it any more.
+        drop(unsafe { File::from_raw_fd(old) });
     }
 }
 
