@@ -6,8 +6,9 @@
 //! `Lock` acquisition (the same keys and transactions), and its status says
 //! in which mode each holder and waiter is, which a `Lock` of a name that
 //! readers also use needs too. Each acquisition has a core handle of its own
-//! (`source.rs`), so the threads and tasks of one process queue in etcd as
-//! processes do.
+//! (`source.rs`), so the threads of one process queue in etcd as processes
+//! do (an object's asyncio tasks reach it one after another, through its
+//! waiting thread).
 //!
 //! The core's [`RWGuard`] lives in an [`EtcdHold`], shared with the `Hold`s
 //! Python has of it, so that `hold.lost` can ask [`RWGuard::check`].

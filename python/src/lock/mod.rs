@@ -243,8 +243,8 @@ impl Holds {
         )))
     }
 
-    /// Releases the first hold of this process that `pick` selects (GIL
-    /// released); `None` if there is none.
+    /// Releases the first hold of this process that `pick` selects (an
+    /// etcd one with the GIL released); `None` if there is none.
     fn release_where(&self, py: Python<'_>, pick: impl Fn(&Entry) -> bool) -> Option<PyResult<()>> {
         if self.pid.load(SeqCst) != current_pid() {
             return None; // the parent's holds
@@ -290,12 +290,19 @@ impl Holds {
         if self.pid.load(SeqCst) == me {
             return;
         }
-        let gone = std::mem::take(&mut lock(&self.table).held);
-        self.count.store(0, SeqCst);
+        let (owners, holds) = self.drain();
         self.pid.store(me, SeqCst);
-        let (owners, holds): (Vec<_>, Vec<_>) = gone.into_iter().map(|e| (e.owner, e.held)).unzip();
         py.detach(|| drop(holds));
         drop(owners);
+    }
+
+    /// Empties the table: its owners (dropped with the GIL: a task's
+    /// reference) and its holds (dropped or released without it: an etcd
+    /// one sends a request).
+    fn drain(&self) -> (Vec<Owner>, Vec<Held>) {
+        let entries = std::mem::take(&mut lock(&self.table).held);
+        self.count.store(0, SeqCst);
+        entries.into_iter().map(|e| (e.owner, e.held)).unzip()
     }
 
     fn last(&self) -> Option<PyHold> {
@@ -306,10 +313,7 @@ impl Holds {
     /// Idempotent.
     fn close(&self, py: Python<'_>) {
         self.closed.store(true, SeqCst);
-        let entries = std::mem::take(&mut lock(&self.table).held);
-        self.count.store(0, SeqCst);
-        let (owners, holds): (Vec<_>, Vec<_>) =
-            entries.into_iter().map(|e| (e.owner, e.held)).unzip();
+        let (owners, holds) = self.drain();
         // released, not just dropped: an etcd hold's `Hold`s may keep it
         py.detach(|| holds.into_iter().for_each(|h| drop(h.release_now())));
         drop(owners);

@@ -219,8 +219,8 @@ impl Held {
     /// flock), an etcd one with the GIL released (a request).
     pub(crate) fn release(self, py: Python<'_>) -> ringlock::Result<()> {
         match self {
-            Held::Local(g) => g.release(),
-            Held::Etcd(h) => py.detach(|| h.release()),
+            Held::Local(_) => self.release_now(),
+            Held::Etcd(_) => py.detach(|| self.release_now()),
         }
     }
 
