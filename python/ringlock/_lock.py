@@ -130,15 +130,17 @@ del _t
 class _Waiters:
     """The asyncio waiters of one lock object, waited for in turn (first come,
     first served) by one daemon thread, which ends when none is left: any
-    number of waiting tasks cost one thread per object, not one each."""
+    number of waiting tasks cost one thread per object, not one each. A
+    waiter is called with None to wait, or with the exception that keeps it
+    from waiting (no thread could be started), to hand that to its task."""
 
     def __init__(self, name: str) -> None:
         self._name = f"ringlock-async-wait {name}"
         self._mutex = threading.Lock()
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[Callable[[BaseException | None], None]] = deque()
         self._serving = False
 
-    def put(self, wait: Callable[[], None]) -> None:
+    def put(self, wait: Callable[[BaseException | None], None]) -> None:
         with self._mutex:
             self._queue.append(wait)
             if self._serving:
@@ -146,11 +148,13 @@ class _Waiters:
             self._serving = True
         try:
             threading.Thread(target=self._serve, name=self._name, daemon=True).start()
-        except BaseException:
+        except BaseException as e:  # noqa: BLE001 - handed to every queued task
             with self._mutex:
                 self._serving = False
+                queued = list(self._queue)
                 self._queue.clear()
-            raise
+            for w in queued:  # this one and any queued since (other loops)
+                w(e)
 
     def _serve(self) -> None:
         while True:
@@ -159,7 +163,7 @@ class _Waiters:
                     self._serving = False
                     return
                 wait = self._queue.popleft()
-            wait()
+            wait(None)
 
 
 _waiters: weakref.WeakKeyDictionary[object, _Waiters] = weakref.WeakKeyDictionary()
@@ -203,10 +207,10 @@ async def _acquire(lock: object, ticket: _Ticket, timeout: float | None) -> Hold
         else:
             done.set_result(result)
 
-    def wait() -> None:  # in the object's waiting thread, in turn
-        result: Hold | None | BaseException = None
+    def wait(error: BaseException | None) -> None:  # in the waiting thread, in turn
+        result: Hold | None | BaseException = error
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not finished:
+        if error is None and not finished:
             try:
                 result = ticket.wait(left)
             except BaseException as e:  # noqa: BLE001 - handed to the awaiting task

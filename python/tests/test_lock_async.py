@@ -260,3 +260,70 @@ def test_waiting_tasks_share_one_thread(backend: str, lock_dir: str) -> None:
         assert not lock.locked()
 
     run(main)
+
+
+def test_a_waiting_thread_that_cannot_start_fails_every_queued_task(
+    monkeypatch: pytest.MonkeyPatch, lock_dir: str
+) -> None:
+    """No thread can be started for an object's waiters (the process is out
+    of threads): the task that tried, and a task of another event loop that
+    queued meanwhile, get the error (none waits for ever), nothing stays
+    held, and the object's waiters work again once threads can start."""
+    import ringlock._lock as impl
+
+    holder = ringlock.Lock("nothread", dir=lock_dir)
+    lock = ringlock.Lock("nothread", dir=lock_dir)
+    holder.acquire()
+    real_thread = threading.Thread
+    real_put = impl._Waiters.put
+    queued = threading.Event()
+    other: list[BaseException | bool] = []
+
+    def put(self: Any, wait: Any) -> None:
+        real_put(self, wait)
+        if threading.current_thread().name == "other loop":
+            queued.set()
+
+    async def attempt() -> bool:
+        return await asyncio.wait_for(lock.acquire_async(), 10)
+
+    def other_loop() -> None:
+        try:
+            other.append(asyncio.run(attempt()))
+        except BaseException as e:  # noqa: BLE001 - looked at below
+            other.append(e)
+
+    class NoThread:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def start(self) -> None:
+            # a task of another loop queues while this start is under way
+            t = real_thread(target=other_loop, name="other loop")
+            t.start()
+            assert queued.wait(10), "the other loop's task did not queue"
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(impl._Waiters, "put", put)
+    monkeypatch.setattr(impl.threading, "Thread", NoThread)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        run(lambda: lock.acquire_async(timeout=30))
+    monkeypatch.setattr(impl.threading, "Thread", real_thread)
+    deadline = time.monotonic() + 15
+    while not other:
+        assert time.monotonic() < deadline, "the other loop's task is still waiting"
+        time.sleep(0.01)
+    assert isinstance(other[0], RuntimeError), other
+    assert not lock.held
+    holder.release()
+
+    async def again() -> None:
+        holder.acquire()
+        task = asyncio.create_task(lock.acquire_async(timeout=10))
+        await asyncio.sleep(0.05)
+        holder.release()
+        assert await task is True
+
+    run(again)
+    lock.release()
+    assert not lock.locked()
