@@ -40,9 +40,11 @@ def test_a_holder_that_execs_loses_its_hold(backend: str, lock_dir: str) -> None
         lock = ringlock.Lock("exec", backend=backend, dir=lock_dir)
         # comm changes while exec runs; the kernel drops the image mark's
         # description (and its flock) as the exec returns to user space
-        while [h.liveness for h in (holders := lock.status().holders)] not in ([], ["dead"]):
+        holders = lock.status().holders
+        while [h.liveness for h in holders] not in ([], ["dead"]):
             assert time.monotonic() < deadline, holders
             time.sleep(0.002)
+            holders = lock.status().holders
         t0 = time.monotonic()
         assert lock.acquire(timeout=5)
         assert time.monotonic() - t0 < 2
