@@ -100,6 +100,16 @@ pub enum Mode {
     Shared,
 }
 
+impl Mode {
+    /// `"exclusive"` or `"shared"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Exclusive => "exclusive",
+            Mode::Shared => "shared",
+        }
+    }
+}
+
 /// How to open a lock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockOptions {
@@ -113,7 +123,7 @@ pub struct LockOptions {
 }
 
 /// What an acquisition gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Hold {
     /// Exclusive: the fencing token of this acquisition, strictly greater than
     /// every token handed out before for this lock. Shared: the token of the

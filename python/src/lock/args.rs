@@ -93,25 +93,33 @@ impl EtcdArgs<'_, '_> {
 /// A finite, non-negative number of seconds (None: not given); the core
 /// says what is too short.
 fn duration(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Duration>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+    let Some(secs) = secs(obj, what, "")? else {
         return Ok(None);
     };
-    if obj.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must be a number of seconds, not bool"
-        )));
-    }
-    let secs = obj.extract::<f64>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{what} must be a number of seconds, not {}",
-            type_name(obj)
-        ))
-    })?;
     Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
         invalid(format!(
             "{what} must be a finite number of seconds >= 0, not {secs}"
         ))
     })
+}
+
+/// A number of seconds as a float (None: not given); a bool or a value that
+/// is not a number is a `TypeError` that says what `what` may be (`also`:
+/// what else it may be).
+fn secs(obj: Option<&Bound<'_, PyAny>>, what: &str, also: &str) -> PyResult<Option<f64>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let not = if obj.is_instance_of::<PyBool>() {
+        "bool".to_owned()
+    } else if let Ok(secs) = obj.extract::<f64>() {
+        return Ok(Some(secs));
+    } else {
+        type_name(obj)
+    };
+    Err(PyTypeError::new_err(format!(
+        "{what} must be a number of seconds{also}, not {not}"
+    )))
 }
 
 /// The lock directory: `None` (the default per-user directory), a `str` or
@@ -145,21 +153,15 @@ pub(crate) fn file_mode(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
 /// negatives other than -1 are `InvalidArgumentError`; an infinite or
 /// astronomically large timeout is "for ever". `what` names the argument.
 pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Duration>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(None);
-    };
-    if obj.is_instance_of::<PyBool>() {
+    if obj.is_some_and(|o| o.is_instance_of::<PyBool>()) {
         return Err(PyTypeError::new_err(format!(
             "{what} must be a number of seconds or None, not bool \
              (threading's acquire(False) is acquire(blocking=False) here)"
         )));
     }
-    let secs = obj.extract::<f64>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{what} must be a number of seconds or None, not {}",
-            type_name(obj)
-        ))
-    })?;
+    let Some(secs) = secs(obj, what, " or None")? else {
+        return Ok(None);
+    };
     if secs.is_nan() {
         return Err(invalid(format!("{what} is NaN")));
     }

@@ -17,7 +17,7 @@ use super::{lock, PyHold};
 use crate::errors::to_py;
 use pyo3::prelude::*;
 use ringlock::etcd::{RWEntry, RWGuard, RWLock as EtcdRWLock};
-use ringlock::lock::Mode;
+use ringlock::lock::Hold;
 use ringlock::{Error, ErrorKind};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -33,13 +33,16 @@ pub(crate) struct EtcdHold {
 impl EtcdHold {
     /// The hold of `guard`, and the `Hold` Python gets of it.
     pub(crate) fn new(guard: RWGuard) -> (Arc<EtcdHold>, PyHold) {
-        let (token, died) = (guard.token(), guard.previous_owner_died());
-        let shared = guard.mode() == Mode::Shared;
+        let said = Hold {
+            token: guard.token(),
+            previous_owner_died: guard.previous_owner_died(),
+            mode: guard.mode(),
+        };
         let hold = Arc::new(EtcdHold {
             guard: Mutex::new(Some(guard)),
             lost: AtomicBool::new(false),
         });
-        let py_hold = PyHold::etcd(token, died, shared, Arc::clone(&hold));
+        let py_hold = PyHold::etcd(said, Arc::clone(&hold));
         (hold, py_hold)
     }
 
@@ -118,7 +121,7 @@ fn holder<'py>(py: Python<'py>, rw: &RWEntry) -> PyResult<Bound<'py, PyAny>> {
         "EtcdHolder",
         (
             e.pid,
-            super::mode_name(rw.mode),
+            rw.mode.name(),
             since,
             e.token,
             liveness,

@@ -3,9 +3,9 @@
 //! `ringlock.Holder` (defined in `ringlock/_lock.py`).
 
 use super::etcd::EtcdHold;
-use super::{helper, mode_name};
+use super::helper;
 use pyo3::prelude::*;
-use ringlock::lock::{Hold, Liveness, LockStatus, Mode};
+use ringlock::lock::{Hold, Liveness, LockStatus};
 use std::sync::Arc;
 
 /// What an acquisition gives: the fencing ``token``, whether the
@@ -32,49 +32,31 @@ use std::sync::Arc;
 #[pyclass(module = "ringlock", name = "Hold", frozen, eq, hash)]
 #[derive(Clone)]
 pub struct PyHold {
-    token: u64,
-    previous_owner_died: bool,
-    shared: bool,
+    hold: Hold,
     /// The etcd acquisition (for `lost`); `None` for a local hold.
     etcd: Option<Arc<EtcdHold>>,
 }
 
 impl From<Hold> for PyHold {
-    fn from(h: Hold) -> Self {
-        PyHold {
-            token: h.token,
-            previous_owner_died: h.previous_owner_died,
-            shared: h.mode == Mode::Shared,
-            etcd: None,
-        }
+    fn from(hold: Hold) -> Self {
+        PyHold { hold, etcd: None }
     }
 }
 
 impl PyHold {
     /// The hold of an etcd acquisition.
-    pub(super) fn etcd(
-        token: u64,
-        previous_owner_died: bool,
-        shared: bool,
-        hold: Arc<EtcdHold>,
-    ) -> Self {
+    pub(super) fn etcd(hold: Hold, of: Arc<EtcdHold>) -> Self {
         PyHold {
-            token,
-            previous_owner_died,
-            shared,
-            etcd: Some(hold),
+            hold,
+            etcd: Some(of),
         }
-    }
-
-    fn key(&self) -> (u64, bool, bool) {
-        (self.token, self.previous_owner_died, self.shared)
     }
 }
 
 /// Holds are equal when what they say is (token, previous_owner_died, mode).
 impl PartialEq for PyHold {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.hold == other.hold
     }
 }
 
@@ -82,7 +64,7 @@ impl Eq for PyHold {}
 
 impl std::hash::Hash for PyHold {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
+        self.hold.hash(state);
     }
 }
 
@@ -91,13 +73,13 @@ impl PyHold {
     /// The fencing token of this acquisition (see the class docs).
     #[getter]
     fn token(&self) -> u64 {
-        self.token
+        self.hold.token
     }
 
     /// Whether a holder died without releasing before this acquisition.
     #[getter]
     fn previous_owner_died(&self) -> bool {
-        self.previous_owner_died
+        self.hold.previous_owner_died
     }
 
     /// Whether the hold is known lost (etcd: its lease expired, or its key
@@ -112,18 +94,14 @@ impl PyHold {
     /// ``"exclusive"`` or ``"shared"``.
     #[getter]
     fn mode(&self) -> &'static str {
-        mode_name(if self.shared {
-            Mode::Shared
-        } else {
-            Mode::Exclusive
-        })
+        self.hold.mode.name()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Hold(token={}, previous_owner_died={}, mode='{}')",
-            self.token,
-            if self.previous_owner_died {
+            self.hold.token,
+            if self.hold.previous_owner_died {
                 "True"
             } else {
                 "False"
@@ -146,7 +124,7 @@ pub(super) fn status(py: Python<'_>, st: LockStatus) -> PyResult<Bound<'_, PyAny
         holders.push(helper(
             py,
             "Holder",
-            (h.pid, mode_name(h.mode), since, h.token, liveness),
+            (h.pid, h.mode.name(), since, h.token, liveness),
         )?);
     }
     helper(py, "LockStatus", (st.token, holders))
@@ -161,6 +139,7 @@ pub(super) fn someone_holds(st: &LockStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringlock::lock::Mode;
 
     #[test]
     fn holds_convert_and_print_like_python() {

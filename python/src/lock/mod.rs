@@ -227,6 +227,52 @@ impl Holds {
         Ok(Some((id, hold)))
     }
 
+    /// Acquires for the calling thread; `None` when `timeout` runs out.
+    fn take_thread(
+        &self,
+        py: Python<'_>,
+        mode: Mode,
+        timeout: Option<Duration>,
+    ) -> PyResult<Option<PyHold>> {
+        let got = self.take(py, Owner::thread(), mode, timeout, None)?;
+        Ok(got.map(|(_, hold)| hold))
+    }
+
+    /// `acquire(timeout, blocking)` of either class, in `mode`.
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        mode: Mode,
+        timeout: Option<&Bound<'_, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<bool> {
+        let t = args::acquire_timeout(timeout, blocking)?;
+        Ok(self.take_thread(py, mode, t)?.is_some())
+    }
+
+    /// `with`: acquires with the object's timeout, `LockTimeout` when it
+    /// runs out.
+    fn enter(&self, py: Python<'_>, mode: Mode) -> PyResult<PyHold> {
+        self.take_thread(py, mode, self.timeout)?
+            .ok_or_else(|| timed_out(&self.name, self.timeout))
+    }
+
+    /// `<ringlock.Class 'name' backend='...' path='...' state>`, the state
+    /// "closed", "held<by>" or "not held<by>".
+    fn repr(&self, class: &str, held: bool, by: &str) -> String {
+        let state = match (self.is_closed(), held) {
+            (true, _) => "closed".to_owned(),
+            (false, true) => format!("held{by}"),
+            (false, false) => format!("not held{by}"),
+        };
+        format!(
+            "<ringlock.{class} '{}' backend='{}' path='{}' {state}>",
+            self.name,
+            self.source.backend(),
+            self.path.display()
+        )
+    }
+
     /// `DeadlockError` if `owner` holds the lock through the object.
     fn refuse_reentry(&self, owner: &Owner) -> PyResult<()> {
         if !self.holds(|o| o.is(owner)) {
@@ -317,14 +363,6 @@ impl Holds {
         // released, not just dropped: an etcd hold's `Hold`s may keep it
         py.detach(|| holds.into_iter().for_each(|h| drop(h.release_now())));
         drop(owners);
-    }
-}
-
-/// `"exclusive"` or `"shared"`.
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Exclusive => "exclusive",
-        Mode::Shared => "shared",
     }
 }
 

@@ -1,12 +1,11 @@
 //! `ringlock.Lock`: an exclusive named lock that behaves as a
 //! `threading.Lock` shared by every process of the host.
 
-use super::{args, current_task, helper, timed_out, Holds, Owner, PyHold, Ticket};
+use super::{args, current_task, helper, Holds, PyHold, Ticket};
 use crate::errors::not_held;
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// An exclusive lock named ``name`` that any process of the host (or, with
 /// ``backend="etcd"``, of any host) can take, that survives a holder that
@@ -60,16 +59,6 @@ pub struct PyLock {
     holds: Arc<Holds>,
 }
 
-impl PyLock {
-    /// Acquires for the calling thread; `None` when `timeout` runs out.
-    fn take(&self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<Option<PyHold>> {
-        let got = self
-            .holds
-            .take(py, Owner::thread(), Mode::Exclusive, timeout, None)?;
-        Ok(got.map(|(_, hold)| hold))
-    }
-}
-
 lock_class!(PyLock, "lock", {
     /// Acquires the lock, as ``threading.Lock.acquire``: waits for ever
     /// (``timeout`` None or -1), at most ``timeout`` seconds, or not at all
@@ -83,8 +72,7 @@ lock_class!(PyLock, "lock", {
         timeout: Option<&Bound<'_, PyAny>>,
         blocking: bool,
     ) -> PyResult<bool> {
-        let t = args::acquire_timeout(timeout, blocking)?;
-        Ok(self.take(py, t)?.is_some())
+        self.holds.acquire(py, Mode::Exclusive, timeout, blocking)
     }
 
     /// Releases the lock; any thread may (as with ``threading.Lock``).
@@ -123,8 +111,7 @@ lock_class!(PyLock, "lock", {
     /// Acquires with the lock's own ``timeout``; raises LockTimeout (also a
     /// TimeoutError) when it runs out. Returns the Hold.
     fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
-        self.take(py, self.holds.timeout)?
-            .ok_or_else(|| timed_out(&self.holds.name, self.holds.timeout))
+        self.holds.enter(py, Mode::Exclusive)
     }
 
     fn __exit__(
@@ -171,18 +158,6 @@ lock_class!(PyLock, "lock", {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.holds.is_closed() {
-            "closed"
-        } else if self.held() {
-            "held"
-        } else {
-            "not held"
-        };
-        format!(
-            "<ringlock.Lock '{}' backend='{}' path='{}' {state}>",
-            self.holds.name,
-            self.backend(),
-            self.holds.path.display()
-        )
+        self.holds.repr("Lock", self.held(), "")
     }
 });

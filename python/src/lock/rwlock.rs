@@ -2,11 +2,10 @@
 //! hold per thread (and per task), so the threads of one process can read at
 //! once.
 
-use super::{args, current_task, helper, mode_name, timed_out, Holds, Owner, PyHold, Ticket};
+use super::{args, current_task, helper, Holds, Owner, PyHold, Ticket};
 use pyo3::prelude::*;
 use ringlock::lock::Mode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A read/write lock named ``name`` between the processes of the host (or,
 /// with ``backend="etcd"``, of any host): any number of readers at once, or
@@ -40,25 +39,6 @@ pub struct PyRWLock {
     holds: Arc<Holds>,
 }
 
-impl PyRWLock {
-    /// Acquires for the calling thread; `None` when `timeout` runs out.
-    fn take(
-        &self,
-        py: Python<'_>,
-        mode: Mode,
-        timeout: Option<Duration>,
-    ) -> PyResult<Option<PyHold>> {
-        let got = self.holds.take(py, Owner::thread(), mode, timeout, None)?;
-        Ok(got.map(|(_, hold)| hold))
-    }
-
-    fn enter(&self, py: Python<'_>, mode: Mode) -> PyResult<PyHold> {
-        let t = self.holds.timeout;
-        self.take(py, mode, t)?
-            .ok_or_else(|| timed_out(&self.holds.name, t))
-    }
-}
-
 lock_class!(PyRWLock, "rwlock", {
     /// A context manager that holds the lock shared: ``with rw.read() as
     /// hold:`` (or ``async with``).
@@ -88,8 +68,7 @@ lock_class!(PyRWLock, "rwlock", {
         timeout: Option<&Bound<'_, PyAny>>,
         blocking: bool,
     ) -> PyResult<bool> {
-        let t = args::acquire_timeout(timeout, blocking)?;
-        Ok(self.take(py, Mode::Shared, t)?.is_some())
+        self.holds.acquire(py, Mode::Shared, timeout, blocking)
     }
 
     /// Acquires exclusive for the calling thread, as ``Lock.acquire``.
@@ -100,8 +79,7 @@ lock_class!(PyRWLock, "rwlock", {
         timeout: Option<&Bound<'_, PyAny>>,
         blocking: bool,
     ) -> PyResult<bool> {
-        let t = args::acquire_timeout(timeout, blocking)?;
-        Ok(self.take(py, Mode::Exclusive, t)?.is_some())
+        self.holds.acquire(py, Mode::Exclusive, timeout, blocking)
     }
 
     /// Releases what the calling thread holds (read or write). Raises
@@ -142,19 +120,7 @@ lock_class!(PyRWLock, "rwlock", {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.holds.is_closed() {
-            "closed"
-        } else if self.held() {
-            "held by this thread"
-        } else {
-            "not held by this thread"
-        };
-        format!(
-            "<ringlock.RWLock '{}' backend='{}' path='{}' {state}>",
-            self.holds.name,
-            self.backend(),
-            self.holds.path.display()
-        )
+        self.holds.repr("RWLock", self.held(), " by this thread")
     }
 });
 
@@ -172,11 +138,11 @@ impl PyRWLockGuard {
     /// ``"shared"`` (``read()``) or ``"exclusive"`` (``write()``).
     #[getter]
     fn mode(&self) -> &'static str {
-        mode_name(self.mode)
+        self.mode.name()
     }
 
     fn __enter__(&self, py: Python<'_>) -> PyResult<PyHold> {
-        self.rw.get().enter(py, self.mode)
+        self.rw.get().holds.enter(py, self.mode)
     }
 
     fn __exit__(
