@@ -306,6 +306,26 @@ fn shared_holders_coexist_and_a_dead_reader_blocks_a_writer_under_a_second() {
         lock.release().unwrap();
         r1.wait().unwrap();
         r2.wait().unwrap();
+        // the dead readers' records went with that writer: the next one is
+        // told nothing, and the status shows nobody
+        let h = lock.acquire(Mode::Exclusive, Some(Duration::ZERO)).unwrap();
+        assert!(!h.previous_owner_died, "{b:?}: a death is told once");
+        lock.release().unwrap();
+        let st = lock.status();
+        assert!(st.holders.is_empty(), "{b:?}: {st:?}");
+        // a reader that dies after a writer looked is seen by the next one
+        let mut r3 = spawn("hold", &d, b, &[("RINGLOCK_MODE", "shared")]);
+        wait_ready(&mut r3);
+        r3.kill().unwrap();
+        r3.wait().unwrap();
+        let h = lock
+            .acquire(Mode::Exclusive, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(
+            h.previous_owner_died,
+            "{b:?}: the third reader died holding"
+        );
+        lock.release().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

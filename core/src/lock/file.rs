@@ -10,6 +10,10 @@
 //! holder's death within [`LIVENESS_SLICE`].
 
 use super::page::{Mapped, Page, HELD};
+
+/// `readers_mask` in a file lock's page: a reader claimed a slot since the
+/// last exclusive acquirer looked at the slots.
+const READERS_USED: u64 = 1;
 use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Budget, Deadline, Waiting, LIVENESS_SLICE};
@@ -218,15 +222,23 @@ impl FileLock {
             Mode::Exclusive => {
                 // Under LOCK_EX nobody else holds the lock: a record left in
                 // the page belongs to a holder that died without releasing.
+                // The reader slots are looked at only if a reader claimed
+                // one since the last writer looked (`readers_mask`, set under
+                // LOCK_SH, so before our LOCK_EX): a run of writers skips
+                // the 64 records. Stores under LOCK_EX need no fence: the
+                // next holder reads them after its own flock.
                 let mut died = p.writer.pid.load(SeqCst) != 0;
-                for rec in &p.readers {
-                    if rec.pid.load(SeqCst) != 0 {
-                        died |= rec.state.load(SeqCst) == HELD;
-                        free_slot(rec);
+                if p.readers_mask.load(Relaxed) != 0 {
+                    for rec in &p.readers {
+                        if rec.pid.load(SeqCst) != 0 {
+                            died |= rec.state.load(SeqCst) == HELD;
+                            free_slot(rec);
+                        }
                     }
+                    p.readers_mask.store(0, Relaxed);
                 }
                 let token = p.token.load(SeqCst) + 1;
-                p.token.store(token, SeqCst);
+                p.token.store(token, Release);
                 self.map.handed_out(token);
                 record(&p.writer, me, token);
                 Acquired {
@@ -350,6 +362,9 @@ impl FileLock {
         let take = |i: usize, pid: u32| {
             let rec = &p.readers[i];
             if rec.pid.compare_exchange(pid, me, SeqCst, SeqCst).is_ok() {
+                if p.readers_mask.load(Relaxed) == 0 {
+                    p.readers_mask.store(READERS_USED, Relaxed); // see acquire_on
+                }
                 record(rec, me, token);
                 return true;
             }
@@ -538,5 +553,5 @@ fn reopen(f: &File) -> std::io::Result<File> {
 
 fn record(rec: &super::page::Record, pid: u32, token: u64) {
     set_record(rec, pid, HELD);
-    rec.token.store(token, SeqCst);
+    rec.token.store(token, Release);
 }

@@ -71,7 +71,9 @@ pub struct Page {
     pub drain_waiters: AtomicU32,
     /// A holder died without releasing since the last exclusive acquisition.
     pub died: AtomicU32,
-    /// shm: bit i set while reader slot i holds the lock shared.
+    /// shm: bit i set while reader slot i holds the lock shared. file:
+    /// nonzero once a reader claimed a slot, until the next exclusive
+    /// acquirer has looked at the slots.
     pub readers_mask: AtomicU64,
     /// The last fencing token handed out.
     pub token: AtomicU64,
