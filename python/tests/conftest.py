@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,26 @@ def backend(request: pytest.FixtureRequest) -> str:
 def lock_dir(tmp_path: Path) -> str:
     """A lock directory of the test's own (created by ringlock, 0700)."""
     return str(tmp_path / "locks")
+
+
+def run_threads(target: Callable[[int], None], count: int = 8, limit: float = 300) -> None:
+    """Runs ``target(i)`` in ``count`` threads at once; fails if one raised
+    (every error is shown) or is still running after ``limit`` seconds."""
+    errors: list[BaseException] = []
+
+    def wrapped(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=limit)
+        assert not t.is_alive(), "a thread hung"
+    assert not errors, errors
 
 
 def spawn(code: str, *args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:

@@ -10,6 +10,7 @@ Ctrl-C ending a wait for etcd, timeouts, and bad arguments."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -455,36 +456,40 @@ def test_etcd_gone_is_unavailable_within_the_timeout() -> None:
     waiter.close()
 
 
-def test_bad_arguments(etcd: str) -> None:
+@pytest.mark.parametrize("cls", [ringlock.Lock, ringlock.RWLock])
+def test_bad_arguments(etcd: str, cls: type[ringlock.Lock | ringlock.RWLock]) -> None:
+    """Both classes take the same arguments and refuse the same ones."""
     good = {"backend": "etcd", "endpoints": [etcd], "namespace": NS}
     with pytest.raises(ringlock.InvalidArgumentError):
-        ringlock.Lock("x", **good, ttl=1)  # type: ignore[arg-type]
+        cls("x", **good, ttl=1)  # type: ignore[arg-type]
     for bad in ({"ttl": -1}, {"ttl": float("nan")}, {"request_timeout": float("inf")}):
         with pytest.raises(ringlock.InvalidArgumentError):
-            ringlock.Lock("x", **good, **bad)  # type: ignore[arg-type]
+            cls("x", **good, **bad)  # type: ignore[arg-type]
     for name in ("a b", "", "x" * 201, "../x"):
         with pytest.raises(ringlock.InvalidArgumentError):
-            ringlock.Lock(name, **good)  # type: ignore[arg-type]
+            cls(name, **good)  # type: ignore[arg-type]
     with pytest.raises(ringlock.InvalidArgumentError):
-        ringlock.Lock("x", backend="etcd", endpoints=[])
+        cls("x", backend="etcd", endpoints=[])
     with pytest.raises(ringlock.InvalidArgumentError):
-        ringlock.Lock("x", backend="etcd", endpoints=["https://127.0.0.1:1"])  # no TLS
+        cls("x", backend="etcd", endpoints=["https://127.0.0.1:1"])  # no TLS
     with pytest.raises(ringlock.InvalidArgumentError):
-        ringlock.Lock("x", **{**good, "namespace": "/bad"})  # type: ignore[arg-type]
+        cls("x", **{**good, "namespace": "/bad"})  # type: ignore[arg-type]
     for endpoints in (5, [5], [b"http://127.0.0.1:1"]):
         with pytest.raises(TypeError):
-            ringlock.Lock("x", backend="etcd", endpoints=endpoints)  # type: ignore[arg-type]
+            cls("x", backend="etcd", endpoints=endpoints)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="endpoints"):
-        ringlock.Lock("x", backend="etcd")
+        cls("x", backend="etcd")
     with pytest.raises(TypeError, match="dir"):
-        ringlock.Lock("x", **good, dir="/tmp")  # type: ignore[arg-type]
+        cls("x", **good, dir="/tmp")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="mode"):
-        ringlock.Lock("x", **good, mode=0o600)  # type: ignore[arg-type]
-    for kwargs in ({"endpoints": [etcd]}, {"ttl": 5}, {"namespace": "n"}, {"request_timeout": 1}):
+        cls("x", **good, mode=0o600)  # type: ignore[arg-type]
+    for local, kwargs in itertools.product(
+        ("shm", "file"), ({"endpoints": [etcd]}, {"ttl": 5}, {"namespace": "n"}, {"request_timeout": 1})
+    ):
         with pytest.raises(TypeError, match="etcd"):
-            ringlock.Lock("x", backend="file", **kwargs)  # type: ignore[arg-type]
+            cls("x", backend=local, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ringlock.InvalidArgumentError, match="etcd"):
-        ringlock.Lock("x", backend="nope")  # type: ignore[arg-type]
+        cls("x", backend="nope")  # type: ignore[arg-type]
 
 
 def test_one_str_of_endpoints_and_a_repr(etcd: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import ringlock
+from conftest import run_threads
 
 THREADS = 8
 INCREMENTS = 10_000
@@ -23,24 +24,6 @@ def fast_switching() -> Iterator[None]:
     sys.setswitchinterval(1e-5)
     yield
     sys.setswitchinterval(old)
-
-
-def run_threads(target: Callable[[int], None], count: int = THREADS, limit: float = 300) -> None:
-    errors: list[BaseException] = []
-
-    def wrapped(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=limit)
-        assert not t.is_alive(), "a thread hung"
-    assert not errors, errors
 
 
 def critical_section(counter: list[int]) -> None:

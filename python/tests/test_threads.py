@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import ringlock
-from conftest import NODES
+from conftest import NODES, run_threads
 
 KEYS = [f"key-{i}" for i in range(5000)]
 
@@ -21,24 +21,6 @@ def fast_switching() -> Iterator[None]:
     sys.setswitchinterval(1e-6)
     yield
     sys.setswitchinterval(old)
-
-
-def run_threads(target: Callable[[int], None], count: int = 8) -> None:
-    errors: list[BaseException] = []
-
-    def wrapped(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-        assert not t.is_alive()
-    assert not errors, errors
 
 
 def test_concurrent_lookups_agree(ring: ringlock.Ring) -> None:
