@@ -10,10 +10,6 @@
 //! holder's death within [`LIVENESS_SLICE`].
 
 use super::page::{Mapped, Page, HELD};
-
-/// `readers_mask` in a file lock's page: a reader claimed a slot since the
-/// last exclusive acquirer looked at the slots.
-const READERS_USED: u64 = 1;
 use super::proc::{current_pid, current_start, liveness, Liveness};
 use super::shm::{free_slot, holder, set_record};
 use super::wait::{wake, Budget, Deadline, Waiting, LIVENESS_SLICE};
@@ -26,6 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr};
 use std::sync::{Arc, Mutex, Once};
+
+/// `readers_mask` in a file lock's page: a reader claimed a slot since the
+/// last exclusive acquirer looked at the slots.
+const READERS_USED: u64 = 1;
 
 /// An open file description of the lock file of our own (flock belongs to
 /// it): its descriptor, -1 once closed in a forked child. Registered in
