@@ -13,6 +13,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -20,6 +21,13 @@ import ringlock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
 import etcd_server as etcd_servers  # noqa: E402  (tests/lib/etcd_server.py)
+
+# A shell starts a background job (`make test &`, `nohup ... &`) with SIGINT
+# ignored; its Python processes then keep it ignored, and so would every
+# child a test starts to be interrupted with SIGINT (it would wait for ever).
+# Ctrl-C is Python's default here, so that those children start with it too.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ALGORITHMS = ("ketama", "xxh3", "jump")
 
@@ -81,6 +89,17 @@ def run_threads(target: Callable[[int], None], count: int = 8, limit: float = 30
         t.join(timeout=limit)
         assert not t.is_alive(), "a thread hung"
     assert not errors, errors
+
+
+def read_line(stream: IO[str], timeout: float = 10.0) -> str:
+    """The next line of a child's ``stream``; fails the test if none comes
+    within ``timeout`` seconds (instead of waiting for ever)."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert got, f"no line from the child within {timeout} s"
+    return got[0]
 
 
 def spawn(code: str, *args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:

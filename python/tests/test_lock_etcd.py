@@ -24,7 +24,7 @@ import pytest
 
 import ringlock
 from conftest import ETCD_TTL as TTL
-from conftest import Interrupted, etcd_lock, etcd_server, fresh, interrupt_after
+from conftest import Interrupted, etcd_lock, etcd_server, fresh, interrupt_after, read_line
 
 NS = "pytest-lock"  # etcd_lock's namespace
 
@@ -372,7 +372,7 @@ def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
     )
     assert child.stdin is not None and child.stdout is not None
     try:
-        assert child.stdout.readline().strip() == "waiting"
+        assert read_line(child.stdout).strip() == "waiting"
         deadline = time.monotonic() + 5
         while not lock.status().waiters:  # the child waits in etcd's queue
             assert time.monotonic() < deadline
@@ -380,17 +380,17 @@ def test_ctrl_c_interrupts_a_wait_for_etcd(etcd: str) -> None:
         time.sleep(0.3)
         t = time.monotonic()
         child.send_signal(signal.SIGINT)
-        line = child.stdout.readline().split()
+        line = read_line(child.stdout).split()
         assert line[0] == "interrupted", line
         assert time.monotonic() - t < 1.0
         assert lock.status().waiters == []  # withdrawn from etcd's queue already
         child.stdin.write("looked\n")
         child.stdin.flush()
-        assert child.stdout.readline().strip() == "try False"
+        assert read_line(child.stdout).strip() == "try False"
         lock.release()
         child.stdin.write("go\n")
         child.stdin.flush()
-        assert child.stdout.readline().strip() == "then True"
+        assert read_line(child.stdout).strip() == "then True"
     finally:
         child.kill()
         child.wait()

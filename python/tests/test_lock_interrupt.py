@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import ringlock
-from conftest import spawn
+from conftest import read_line, spawn
 
 # A reader process: from `start` seconds on, reads again and again, each hold
 # up to `hold` seconds (at random, so that the readers do not fall into step),
@@ -116,7 +116,7 @@ def test_ctrl_c_ends_a_main_thread_wait_and_leaves_no_claim(backend: str, lock_d
         t0 = time.monotonic()
         child.send_signal(signal.SIGINT)
         assert child.stdout is not None
-        line = child.stdout.readline().strip()
+        line = read_line(child.stdout).strip()
         took = time.monotonic() - t0
         assert line == "interrupted False", child.communicate(timeout=10)[1]
         assert took < 0.5, f"Ctrl-C took {took:.3f} s"
